@@ -1,0 +1,421 @@
+"""Case intake: plain JSON, JSON-LD or Turtle in; checked, typed case facts out.
+
+Every check follows from the case contract (shapes/case-contract-*.ttl, read by
+:mod:`guidegraph.contract`) and every mapping from the published JSON-LD contexts
+(ontology/contexts/*.jsonld), which are read from disk and never fetched. Plain JSON takes a
+compiled fast path that produces the same RDF as the JSON-LD context would (a differential
+test holds the two together).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pyoxigraph as ox
+
+from guidegraph import resources
+from guidegraph.contract import CaseContract, FactSpec
+from guidegraph.errors import CaseInputError
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+GG_CASE = "https://w3id.org/guidegraph/ontology#Case"
+#: Context IRIs documents may name; they resolve to the shipped files, never to the web.
+PUBLISHED_CONTEXT_BASE = "https://w3id.org/guidegraph/context/"
+#: Largest single input document accepted, to refuse runaway input early.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+_ID_KEY = "id"
+_ID_MAX = 256
+
+
+@dataclass(frozen=True)
+class Case:
+    """One patient case: its IRI and typed facts by JSON key. Absent keys are unknown."""
+
+    id: str
+    iri: str
+    facts: dict[str, Any]
+    defaulted: frozenset[str] = frozenset()
+    source: str | None = None
+    extra: tuple = field(default=(), compare=False)
+
+
+class Intake:
+    """Reads cases against the loaded contract and contexts."""
+
+    def __init__(self, contract: CaseContract, context: dict[str, Any] | None = None) -> None:
+        self.contract = contract
+        self.by_iri = contract.by_iri
+        self.context = context if context is not None else load_contexts()
+        self.base = self.context.get("@base", "https://w3id.org/guidegraph/case/")
+
+    # -- identity ---------------------------------------------------------------------
+    def case_iri(self, case_id: str) -> str:
+        """The case IRI: an absolute IRI as given, otherwise the id under the context base."""
+        if ":" in case_id and not case_id.startswith(":") and case_id.split(":", 1)[0].isalpha():
+            return case_id
+        return self.base + quote(case_id, safe="-._~")
+
+    def case_id(self, iri: str) -> str:
+        return unquote(iri[len(self.base):]) if iri.startswith(self.base) else iri
+
+    # -- plain JSON -------------------------------------------------------------------
+    def from_object(self, obj: Any, *, source: str | None = None) -> Case:
+        """Check one plain JSON case object and type its facts."""
+        if not isinstance(obj, dict):
+            raise CaseInputError(
+                f"a case must be a JSON object with an 'id' key, got {_json_type(obj)}",
+                source=source,
+            )
+        if "@context" in obj:
+            return self.from_jsonld(obj, source=source)
+        case_id = obj.get(_ID_KEY)
+        if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > _ID_MAX:
+            raise CaseInputError(
+                f"key 'id': value {_show(case_id)} is not allowed; allowed: a non-empty string "
+                f"of at most {_ID_MAX} characters (it becomes the case IRI)",
+                key=_ID_KEY, value=case_id, allowed="non-empty string", source=source,
+            )
+        facts: dict[str, Any] = {}
+        for key, value in obj.items():
+            if key == _ID_KEY:
+                continue
+            spec = self.contract.facts.get(key)
+            if spec is None:
+                raise self._unknown_key(key, case_id, source)
+            if value is None:  # explicit null: unknown, same as absent
+                continue
+            facts[key] = _check_json_value(spec, value, case_id, source)
+        return self._with_defaults(case_id, self.case_iri(case_id), facts, source)
+
+    def _unknown_key(self, key: str, case_id: str | None, source: str | None) -> CaseInputError:
+        known = [_ID_KEY, *self.contract.keys()]
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return CaseInputError(
+            f"unknown key {key!r}{hint}; allowed keys: {', '.join(known)}",
+            case=case_id, key=key, allowed=", ".join(known), source=source,
+        )
+
+    def _with_defaults(self, case_id: str, iri: str, facts: dict[str, Any],
+                       source: str | None) -> Case:
+        defaulted = []
+        for key, spec in self.contract.facts.items():
+            if key not in facts and spec.default is not None:
+                facts[key] = spec.default if spec.kind == "concept" else _parse_lexical(
+                    spec, spec.default)
+                defaulted.append(key)
+        return Case(case_id, iri, facts, frozenset(defaulted), source)
+
+    # -- RDF ----------------------------------------------------------------------------
+    def from_jsonld(self, doc: dict[str, Any], *, source: str | None = None) -> Case:
+        """A JSON-LD case: published contexts resolve locally; remote ones are refused."""
+        doc = dict(doc)
+        doc["@context"] = self._resolve_context(doc["@context"], source)
+        data = json.dumps(doc).encode()
+        cases = self.from_rdf(data, ox.RdfFormat.JSON_LD, source=source)
+        if len(cases) != 1:
+            raise CaseInputError(f"a JSON-LD case document must describe one case, "
+                                 f"found {len(cases)}", source=source)
+        return cases[0]
+
+    def _resolve_context(self, ctx: Any, source: str | None) -> Any:
+        if isinstance(ctx, list):
+            return [self._resolve_context(c, source) for c in ctx]
+        if isinstance(ctx, str):
+            if ctx.startswith(PUBLISHED_CONTEXT_BASE):
+                return self.context
+            raise CaseInputError(
+                f"remote JSON-LD @context {ctx!r} is not fetched; use the published context "
+                f"{PUBLISHED_CONTEXT_BASE}stroke-case.jsonld (resolved locally) or embed it",
+                key="@context", value=ctx, source=source,
+            )
+        if isinstance(ctx, dict) and isinstance(ctx.get("@import"), str):
+            raise CaseInputError(f"JSON-LD @import {ctx['@import']!r} is not fetched",
+                                 key="@context", value=ctx["@import"], source=source)
+        return ctx
+
+    def from_rdf(self, data: bytes, fmt: ox.RdfFormat, *, source: str | None = None) -> list[Case]:
+        """Parse RDF strictly and check every triple about each case against the contract."""
+        if len(data) > MAX_INPUT_BYTES:
+            raise CaseInputError(f"input is {len(data)} bytes; the limit is {MAX_INPUT_BYTES}",
+                                 source=source)
+        try:
+            quads = list(ox.parse(data, format=fmt, base_iri=self.base))
+        except (SyntaxError, ValueError) as exc:
+            raise CaseInputError(f"not valid {fmt.name}: {exc}", source=source) from None
+        subjects: dict[str, list[ox.Quad]] = {}
+        for q in quads:
+            subjects.setdefault(q.subject.value if isinstance(q.subject, ox.NamedNode)
+                                else "_:" + q.subject.value, []).append(q)
+        case_nodes = [s for s, qs in subjects.items()
+                      if any(q.predicate.value == RDF_TYPE and q.object.value == GG_CASE
+                             for q in qs)]
+        if not case_nodes:
+            case_nodes = [s for s, qs in subjects.items()
+                          if any(q.predicate.value in self.by_iri for q in qs)]
+        if not case_nodes:
+            raise CaseInputError(
+                "no case found: type the case node gg:Case "
+                f"(<{GG_CASE}>) or give it at least one case fact", source=source)
+        for subject in subjects:
+            if subject not in case_nodes:
+                raise CaseInputError(
+                    f"unexpected statements about {subject}: a case document may only describe "
+                    "cases", source=source)
+        return [self._case_from_quads(s, subjects[s], source) for s in case_nodes]
+
+    def _case_from_quads(self, subject: str, quads: list[ox.Quad], source: str | None) -> Case:
+        if subject.startswith("_:"):
+            raise CaseInputError("a case needs an IRI (an 'id'), not a blank node", source=source)
+        case_id = self.case_id(subject)
+        facts: dict[str, Any] = {}
+        for q in quads:
+            pred = q.predicate.value
+            if pred == RDF_TYPE:
+                continue
+            spec = self.by_iri.get(pred)
+            if spec is None:
+                raise CaseInputError(
+                    f"unknown property <{pred}>; allowed: the case vocabulary properties "
+                    f"({', '.join(self.contract.keys())})", case=case_id, value=pred,
+                    source=source)
+            if spec.key in facts:
+                raise CaseInputError(
+                    f"key {spec.key!r}: more than one value; allowed: at most one",
+                    case=case_id, key=spec.key, source=source)
+            facts[spec.key] = _check_rdf_value(spec, q.object, case_id, source)
+        return self._with_defaults(case_id, subject, facts, source)
+
+    # -- files and batches -------------------------------------------------------------
+    def read(self, path: Path) -> Iterator[Case | CaseInputError]:
+        """Cases from a file or a folder; a bad case yields its error and the rest go on."""
+        path = Path(path)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.suffix in (".json", ".jsonl", ".ndjson", ".ttl", ".jsonld", ".nt"):
+                    yield from self.read(child)
+            return
+        source = str(path)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            yield CaseInputError(f"cannot read file: {exc.strerror}", source=source)
+            return
+        if size > MAX_INPUT_BYTES:
+            yield CaseInputError(f"file is {size} bytes; the limit is {MAX_INPUT_BYTES}",
+                                 source=source)
+            return
+        data = path.read_bytes()
+        yield from self.read_bytes(data, path.suffix, source=source)
+
+    def read_bytes(self, data: bytes, suffix: str, *, source: str) -> Iterator[Case | CaseInputError]:
+        """Cases from bytes, the format chosen by a file suffix (.json, .ndjson, .ttl, .jsonld)."""
+        try:
+            if suffix in (".ttl", ".nt"):
+                fmt = ox.RdfFormat.TURTLE if suffix == ".ttl" else ox.RdfFormat.N_TRIPLES
+                yield from self.from_rdf(data, fmt, source=source)
+                return
+            if suffix in (".jsonl", ".ndjson"):
+                for lineno, line in enumerate(data.decode("utf-8").splitlines(), 1):
+                    if line.strip():
+                        yield from self._one_or_error(_loads(line, f"{source}:{lineno}"),
+                                                      f"{source}:{lineno}")
+                return
+            doc = _loads(data.decode("utf-8"), source)
+        except CaseInputError as exc:
+            yield exc
+            return
+        except UnicodeDecodeError:
+            yield CaseInputError("not UTF-8 text", source=source)
+            return
+        if isinstance(doc, list):
+            for index, item in enumerate(doc):
+                yield from self._one_or_error(item, f"{source}[{index}]")
+        else:
+            yield from self._one_or_error(doc, source)
+
+    def _one_or_error(self, obj: Any, source: str) -> Iterator[Case | CaseInputError]:
+        try:
+            yield self.from_object(obj, source=source)
+        except CaseInputError as exc:
+            if exc.case is None and isinstance(obj, dict) and isinstance(obj.get("id"), str):
+                exc.case = obj["id"]
+            yield exc
+
+    # -- RDF out -------------------------------------------------------------------------
+    def triples(self, case: Case, *, include_defaults: bool = True) -> list[ox.Triple]:
+        """The case as RDF: the triples the JSON-LD context would produce, plus its type."""
+        subject = ox.NamedNode(case.iri)
+        out = [ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(GG_CASE))]
+        for key, value in case.facts.items():
+            if not include_defaults and key in case.defaulted:
+                continue
+            spec = self.contract.facts[key]
+            out.append(ox.Triple(subject, ox.NamedNode(spec.iri), rdf_term(spec, value)))
+        return out
+
+    def display(self, key: str, value: Any) -> str:
+        """A fact value as a case author wrote it (concept notation, true/false, number)."""
+        return display_value(self.contract.facts[key], value)
+
+
+def load_contexts() -> dict[str, Any]:
+    """Merge the shipped JSON-LD contexts (ontology/contexts/*.jsonld) into one."""
+    merged: dict[str, Any] = {}
+    for path in sorted((resources.ontology_dir() / "contexts").glob("*.jsonld")):
+        ctx = json.loads(path.read_text(encoding="utf-8"))["@context"]
+        for term, definition in ctx.items():
+            if term in merged and merged[term] != definition:
+                raise ValueError(f"{path.name}: context term {term!r} conflicts with another "
+                                 "context")
+            merged[term] = definition
+    return merged
+
+
+def rdf_term(spec: FactSpec, value: Any) -> ox.NamedNode | ox.Literal:
+    if spec.kind == "concept":
+        return ox.NamedNode(value)
+    if spec.kind == "boolean":
+        return ox.Literal("true" if value else "false", datatype=ox.NamedNode(XSD + "boolean"))
+    if spec.kind == "integer":
+        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + "integer"))
+    return ox.Literal(format(value, "f"), datatype=ox.NamedNode(XSD + "decimal"))
+
+
+def display_value(spec: FactSpec, value: Any) -> str:
+    if spec.kind == "concept":
+        return spec.notations.get(value, value)
+    if spec.kind == "boolean":
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _loads(text: str, source: str) -> Any:
+    def refuse_constant(name: str) -> Any:
+        raise CaseInputError(f"{name} is not a JSON number", source=source)
+
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise CaseInputError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
+                             f"{exc.colno}", source=source) from None
+    except RecursionError:
+        raise CaseInputError("JSON nested too deeply", source=source) from None
+
+
+def _check_json_value(spec: FactSpec, value: Any, case_id: str, source: str | None) -> Any:
+    ok: Any = None
+    if spec.kind == "boolean":
+        ok = value if isinstance(value, bool) else None
+    elif spec.kind == "integer":
+        ok = value if isinstance(value, int) and not isinstance(value, bool) else None
+    elif spec.kind == "decimal":
+        if isinstance(value, int) and not isinstance(value, bool):
+            ok = Decimal(value)
+        elif isinstance(value, Decimal | float) and Decimal(value).is_finite():
+            ok = Decimal(value) if isinstance(value, Decimal) else Decimal(repr(value))
+    elif spec.kind == "concept" and isinstance(value, str):
+        ok = spec.allowed.get(value)
+    if ok is None or not _in_range(spec, ok):
+        raise _value_error(spec, value, case_id, source)
+    return ok
+
+
+def _check_rdf_value(spec: FactSpec, term: Any, case_id: str, source: str | None) -> Any:
+    if spec.kind == "concept":
+        if isinstance(term, ox.NamedNode) and term.value in spec.notations:
+            return term.value
+        raise _value_error(spec, term, case_id, source)
+    if not isinstance(term, ox.Literal):
+        raise _value_error(spec, term, case_id, source)
+    datatype = term.datatype.value
+    expected = {"integer": {XSD + "integer"}, "decimal": {XSD + "decimal", XSD + "integer"},
+                "boolean": {XSD + "boolean"}}[spec.kind]
+    if datatype not in expected:
+        raise CaseInputError(
+            f"key {spec.key!r}: value {term} has datatype <{datatype}>; allowed: "
+            f"{spec.allowed_text()} typed as " + " or ".join(f"<{d}>" for d in sorted(expected)),
+            case=case_id, key=spec.key, value=str(term), allowed=spec.allowed_text(),
+            source=source)
+    try:
+        value = _parse_lexical(spec, term.value)
+    except ValueError:
+        raise _value_error(spec, term, case_id, source) from None
+    if not _in_range(spec, value):
+        raise _value_error(spec, term, case_id, source)
+    return value
+
+
+def _parse_lexical(spec: FactSpec, lexical: str) -> Any:
+    text = lexical.strip()
+    if spec.kind == "boolean":
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValueError(lexical)
+    if spec.kind == "integer":
+        if not text.lstrip("+-").isdigit():
+            raise ValueError(lexical)
+        return int(text)
+    if spec.kind == "decimal":
+        # Exponent forms are not xsd:decimal lexical forms, but JSON-LD's toRdf writes
+        # non-integral JSON numbers that way even when the context types them decimal.
+        if not text or text.lower().lstrip("+-") in ("nan", "inf", "infinity", "snan"):
+            raise ValueError(lexical)
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            raise ValueError(lexical) from None
+    return lexical
+
+
+def _in_range(spec: FactSpec, value: Any) -> bool:
+    if spec.kind in ("integer", "decimal"):
+        if spec.minimum is not None and value < spec.minimum:
+            return False
+        if spec.maximum is not None and value > spec.maximum:
+            return False
+    return True
+
+
+def _value_error(spec: FactSpec, value: Any, case_id: str, source: str | None) -> CaseInputError:
+    hint = ""
+    if spec.kind == "concept" and isinstance(value, str):
+        close = difflib.get_close_matches(value, list(spec.allowed), n=1, cutoff=0.5)
+        lowered = {n.lower(): n for n in spec.allowed}
+        if value.lower() in lowered:
+            close = [lowered[value.lower()]]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return CaseInputError(
+        f"key {spec.key!r}: value {_show(value)} is not allowed{hint}; allowed: "
+        f"{spec.allowed_text()}",
+        case=case_id, key=spec.key, value=value, allowed=spec.allowed_text(), source=source)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, ox.NamedNode | ox.Literal):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", Decimal: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

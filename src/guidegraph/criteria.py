@@ -1,0 +1,259 @@
+"""Compile criteria (data in the guideline graph) into an evaluation plan, and evaluate it.
+
+The plan is built once per process from SPARQL over the knowledge store
+(queries/derive/*.rq). Evaluation uses Kleene three-valued logic: a missing fact makes a
+criterion unknown, never unmet. Semantics are defined by queries/derive/criterion-status.rq;
+tests hold this compiled form to it on every fixture and on generated cases.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from guidegraph.contract import CaseContract
+from guidegraph.errors import ConfigurationError
+from guidegraph.knowledge import GG, Knowledge
+
+MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+_NUMERIC = {
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+    "eq": operator.eq, "ne": operator.ne,
+}
+_GROUP_KINDS = {GG + "AllOf": "all", GG + "AnyOf": "any", GG + "NoneOf": "none"}
+
+
+@dataclass(eq=False)
+class Criterion:
+    """A test of one case fact; ``test`` says whether a present value meets it."""
+
+    iri: str
+    id: str
+    label: str
+    section: str
+    key: str
+    comparator: str
+    test: Callable[[Any], bool]
+    kind: str = "criterion"
+
+    def evaluate(self, facts: Mapping[str, Any]) -> str:
+        value = facts.get(self.key)
+        if value is None:
+            return UNKNOWN
+        return MET if self.test(value) else UNMET
+
+
+@dataclass(eq=False)
+class Group:
+    """All-of, any-of or none-of over member conditions."""
+
+    iri: str
+    id: str
+    label: str
+    section: str
+    kind: str  # "all" | "any" | "none"
+    members: list[Condition] = field(default_factory=list)
+
+
+Condition = Criterion | Group
+
+
+def combine(kind: str, statuses: list[str]) -> str:
+    """Kleene combination of member statuses."""
+    if kind == "all":
+        if UNMET in statuses:
+            return UNMET
+        return UNKNOWN if UNKNOWN in statuses else MET
+    if kind == "any":
+        if MET in statuses:
+            return MET
+        return UNKNOWN if UNKNOWN in statuses else UNMET
+    # none-of
+    if MET in statuses:
+        return UNMET
+    return UNKNOWN if UNKNOWN in statuses else MET
+
+
+def evaluate(cond: Condition, leaf_status: Mapping[str, str], memo: dict[str, str]) -> str:
+    """Status of a condition given the status of every leaf criterion (by IRI)."""
+    got = memo.get(cond.iri)
+    if got is not None:
+        return got
+    if isinstance(cond, Criterion):
+        status = leaf_status[cond.iri]
+    else:
+        status = combine(cond.kind, [evaluate(m, leaf_status, memo) for m in cond.members])
+    memo[cond.iri] = status
+    return status
+
+
+def decisive_leaves(
+    cond: Condition, status: str, memo: Mapping[str, str], path: tuple[Group, ...] = ()
+) -> list[tuple[Criterion, tuple[Group, ...]]]:
+    """The leaf criteria that decided ``cond``'s status, with the groups they sit under.
+
+    Met all-of: every member; unmet all-of: its unmet members; unknown: its unknown members.
+    Any-of and none-of mirror this, so explanations name exactly what mattered.
+    """
+    if isinstance(cond, Criterion):
+        return [(cond, path)]
+    inner = (*path, cond)
+    members = cond.members
+    if cond.kind == "all":
+        picked = members if status == MET else [m for m in members if memo[m.iri] == status]
+    elif cond.kind == "any":
+        picked = members if status == UNMET else [m for m in members if memo[m.iri] == status]
+    else:
+        wanted = {MET: UNMET, UNMET: MET, UNKNOWN: UNKNOWN}[status]
+        picked = [m for m in members if memo[m.iri] == wanted]
+    out: list[tuple[Criterion, tuple[Group, ...]]] = []
+    for member in picked:
+        out.extend(decisive_leaves(member, memo[member.iri], memo, inner))
+    return out
+
+
+def leaves(cond: Condition) -> list[Criterion]:
+    if isinstance(cond, Criterion):
+        return [cond]
+    out: list[Criterion] = []
+    for member in cond.members:
+        out.extend(leaves(member))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Compilation
+# ----------------------------------------------------------------------------------------
+def _literal_value(term: Any) -> Any:
+    datatype = term.datatype.value
+    if datatype == XSD + "boolean":
+        return term.value in ("true", "1")
+    if datatype == XSD + "integer":
+        return int(term.value)
+    if datatype == XSD + "decimal":
+        return Decimal(term.value)
+    return term.value
+
+
+def _make_test(comparator: str, threshold: Any, threshold_rank: int | None,
+               allowed: frozenset[str], ranks: Mapping[str, int], concept_fact: bool,
+               where: str) -> Callable[[Any], bool]:
+    if comparator == "known":
+        return lambda _v: True
+    if comparator in ("oneOf", "within"):
+        return allowed.__contains__
+    if comparator == "notOneOf":
+        return lambda v: v not in allowed
+    op = _NUMERIC.get(comparator)
+    if op is None:
+        raise ConfigurationError(f"{where}: unknown comparator {comparator!r}")
+    if threshold_rank is not None:
+        def by_rank(v: Any) -> bool:
+            rank = ranks.get(v)
+            return rank is not None and op(rank, threshold_rank)
+        return by_rank
+    if threshold is None:
+        raise ConfigurationError(f"{where}: comparator {comparator!r} needs gg:threshold")
+    if concept_fact:
+        raise ConfigurationError(f"{where}: a concept-valued fact needs gg:thresholdConcept")
+    if isinstance(threshold, bool):
+        return lambda v: isinstance(v, bool) and op(v, threshold)
+    return lambda v: not isinstance(v, bool) and op(v, threshold)
+
+
+@dataclass
+class Plan:
+    """Everything the reasoner needs, compiled: conditions, leaf criteria, ranks."""
+
+    conditions: dict[str, Condition]
+    criteria: list[Criterion]
+    ranks: dict[str, int]
+    links: dict[str, list[str]]  # recommendation IRI -> top-level condition IRIs
+
+
+def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
+    """Compile every condition in the knowledge graph; fail clearly on malformed ones."""
+    by_iri = contract.by_iri
+    ranks = {row["concept"].value: int(row["rank"].value)
+             for row in knowledge.query("concept-ranks")}
+    edges: dict[str, list[tuple[str, str]]] = {}
+    for row in knowledge.query("condition-links"):
+        edges.setdefault(row["from"].value, []).append((row["link"].value, row["to"].value))
+    conditions: dict[str, Condition] = {}
+    criteria: list[Criterion] = []
+    for row in knowledge.query("conditions"):
+        iri = row["cond"].value
+        ident = row["id"].value if row["id"] else iri.rsplit("/", 1)[-1]
+        label = row["label"].value if row["label"] else ident
+        section = row["section"].value if row["section"] else ""
+        kind = row["kind"].value
+        if kind in _GROUP_KINDS:
+            conditions[iri] = Group(iri, ident, label, section, _GROUP_KINDS[kind])
+            continue
+        if row["fact"] is None or row["comparator"] is None:
+            raise ConfigurationError(f"criterion {ident}: needs gg:fact and gg:comparator")
+        spec = by_iri.get(row["fact"].value)
+        if spec is None:
+            raise ConfigurationError(
+                f"criterion {ident}: fact <{row['fact'].value}> is not in any case contract")
+        comparator = row["comparator"].value.removeprefix(GG)
+        allowed = frozenset(to for link, to in edges.get(iri, []) if link == "allowed")
+        threshold = _literal_value(row["threshold"]) if row["threshold"] else None
+        threshold_rank = int(row["thresholdRank"].value) if row["thresholdRank"] else None
+        if row["thresholdConcept"] is not None and threshold_rank is None:
+            if comparator in ("eq", "ne"):
+                allowed = frozenset({row["thresholdConcept"].value})
+                comparator = "oneOf" if comparator == "eq" else "notOneOf"
+            else:
+                raise ConfigurationError(
+                    f"criterion {ident}: threshold concept has no gg:rank in an ordered scheme")
+        test = _make_test(comparator, threshold, threshold_rank, allowed, ranks,
+                          spec.kind == "concept", f"criterion {ident}")
+        crit = Criterion(iri, ident, label, section, spec.key, comparator, test)
+        conditions[iri] = crit
+        criteria.append(crit)
+    links: dict[str, list[str]] = {}
+    for source, targets in edges.items():
+        for link, target in targets:
+            if link == "member":
+                group = conditions.get(source)
+                member = conditions.get(target)
+                if not isinstance(group, Group) or member is None:
+                    raise ConfigurationError(f"group <{source}>: member <{target}> is not a "
+                                             "criterion or group")
+                group.members.append(member)
+            elif link == "criterion":
+                if target not in conditions:
+                    raise ConfigurationError(f"<{source}>: criterion <{target}> is not defined")
+                links.setdefault(source, []).append(target)
+    for cond in conditions.values():
+        if isinstance(cond, Group):
+            cond.members.sort(key=lambda m: m.id)
+            if not cond.members:
+                raise ConfigurationError(f"group {cond.id}: has no members")
+    _check_acyclic(conditions)
+    criteria.sort(key=lambda c: c.id)
+    return Plan(conditions, criteria, ranks, links)
+
+
+def _check_acyclic(conditions: Mapping[str, Condition]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(cond: Condition) -> None:
+        if state.get(cond.iri) == 2:
+            return
+        if state.get(cond.iri) == 1:
+            raise ConfigurationError(f"group {cond.id}: contains itself")
+        state[cond.iri] = 1
+        if isinstance(cond, Group):
+            for member in cond.members:
+                visit(member)
+        state[cond.iri] = 2
+
+    for cond in conditions.values():
+        visit(cond)

@@ -1,0 +1,264 @@
+"""The reasoner: case facts in, applicable recommendations out, with provenance.
+
+Two engines share one plan of recommendations and condition trees: ``compiled`` (the
+default) evaluates criteria as Python closures built from the guideline data; ``sparql``
+evaluates every criterion with queries/derive/criterion-status.rq on Oxigraph. Group logic,
+result building and provenance are shared, so the engines differ only in leaf evaluation,
+and tests hold them to agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from guidegraph import __version__
+from guidegraph.case_intake import Case, Intake
+from guidegraph.contract import CaseContract, load_contract
+from guidegraph.criteria import (
+    MET,
+    UNKNOWN,
+    UNMET,
+    Condition,
+    Plan,
+    compile_plan,
+    decisive_leaves,
+    evaluate,
+)
+from guidegraph.errors import ConfigurationError
+from guidegraph.knowledge import GG, Knowledge
+from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result
+
+RUN_BASE = "https://w3id.org/guidegraph/run/"
+
+
+@dataclass
+class RecommendationSpec:
+    """A recommendation as compiled: its metadata, conditions and citation warnings."""
+
+    iri: str
+    id: str
+    label: str
+    text: str
+    section: str
+    guideline: str
+    action: str
+    action_iri: str
+    direction: str
+    strength: str
+    evidence: str | None
+    grading: str
+    origin: str | None
+    votes: str | None
+    conditions: list[Condition]
+    sources: list[str]
+    warnings: list[str]
+    rests_on: list[str]
+
+
+class Reasoner:
+    """Loaded knowledge plus compiled plan; reuse one instance for many cases."""
+
+    def __init__(self, knowledge: Knowledge | None = None, *, engine: str = "compiled") -> None:
+        if engine not in ("compiled", "sparql"):
+            raise ConfigurationError(f"engine {engine!r} is not known; allowed: compiled, sparql")
+        self.knowledge = knowledge or Knowledge.load()
+        self.engine = engine
+        self.contract: CaseContract = load_contract(self.knowledge.store)
+        self.intake = Intake(self.contract)
+        self.plan: Plan = compile_plan(self.knowledge, self.contract)
+        self.recommendations = self._compile_recommendations()
+        self.guidelines = [
+            {"id": g.id, "version": g.version, "iri": g.iri, "content_hash": g.content_hash}
+            for g in self.knowledge.guidelines
+        ]
+        self._fingerprint = "|".join([__version__, *(g.content_hash for g in
+                                                      self.knowledge.guidelines)])
+        self._status_query = None
+
+    @classmethod
+    def from_paths(cls, guidelines: list[Path] | None = None, *, engine: str = "compiled"
+                   ) -> Reasoner:
+        return cls(Knowledge.load(guidelines), engine=engine)
+
+    # -- compilation ------------------------------------------------------------------
+    def _compile_recommendations(self) -> list[RecommendationSpec]:
+        citations: dict[str, dict[str, dict[str, Any]]] = {}
+        for row in self.knowledge.query("citation-dependencies"):
+            per_rec = citations.setdefault(row["rec"].value, {})
+            entry = per_rec.setdefault(row["citation"].value, {
+                "number": int(row["number"].value), "status": row["status"].value,
+                "title": row["title"].value if row["title"] else "", "direct": False,
+                "via": []})
+            if row["via"] is None:
+                entry["direct"] = True
+            else:
+                entry["via"].append(row["viaId"].value if row["viaId"] else row["via"].value)
+        specs = []
+        for row in self.knowledge.query("recommendations"):
+            iri = row["rec"].value
+            ident = row["id"].value
+            tops = self.plan.links.get(iri)
+            if not tops:
+                raise ConfigurationError(f"recommendation {ident}: has no criteria")
+            cited = sorted(citations.get(iri, {}).items(), key=lambda kv: kv[1]["number"])
+            sources = [f"ref-{c['number']}" for _, c in cited if c["direct"]]
+            warnings: list[str] = []
+            rests_on: list[str] = []
+            for cit_iri, c in cited:
+                if c["status"] not in ("retracted", "unresolved"):
+                    continue
+                rests_on.append(cit_iri)
+                how = []
+                if c["direct"]:
+                    how.append("cited directly")
+                if c["via"]:
+                    how.append("through evidence " + ", ".join(sorted(set(c["via"]))))
+                if c["status"] == "retracted":
+                    title = f" \"{c['title']}\"" if c["title"] else ""
+                    warnings.append(f"rests on retracted reference [{c['number']}]{title} "
+                                    f"({'; '.join(how)})")
+                else:
+                    warnings.append(f"rests on reference [{c['number']}], cited in the text but "
+                                    f"missing from the reference list ({'; '.join(how)})")
+            votes = None
+            if row["votesFor"] is not None and row["votesCast"] is not None:
+                votes = f"{row['votesFor'].value}/{row['votesCast'].value}"
+            specs.append(RecommendationSpec(
+                iri=iri, id=ident,
+                label=row["label"].value if row["label"] else ident,
+                text=row["statement"].value if row["statement"] else "",
+                section=row["section"].value if row["section"] else "",
+                guideline=row["guidelineId"].value if row["guidelineId"] else "",
+                action=row["actionId"].value, action_iri=row["action"].value,
+                direction=row["directionId"].value, strength=row["strengthId"].value,
+                evidence=row["evidenceId"].value if row["evidenceId"] else None,
+                grading=row["grading"].value,
+                origin=row["originLabel"].value if row["originLabel"] else None,
+                votes=votes,
+                conditions=sorted((self.plan.conditions[t] for t in tops), key=lambda c: c.id),
+                sources=sources, warnings=warnings, rests_on=rests_on,
+            ))
+        specs.sort(key=lambda s: s.id)
+        return specs
+
+    # -- evaluation -------------------------------------------------------------------
+    def leaf_statuses(self, case: Case) -> dict[str, str]:
+        """Status of every criterion for the case, by criterion IRI, from the chosen engine."""
+        if self.engine == "sparql":
+            return self.sparql_leaf_statuses(case)
+        facts = case.facts
+        return {c.iri: c.evaluate(facts) for c in self.plan.criteria}
+
+    def sparql_leaf_statuses(self, case: Case) -> dict[str, str]:
+        """Reference semantics: criterion-status.rq over knowledge + the case's triples."""
+        store = self.knowledge.store
+        graph = ox.NamedNode(RUN_BASE + "scratch/" + hashlib.sha256(
+            case.iri.encode()).hexdigest())
+        quads = [ox.Quad(t.subject, t.predicate, t.object, graph)
+                 for t in self.intake.triples(case)]
+        store.extend(quads)
+        try:
+            rows = self.knowledge.store.query(
+                self._status_text(), substitutions={ox.Variable("case"): ox.NamedNode(case.iri)},
+                use_default_graph_as_union=True)
+            out = {row["criterion"].value: row["status"].value.removeprefix(GG) for row in rows}
+        finally:
+            for quad in quads:
+                store.remove(quad)
+        return out
+
+    def _status_text(self) -> str:
+        if self._status_query is None:
+            from guidegraph import resources
+            self._status_query = resources.resource(
+                "queries", "derive", "criterion-status.rq").read_text(encoding="utf-8")
+        return self._status_query
+
+    def reason(self, case: Case) -> Result:
+        """Evaluate every recommendation for the case and build the result."""
+        started = _now()
+        leaf = self.leaf_statuses(case)
+        memo: dict[str, str] = {}
+        run = self.run_iri(case)
+        display = self.intake.display
+        facts_shown = {k: display(k, v) for k, v in case.facts.items()}
+        derived: list[RecommendationOutcome] = []
+        others: list[RecommendationOutcome] = []
+        missing_all: set[str] = set()
+        for spec in self.recommendations:
+            statuses = [evaluate(c, leaf, memo) for c in spec.conditions]
+            status = (UNMET if UNMET in statuses else UNKNOWN if UNKNOWN in statuses else MET)
+            outcomes: list[CriterionOutcome] = []
+            seen: set[str] = set()
+            for cond, cstatus in zip(spec.conditions, statuses, strict=True):
+                if cstatus != status:
+                    continue
+                for crit, path in decisive_leaves(cond, cstatus, memo):
+                    if crit.iri in seen:
+                        continue
+                    seen.add(crit.iri)
+                    present = crit.key in facts_shown
+                    outcomes.append(CriterionOutcome(
+                        criterion=crit.id, label=crit.label, status=memo[crit.iri],
+                        facts=[f"{crit.key}={facts_shown[crit.key]}"] if present else [],
+                        missing=[] if present else [crit.key],
+                        via=[g.id for g in path], section=crit.section))
+            missing = sorted({m for o in outcomes for m in o.missing}) if status == UNKNOWN else []
+            missing_all.update(missing)
+            outcome = RecommendationOutcome(
+                id=spec.id, iri=spec.iri, status=status, action=spec.action,
+                direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
+                grading=spec.grading, text=spec.text, label=spec.label,
+                guideline=spec.guideline, origin=spec.origin, votes=spec.votes,
+                section=spec.section, sources=list(spec.sources), criteria=outcomes,
+                warnings=list(spec.warnings) if status == MET else [], missing=missing)
+            (derived if status == MET else others).append(outcome)
+        conflicts = _conflicts(derived)
+        order = {k: i for i, k in enumerate(self.contract.keys())}
+        return Result(
+            case=case.iri, case_id=case.id, guidelines=[dict(g) for g in self.guidelines],
+            recommendations=derived, not_applicable=others,
+            missing_facts=sorted(missing_all, key=lambda k: order.get(k, len(order))),
+            conflicts=conflicts, provenance=run,
+            facts={k: facts_shown[k] for k in sorted(facts_shown, key=lambda k: order.get(k, 0))},
+            defaulted=sorted(case.defaulted), started=started, ended=_now())
+
+    def run_iri(self, case: Case) -> str:
+        """Deterministic run IRI: same case facts and same guideline content, same IRI."""
+        digest = hashlib.sha256()
+        digest.update(self._fingerprint.encode())
+        digest.update(case.iri.encode())
+        for key in sorted(case.facts):
+            digest.update(f"\0{key}={case.facts[key]}{'*' if key in case.defaulted else ''}"
+                          .encode())
+        return RUN_BASE + digest.hexdigest()[:32]
+
+
+def _conflicts(derived: list[RecommendationOutcome]) -> list[dict[str, Any]]:
+    by_action: dict[str, dict[str, list[RecommendationOutcome]]] = {}
+    for rec in derived:
+        by_action.setdefault(rec.action, {}).setdefault(rec.direction, []).append(rec)
+    conflicts = []
+    for action in sorted(by_action):
+        pro = by_action[action].get("for", [])
+        con = by_action[action].get("against", [])
+        if pro and con:
+            conflicts.append({"action": action, "for": [r.id for r in pro],
+                              "against": [r.id for r in con]})
+            for rec in pro:
+                rec.warnings.append(f"conflict: also derived against {action} by "
+                                    + ", ".join(r.id for r in con))
+            for rec in con:
+                rec.warnings.append(f"conflict: also derived for {action} by "
+                                    + ", ".join(r.id for r in pro))
+    return conflicts
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,166 @@
+"""The result of reasoning over one case, and its JSON and text renderings (BRIEF §4).
+
+The RDF provenance (:mod:`guidegraph.provenance`) is the source of truth; this object is
+what both the reasoner and the RDF reader produce, so JSON and text rendered from a stored
+run equal those of the live run (tested by a round trip on every golden case).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class CriterionOutcome:
+    """One criterion as evaluated for a case, with the facts it looked at."""
+
+    criterion: str
+    label: str
+    status: str
+    facts: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    via: list[str] = field(default_factory=list)
+    section: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"criterion": self.criterion, "label": self.label,
+                               "status": self.status, "facts": self.facts}
+        if self.missing:
+            out["missing"] = self.missing
+        if self.via:
+            out["via"] = self.via
+        return out
+
+
+@dataclass
+class RecommendationOutcome:
+    """One recommendation's result for a case: met (derived), unmet or unknown."""
+
+    id: str
+    iri: str
+    status: str
+    action: str
+    direction: str
+    strength: str
+    evidence: str | None
+    grading: str
+    text: str
+    label: str
+    guideline: str
+    origin: str | None = None
+    votes: str | None = None
+    section: str = ""
+    sources: list[str] = field(default_factory=list)
+    criteria: list[CriterionOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.status == "met":
+            out: dict[str, Any] = {
+                "id": self.id, "action": self.action, "direction": self.direction,
+                "strength": self.strength, "evidence": self.evidence, "grading": self.grading,
+                "text": self.text, "guideline": self.guideline, "sources": self.sources,
+                "criteria": [c.to_json() for c in self.criteria], "warnings": self.warnings,
+                "label": self.label, "section": self.section,
+            }
+            if self.origin:
+                out["origin"] = self.origin
+            if self.votes:
+                out["votes"] = self.votes
+            return out
+        return {
+            "id": self.id, "action": self.action, "direction": self.direction,
+            "status": self.status, "label": self.label, "guideline": self.guideline,
+            "criteria": [c.to_json() for c in self.criteria], "missing": self.missing,
+        }
+
+
+@dataclass
+class Result:
+    """Everything one reasoning run found for one case."""
+
+    case: str
+    case_id: str
+    guidelines: list[dict[str, str]]
+    recommendations: list[RecommendationOutcome]
+    not_applicable: list[RecommendationOutcome]
+    missing_facts: list[str]
+    conflicts: list[dict[str, Any]]
+    provenance: str
+    facts: dict[str, str] = field(default_factory=dict)  # key -> display value
+    defaulted: list[str] = field(default_factory=list)
+    started: str = ""
+    ended: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "guidelines": self.guidelines,
+            "recommendations": [r.to_json() for r in self.recommendations],
+            "not_applicable": [r.to_json() for r in self.not_applicable],
+            "missing_facts": self.missing_facts,
+            "conflicts": self.conflicts,
+            "provenance": self.provenance,
+        }
+
+    def all_outcomes(self) -> list[RecommendationOutcome]:
+        return [*self.recommendations, *self.not_applicable]
+
+
+_GROUPS = (("for", "FOR"), ("against", "AGAINST"), ("uncertain", "UNCERTAIN"))
+
+
+def grade_text(rec: RecommendationOutcome) -> str:
+    """Grade as a clinician reads it, e.g. 'ACC/AHA Class IIb, LOE B-R' or 'consensus 10/10'."""
+    if rec.grading == "ACC/AHA":
+        text = f"ACC/AHA Class {rec.strength}"
+        return text + (f", LOE {rec.evidence}" if rec.evidence else "")
+    if rec.votes:
+        return f"{rec.strength} ({rec.votes})"
+    text = rec.strength if rec.grading in (rec.strength, "not graded") else (
+        f"{rec.grading} {rec.strength}")
+    return text + (f", {rec.evidence}" if rec.evidence else "")
+
+
+def render_text(result: Result) -> str:
+    """Plain-text report for a clinician: for / against / uncertain / undecided."""
+    lines = [f"Case {result.case_id}  <{result.case}>"]
+    for g in result.guidelines:
+        lines.append(f"Guideline {g['id']} version {g['version']} ({g['content_hash'][:19]}…)")
+    if result.facts:
+        shown = ", ".join(
+            f"{k}={v}" + (" (default)" if k in result.defaulted else "")
+            for k, v in result.facts.items())
+        lines.append(f"Facts: {shown}")
+    lines.append("")
+    for direction, title in _GROUPS:
+        recs = [r for r in result.recommendations if r.direction == direction]
+        lines.append(f"{title} ({len(recs)})")
+        for rec in recs:
+            origin = f"; {rec.origin}" if rec.origin else ""
+            lines.append(f"  [{rec.action}] {rec.id} — {grade_text(rec)}{origin}")
+            lines.append(f"      {rec.text}")
+            lines.append(f"      sources: {', '.join(rec.sources) or 'none'}")
+            for warning in rec.warnings:
+                lines.append(f"      ! {warning}")
+        lines.append("")
+    if result.conflicts:
+        lines.append(f"CONFLICTS ({len(result.conflicts)})")
+        for conflict in result.conflicts:
+            lines.append(f"  [{conflict['action']}] for: {', '.join(conflict['for'])}; "
+                         f"against: {', '.join(conflict['against'])}")
+        lines.append("")
+    undecided = [r for r in result.not_applicable if r.status == "unknown"]
+    lines.append(f"UNDECIDED ({len(undecided)}): no criterion unmet, some facts missing")
+    for rec in undecided:
+        lines.append(f"  [{rec.action}] {rec.id} ({rec.direction}) needs: {', '.join(rec.missing)}")
+    lines.append("")
+    if result.missing_facts:
+        lines.append("Missing facts: " + ", ".join(result.missing_facts))
+    rejected = len(result.not_applicable) - len(undecided)
+    lines.append(f"Not applicable: {rejected} recommendations with an unmet criterion "
+                 "(guidegraph explain shows why not)")
+    lines.append(f"Provenance: {result.provenance}")
+    return "\n".join(lines) + "\n"
