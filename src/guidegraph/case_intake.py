@@ -216,7 +216,9 @@ class Intake:
         data = path.read_bytes()
         yield from self.read_bytes(data, path.suffix, source=source)
 
-    def read_bytes(self, data: bytes, suffix: str, *, source: str) -> Iterator[Case | CaseInputError]:
+    def read_bytes(
+        self, data: bytes, suffix: str, *, source: str
+    ) -> Iterator[Case | CaseInputError]:
         """Cases from bytes, the format chosen by a file suffix (.json, .ndjson, .ttl, .jsonld)."""
         try:
             if suffix in (".ttl", ".nt"):

@@ -93,7 +93,8 @@ class Knowledge:
             files.append(path)
         if guideline_paths is None:
             root = resources.guidelines_dir()
-            guideline_paths = sorted(p for p in root.iterdir() if p.is_dir() or p.suffix in _FORMATS)
+            guideline_paths = sorted(
+                p for p in root.iterdir() if p.is_dir() or p.suffix in _FORMATS)
         guidelines: list[GuidelineInfo] = []
         for gpath in guideline_paths:
             gpath = Path(gpath)

@@ -59,6 +59,7 @@ class RecommendationSpec:
     sources: list[str]
     warnings: list[str]
     rests_on: list[str]
+    cautions: list[str]
 
 
 class Reasoner:
@@ -79,7 +80,10 @@ class Reasoner:
         ]
         self._fingerprint = "|".join([__version__, *(g.content_hash for g in
                                                       self.knowledge.guidelines)])
-        self._status_query = None
+        self._status_query: str | None = None
+        self.spec_by_iri = {s.iri: s for s in self.recommendations}
+        self.action_iri = {s.action: s.action_iri for s in self.recommendations}
+        self.action_notation = {s.action_iri: s.action for s in self.recommendations}
 
     @classmethod
     def from_paths(cls, guidelines: list[Path] | None = None, *, engine: str = "compiled"
@@ -110,10 +114,12 @@ class Reasoner:
             sources = [f"ref-{c['number']}" for _, c in cited if c["direct"]]
             warnings: list[str] = []
             rests_on: list[str] = []
+            cautions: list[str] = []
             for cit_iri, c in cited:
                 if c["status"] not in ("retracted", "unresolved"):
                     continue
                 rests_on.append(cit_iri)
+                cautions.append(f"{c['status']} [{c['number']}]")
                 how = []
                 if c["direct"]:
                     how.append("cited directly")
@@ -142,9 +148,9 @@ class Reasoner:
                 origin=row["originLabel"].value if row["originLabel"] else None,
                 votes=votes,
                 conditions=sorted((self.plan.conditions[t] for t in tops), key=lambda c: c.id),
-                sources=sources, warnings=warnings, rests_on=rests_on,
+                sources=sources, warnings=warnings, rests_on=rests_on, cautions=cautions,
             ))
-        specs.sort(key=lambda s: s.id)
+        specs.sort(key=lambda s: (s.id, s.iri))
         return specs
 
     # -- evaluation -------------------------------------------------------------------
@@ -205,7 +211,7 @@ class Reasoner:
                     seen.add(crit.iri)
                     present = crit.key in facts_shown
                     outcomes.append(CriterionOutcome(
-                        criterion=crit.id, label=crit.label, status=memo[crit.iri],
+                        criterion=crit.id, label=crit.label, status=memo[crit.iri], iri=crit.iri,
                         facts=[f"{crit.key}={facts_shown[crit.key]}"] if present else [],
                         missing=[] if present else [crit.key],
                         via=[g.id for g in path], section=crit.section))
@@ -217,9 +223,12 @@ class Reasoner:
                 grading=spec.grading, text=spec.text, label=spec.label,
                 guideline=spec.guideline, origin=spec.origin, votes=spec.votes,
                 section=spec.section, sources=list(spec.sources), criteria=outcomes,
+                cautions=list(spec.cautions) if status == MET else [],
                 warnings=list(spec.warnings) if status == MET else [], missing=missing)
             (derived if status == MET else others).append(outcome)
         conflicts = _conflicts(derived)
+        for rec in derived:
+            rec.warnings.sort(key=lambda w: (w.startswith("conflict"), w))
         order = {k: i for i, k in enumerate(self.contract.keys())}
         return Result(
             case=case.iri, case_id=case.id, guidelines=[dict(g) for g in self.guidelines],

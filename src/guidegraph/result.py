@@ -18,6 +18,7 @@ class CriterionOutcome:
     criterion: str
     label: str
     status: str
+    iri: str = ""
     facts: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     via: list[str] = field(default_factory=list)
@@ -55,6 +56,7 @@ class RecommendationOutcome:
     criteria: list[CriterionOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    cautions: list[str] = field(default_factory=list)  # short form of citation warnings
 
     def to_json(self) -> dict[str, Any]:
         if self.status == "met":
@@ -125,10 +127,10 @@ def grade_text(rec: RecommendationOutcome) -> str:
 
 
 def render_text(result: Result) -> str:
-    """Plain-text report for a clinician: for / against / uncertain / undecided."""
+    """Plain-text report for a clinician: for / against / uncertain / undecided, by action."""
     lines = [f"Case {result.case_id}  <{result.case}>"]
     for g in result.guidelines:
-        lines.append(f"Guideline {g['id']} version {g['version']} ({g['content_hash'][:19]}…)")
+        lines.append(f"Guideline {g['id']} version {g['version']} ({g['content_hash'][:19]}...)")
     if result.facts:
         shown = ", ".join(
             f"{k}={v}" + (" (default)" if k in result.defaulted else "")
@@ -138,27 +140,33 @@ def render_text(result: Result) -> str:
     for direction, title in _GROUPS:
         recs = [r for r in result.recommendations if r.direction == direction]
         lines.append(f"{title} ({len(recs)})")
-        for rec in recs:
-            origin = f"; {rec.origin}" if rec.origin else ""
-            lines.append(f"  [{rec.action}] {rec.id} — {grade_text(rec)}{origin}")
-            lines.append(f"      {rec.text}")
-            lines.append(f"      sources: {', '.join(rec.sources) or 'none'}")
-            for warning in rec.warnings:
-                lines.append(f"      ! {warning}")
+        for action in sorted({r.action for r in recs}):
+            lines.append(f"  {action}")
+            for rec in (r for r in recs if r.action == action):
+                origin = f"; {rec.origin}" if rec.origin else ""
+                lines.append(f"    {rec.id} — {grade_text(rec)}{origin}")
+                lines.append(f"        {rec.text}")
+                caution = f"; caution: {', '.join(rec.cautions)}" if rec.cautions else ""
+                lines.append(f"        sources: {', '.join(rec.sources) or 'none'}{caution}")
         lines.append("")
     if result.conflicts:
         lines.append(f"CONFLICTS ({len(result.conflicts)})")
         for conflict in result.conflicts:
-            lines.append(f"  [{conflict['action']}] for: {', '.join(conflict['for'])}; "
-                         f"against: {', '.join(conflict['against'])}")
+            lines.append(f"  {conflict['action']}: for {', '.join(conflict['for'])}; "
+                         f"against {', '.join(conflict['against'])}")
         lines.append("")
     undecided = [r for r in result.not_applicable if r.status == "unknown"]
     lines.append(f"UNDECIDED ({len(undecided)}): no criterion unmet, some facts missing")
     for rec in undecided:
-        lines.append(f"  [{rec.action}] {rec.id} ({rec.direction}) needs: {', '.join(rec.missing)}")
+        lines.append(f"  {rec.id} [{rec.action}, {rec.direction}] needs: {', '.join(rec.missing)}")
     lines.append("")
     if result.missing_facts:
         lines.append("Missing facts: " + ", ".join(result.missing_facts))
+    cautions = sorted({c for r in result.recommendations for c in r.cautions})
+    if cautions:
+        lines.append("Citation cautions: " + ", ".join(cautions)
+                     + " (retracted: withdrawn study; unresolved: cited but not in the reference "
+                     "list; see --format json warnings)")
     rejected = len(result.not_applicable) - len(undecided)
     lines.append(f"Not applicable: {rejected} recommendations with an unmet criterion "
                  "(guidegraph explain shows why not)")

@@ -1,0 +1,27 @@
+"""Python API: the same result objects the CLI renders.
+
+>>> from guidegraph.api import reason
+>>> result = reason({"id": "doc-1", "evt_passes": 0, "ivt_given": True, "ivt_failed": True})
+>>> [r.id for r in result.recommendations if r.action == "rescue-stenting"]
+[]
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from guidegraph.reasoner import Reasoner
+from guidegraph.result import Result
+
+
+@lru_cache(maxsize=1)
+def default_reasoner() -> Reasoner:
+    """The shipped guidelines, loaded and compiled once per process."""
+    return Reasoner()
+
+
+def reason(case: dict[str, Any], *, reasoner: Reasoner | None = None) -> Result:
+    """Reason over one plain-JSON case object; raises CaseInputError on bad input."""
+    r = reasoner or default_reasoner()
+    return r.reason(r.intake.from_object(case))

@@ -1,0 +1,72 @@
+"""Why and why-not for each recommendation, rendered from a run's provenance RDF."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from guidegraph.result import RecommendationOutcome, Result, grade_text
+
+if TYPE_CHECKING:
+    from guidegraph.reasoner import Reasoner
+
+_VERDICT = {"met": "APPLIES", "unknown": "UNDECIDED", "unmet": "DOES NOT APPLY"}
+_MARK = {"met": "+", "unmet": "-", "unknown": "?"}
+
+
+def scope_notes(reasoner: Reasoner) -> list[str]:
+    """Recorded mismatches between a guideline's question and its content."""
+    rows = reasoner.knowledge.store.query("""
+        PREFIX gg: <https://w3id.org/guidegraph/ontology#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?id ?label ?note WHERE {
+          ?g gg:hasScopeDiscrepancy ?d ; skos:notation ?id .
+          ?d rdfs:label ?label . OPTIONAL { ?d skos:note ?note } } ORDER BY ?id ?label""")
+    return [f"{r['id'].value}: {r['label'].value}. {r['note'].value if r['note'] else ''}".strip()
+            for r in rows]
+
+
+def explain_outcome(rec: RecommendationOutcome) -> list[str]:
+    """Lines explaining one recommendation's status for the case."""
+    grade = grade_text(rec)
+    lines = [f"{rec.id} [{rec.action}, {rec.direction}; {grade}] — {_VERDICT[rec.status]}",
+             f"  {rec.label}"]
+    head = {"met": "why", "unmet": "why not", "unknown": "why not yet"}[rec.status]
+    lines.append(f"  {head}:")
+    for crit in rec.criteria:
+        via = " > ".join(crit.via)
+        via = f"{via} > " if via else ""
+        if crit.facts:
+            evidence = ", ".join(crit.facts)
+        else:
+            evidence = ", ".join(f"{k} missing" for k in crit.missing) or "no fact needed"
+        section = f"  [source: {crit.section}]" if crit.section else ""
+        lines.append(f"    {_MARK[crit.status]} {via}{crit.label}: {crit.status} ({evidence})"
+                     f"{section}")
+    if rec.status == "unknown":
+        lines.append(f"  would be decided by: {', '.join(rec.missing)}")
+    if rec.status == "met":
+        lines.append(f"  sources: {', '.join(rec.sources) or 'none'}"
+                     + (f"; source section: {rec.section}" if rec.section else ""))
+        for warning in rec.warnings:
+            lines.append(f"  ! {warning}")
+    return lines
+
+
+def render_explanation(result: Result, reasoner: Reasoner, rec_id: str | None = None) -> str:
+    """Explain every recommendation (or one) for the case, derived first."""
+    outcomes = result.all_outcomes()
+    if rec_id is not None:
+        outcomes = [r for r in outcomes if r.id == rec_id]
+    lines = [f"Why and why not for case {result.case_id} <{result.case}>",
+             f"Run: {result.provenance}"]
+    for note in scope_notes(reasoner):
+        lines.append(f"Scope note: {note}")
+    facts = ", ".join(f"{k}={v}" + (" (default)" if k in result.defaulted else "")
+                      for k, v in result.facts.items())
+    lines.append(f"Facts: {facts or 'none'}")
+    order = {"met": 0, "unknown": 1, "unmet": 2}
+    for rec in sorted(outcomes, key=lambda r: (order[r.status], r.action, r.id)):
+        lines.append("")
+        lines.extend(explain_outcome(rec))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,314 @@
+"""PROV-O record of a reasoning run: the source of truth for every rendering of a result.
+
+``to_triples`` writes the run (activity, agent, guideline snapshots by content hash, case
+facts as entities, one entity per evaluated recommendation with a qualified derivation per
+decisive criterion). ``from_triples`` reads such a record back into a :class:`Result`, so
+``explain`` and stored runs render from RDF. IRIs are derived from the run IRI, which is a
+hash of the inputs: two runs on the same input give isomorphic graphs but for timestamps.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from guidegraph import __version__
+from guidegraph.knowledge import GG
+from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result
+
+if TYPE_CHECKING:
+    from guidegraph.reasoner import Reasoner
+
+PROV = "http://www.w3.org/ns/prov#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+CITO = "http://purl.org/spar/cito/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+AGENT = f"https://w3id.org/guidegraph/software/{__version__}"
+SNAPSHOT_BASE = "https://w3id.org/guidegraph/snapshot/"
+
+PREFIXES = {
+    "gg": GG, "prov": PROV, "rdfs": RDFS, "skos": SKOS, "cito": CITO, "xsd": XSD,
+    "run": "https://w3id.org/guidegraph/run/",
+    "snapshot": SNAPSHOT_BASE,
+}
+
+
+def _n(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+_TYPE = _n(RDF + "type")
+_VALUE = _n(RDF + "value")
+_STRING = _n(XSD + "string")
+_BOOL = _n(XSD + "boolean")
+_INT = _n(XSD + "integer")
+_DATETIME = _n(XSD + "dateTime")
+P = {name: _n(GG + name) for name in (
+    "ReasoningRun", "GuidelineSnapshot", "CaseFact", "Case", "DerivedRecommendation",
+    "UndecidedRecommendation", "RejectedRecommendation", "CriterionEvaluation", "Conflict",
+    "contentHash", "snapshotOf", "version", "aboutCase", "factKey", "factProperty",
+    "assumedByDefault", "evaluates", "status", "criterion", "usedFact", "missingFactKey",
+    "decisive", "viaPath", "evaluationIndex", "warning", "restsOnCitation", "conflictAction",
+    "conflictingResult", "action", "direction")}
+PV = {name: _n(PROV + name) for name in (
+    "Activity", "Entity", "SoftwareAgent", "Derivation", "startedAtTime", "endedAtTime",
+    "wasAssociatedWith", "used", "wasGeneratedBy", "wasDerivedFrom", "qualifiedDerivation",
+    "entity", "hadActivity")}
+_NOTATION = _n(SKOS + "notation")
+_LABEL = _n(RDFS + "label")
+_CITES = _n(CITO + "cites")
+_STATUS_CLASS = {"met": "DerivedRecommendation", "unknown": "UndecidedRecommendation",
+                 "unmet": "RejectedRecommendation"}
+
+
+def _lit(text: str) -> ox.Literal:
+    return ox.Literal(text, datatype=_STRING)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r",
+                          "\t": "\\t", "\b": "\\b", "\f": "\\f"})
+
+
+def _s(text: str) -> str:
+    """An xsd:string literal in N-Triples syntax."""
+    return '"' + text.translate(_ESCAPES) + '"'
+
+
+def _typed(text: str, datatype: str) -> str:
+    return '"' + text.translate(_ESCAPES) + '"^^<' + datatype + ">"
+
+
+_T = "<" + RDF + "type>"
+_G = {name: "<" + GG + name + ">" for name in P}
+_PR = {name: "<" + PROV + name + ">" for name in PV}
+_NOT = "<" + SKOS + "notation>"
+_TRUE = _typed("true", XSD + "boolean")
+
+
+def to_ntriples(result: Result, reasoner: Reasoner) -> str:
+    """The run as PROV-O, in N-Triples.
+
+    Written as text rather than term objects: building ~1,000 terms per case would cost
+    more than the whole evaluation. IRIs come from the run IRI and from the loaded,
+    already-validated graphs; literals are escaped.
+    """
+    lines: list[str] = []
+    add = lines.append
+    g, pv = _G, _PR
+    run = f"<{result.provenance}>"
+    case = f"<{result.case}>"
+    agent = f"<{AGENT}>"
+    add(f"{run} {_T} {g['ReasoningRun']} .")
+    add(f"{run} {_T} {pv['Activity']} .")
+    add(f"{run} {pv['startedAtTime']} {_typed(result.started, XSD + 'dateTime')} .")
+    add(f"{run} {pv['endedAtTime']} {_typed(result.ended, XSD + 'dateTime')} .")
+    add(f"{run} {pv['wasAssociatedWith']} {agent} .")
+    add(f"{agent} {_T} {pv['SoftwareAgent']} .")
+    add(f"{agent} <{RDFS}label> {_s('guidegraph ' + __version__)} .")
+    add(f"{run} {pv['used']} {case} .")
+    add(f"{case} {_T} {g['Case']} .")
+    add(f"{case} {_NOT} {_s(result.case_id)} .")
+    for gl in result.guidelines:
+        snap = f"<{SNAPSHOT_BASE}{gl['content_hash'].split(':', 1)[-1]}>"
+        add(f"{run} {pv['used']} {snap} .")
+        add(f"{snap} {_T} {g['GuidelineSnapshot']} .")
+        add(f"{snap} {g['contentHash']} {_s(gl['content_hash'])} .")
+        add(f"{snap} {g['snapshotOf']} <{gl['iri']}> .")
+        add(f"{snap} {g['version']} {_s(gl['version'])} .")
+        add(f"{snap} {_NOT} {_s(gl['id'])} .")
+    contract = reasoner.contract.facts
+    fact_node: dict[str, str] = {}
+    for key, value in result.facts.items():
+        spec = contract[key]
+        node = f"<{result.provenance}/fact/{key}>"
+        fact_node[key] = node
+        term = (f"<{spec.allowed[value]}>" if spec.kind == "concept"
+                else _typed(value, XSD + spec.kind))
+        add(f"{node} {_T} {g['CaseFact']} .")
+        add(f"{node} {g['aboutCase']} {case} .")
+        add(f"{node} {g['factKey']} {_s(key)} .")
+        add(f"{node} {g['factProperty']} <{spec.iri}> .")
+        add(f"{node} <{RDF}value> {term} .")
+        add(f"{case} <{spec.iri}> {term} .")
+        if key in result.defaulted:
+            add(f"{node} {g['assumedByDefault']} {_TRUE} .")
+        add(f"{run} {pv['used']} {node} .")
+    specs = reasoner.spec_by_iri
+    entity_of: dict[str, str] = {}
+    for rec in result.all_outcomes():
+        spec = specs[rec.iri]
+        ent_iri = f"{result.provenance}/rec/{spec.guideline}/{rec.id}"
+        ent = f"<{ent_iri}>"
+        rec_node = f"<{rec.iri}>"
+        entity_of[rec.iri] = ent
+        add(f"{ent} {_T} {g[_STATUS_CLASS[rec.status]]} .")
+        add(f"{ent} {_T} {pv['Entity']} .")
+        add(f"{ent} {g['evaluates']} {rec_node} .")
+        add(f"{ent} {_NOT} {_s(rec.id)} .")
+        add(f"{ent} {g['status']} <{GG}{rec.status}> .")
+        add(f"{ent} {g['action']} <{spec.action_iri}> .")
+        add(f"{ent} {g['direction']} <{GG}{rec.direction}> .")
+        add(f"{ent} {pv['wasGeneratedBy']} {run} .")
+        add(f"{ent} {pv['wasDerivedFrom']} {rec_node} .")
+        for warning in rec.warnings:
+            add(f"{ent} {g['warning']} {_s(warning)} .")
+        if rec.status == "met":
+            for cit in spec.rests_on:
+                add(f"{ent} {g['restsOnCitation']} <{cit}> .")
+        for key in rec.missing:
+            add(f"{ent} {g['missingFactKey']} {_s(key)} .")
+        for index, crit in enumerate(rec.criteria):
+            ev = f"<{ent_iri}/eval/{index}>"
+            add(f"{ent} {pv['qualifiedDerivation']} {ev} .")
+            add(f"{ev} {_T} {g['CriterionEvaluation']} .")
+            add(f"{ev} {pv['entity']} {rec_node} .")
+            add(f"{ev} {pv['hadActivity']} {run} .")
+            add(f"{ev} {g['criterion']} <{crit.iri}> .")
+            add(f"{ev} {g['status']} <{GG}{crit.status}> .")
+            add(f"{ev} {g['evaluationIndex']} {_typed(str(index), XSD + 'integer')} .")
+            if crit.via:
+                add(f"{ev} {g['viaPath']} {_s(' > '.join(crit.via))} .")
+            for key in crit.missing:
+                add(f"{ev} {g['missingFactKey']} {_s(key)} .")
+            for fact in crit.facts:
+                node = fact_node[fact.split("=", 1)[0]]
+                add(f"{ev} {g['usedFact']} {node} .")
+                if rec.status == "met":
+                    add(f"{ent} {pv['wasDerivedFrom']} {node} .")
+    for conflict in result.conflicts:
+        node = f"<{result.provenance}/conflict/{conflict['action']}>"
+        add(f"{node} {_T} {g['Conflict']} .")
+        add(f"{node} {pv['wasGeneratedBy']} {run} .")
+        add(f"{node} {g['conflictAction']} <{reasoner.action_iri[conflict['action']]}> .")
+        for rec in result.recommendations:
+            if rec.action == conflict["action"] and rec.direction in ("for", "against"):
+                add(f"{node} {g['conflictingResult']} {entity_of[rec.iri]} .")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def to_triples(result: Result, reasoner: Reasoner) -> list[ox.Triple]:
+    """The run as PROV-O triples (parsed from :func:`to_ntriples`)."""
+    data = to_ntriples(result, reasoner).encode("utf-8")
+    return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+
+
+def serialize(triples: list[ox.Triple], fmt: str) -> str:
+    """Turtle, N-Triples or JSON-LD text of a run."""
+    formats = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
+               "jsonld": ox.RdfFormat.JSON_LD}
+    kwargs: dict[str, Any] = {}
+    if fmt == "turtle":
+        kwargs["prefixes"] = PREFIXES
+    data = ox.serialize(triples, format=formats[fmt], **kwargs)
+    return data.decode("utf-8")
+
+
+def serialize_ntriples(nt: str, fmt: str) -> str:
+    """Re-serialize N-Triples text as Turtle (with prefixes), N-Triples or JSON-LD."""
+    if fmt == "ntriples":
+        return nt
+    triples = [q.triple for q in ox.parse(nt.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)]
+    return serialize(triples, fmt)
+
+
+def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
+                 run_iri: str | None = None) -> Result:
+    """Read a run back into a Result (static text and grades come from the loaded guideline)."""
+    by_s: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for t in triples:
+        by_s[t.subject.value][t.predicate.value].append(t.object)
+    runs = [s for s, p in by_s.items() if P["ReasoningRun"] in p.get(RDF + "type", [])]
+    if run_iri is not None:
+        runs = [r for r in runs if r == run_iri]
+    if len(runs) != 1:
+        raise ValueError(f"expected one reasoning run in the graph, found {len(runs)}")
+    run = runs[0]
+    props = by_s[run]
+
+    def one(subject: str, pred: str) -> Any:
+        values = by_s[subject].get(pred, [])
+        return values[0] if values else None
+
+    used = [o.value for o in props[PROV + "used"]]
+    case_iri = next(u for u in used if P["Case"] in by_s[u].get(RDF + "type", []))
+    guidelines = []
+    facts: dict[str, str] = {}
+    defaulted: list[str] = []
+    contract = reasoner.contract.facts
+    for u in used:
+        types = by_s[u].get(RDF + "type", [])
+        if P["GuidelineSnapshot"] in types:
+            guidelines.append({
+                "id": one(u, SKOS + "notation").value, "version": one(u, GG + "version").value,
+                "iri": one(u, GG + "snapshotOf").value,
+                "content_hash": one(u, GG + "contentHash").value})
+        elif P["CaseFact"] in types:
+            key = one(u, GG + "factKey").value
+            spec = contract[key]
+            term = one(u, RDF + "value")
+            facts[key] = spec.notations[term.value] if spec.kind == "concept" else term.value
+            if one(u, GG + "assumedByDefault") is not None:
+                defaulted.append(key)
+    fact_key = {f"{run}/fact/{k}": k for k in facts}
+    specs = reasoner.spec_by_iri
+    crit_by_iri = reasoner.plan.conditions
+    derived: list[RecommendationOutcome] = []
+    others: list[RecommendationOutcome] = []
+    for p in by_s.values():
+        if PV["Entity"] not in p.get(RDF + "type", []) or GG + "evaluates" not in p:
+            continue
+        rec_iri = p[GG + "evaluates"][0].value
+        spec = specs[rec_iri]
+        status = p[GG + "status"][0].value.removeprefix(GG)
+        criteria = []
+        for ev in sorted((o.value for o in p.get(PROV + "qualifiedDerivation", [])),
+                         key=lambda e: int(one(e, GG + "evaluationIndex").value)):
+            crit = crit_by_iri[one(ev, GG + "criterion").value]
+            via = one(ev, GG + "viaPath")
+            used_facts = [fact_key[o.value] for o in by_s[ev].get(GG + "usedFact", [])]
+            criteria.append(CriterionOutcome(
+                criterion=crit.id, label=crit.label,
+                status=one(ev, GG + "status").value.removeprefix(GG), iri=crit.iri,
+                facts=[f"{k}={facts[k]}" for k in used_facts],
+                missing=sorted(o.value for o in by_s[ev].get(GG + "missingFactKey", [])),
+                via=via.value.split(" > ") if via else [], section=crit.section))
+        outcome = RecommendationOutcome(
+            id=spec.id, iri=spec.iri, status=status, action=spec.action,
+            direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
+            grading=spec.grading, text=spec.text, label=spec.label, guideline=spec.guideline,
+            origin=spec.origin, votes=spec.votes, section=spec.section,
+            sources=list(spec.sources), criteria=criteria,
+            cautions=list(spec.cautions) if status == "met" else [],
+            warnings=[o.value for o in p.get(GG + "warning", [])],
+            missing=sorted(o.value for o in p.get(GG + "missingFactKey", [])))
+        (derived if status == "met" else others).append(outcome)
+    key = lambda r: (r.id, r.iri)  # noqa: E731
+    derived.sort(key=key)
+    others.sort(key=key)
+    order = {k: i for i, k in enumerate(reasoner.contract.keys())}
+    for rec in derived:
+        rec.warnings.sort(key=lambda w: (w.startswith("conflict"), w))
+    conflicts = []
+    for p in by_s.values():
+        if P["Conflict"] in p.get(RDF + "type", []):
+            action = reasoner.action_notation[p[GG + "conflictAction"][0].value]
+            members = [r for r in derived if r.action == action]
+            conflicts.append({"action": action,
+                              "for": [r.id for r in members if r.direction == "for"],
+                              "against": [r.id for r in members if r.direction == "against"]})
+    conflicts.sort(key=lambda c: c["action"])
+    missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing},
+                         key=lambda k: order.get(k, len(order)))
+    guidelines.sort(key=lambda g: g["id"])
+    return Result(
+        case=case_iri, case_id=one(case_iri, SKOS + "notation").value, guidelines=guidelines,
+        recommendations=derived, not_applicable=others, missing_facts=missing_all,
+        conflicts=conflicts, provenance=run,
+        facts={k: facts[k] for k in sorted(facts, key=lambda k: order.get(k, 0))},
+        defaulted=sorted(defaulted), started=one(run, PROV + "startedAtTime").value,
+        ended=one(run, PROV + "endedAtTime").value)
