@@ -161,6 +161,8 @@ class Intake:
         if not case_nodes:
             case_nodes = [s for s, qs in subjects.items()
                           if any(q.predicate.value in self.by_iri for q in qs)]
+        if not case_nodes and len(subjects) == 1:
+            case_nodes = list(subjects)  # one subject: treat it as the case, check every triple
         if not case_nodes:
             raise CaseInputError(
                 "no case found: type the case node gg:Case "

@@ -165,6 +165,7 @@ def to_ntriples(result: Result, reasoner: Reasoner) -> str:
             ev = f"<{ent_iri}/eval/{index}>"
             add(f"{ent} {pv['qualifiedDerivation']} {ev} .")
             add(f"{ev} {_T} {g['CriterionEvaluation']} .")
+            add(f"{ev} {_T} {pv['Derivation']} .")
             add(f"{ev} {pv['entity']} {rec_node} .")
             add(f"{ev} {pv['hadActivity']} {run} .")
             add(f"{ev} {g['criterion']} <{crit.iri}> .")

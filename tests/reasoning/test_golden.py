@@ -1,0 +1,142 @@
+"""Golden cases: case files in, expected recommendations and full outputs out, as data.
+
+``tests/golden/expected/<case>.expect.json`` holds the clinically reviewed outcome (which
+recommendations apply with which direction, which stay undecided for which missing facts,
+which actions conflict). ``<case>.result.json`` / ``.result.ttl`` hold full outputs for a few
+cases; JSON is compared as data and Turtle by graph isomorphism, timestamps aside. Set
+GUIDEGRAPH_REGEN_GOLDEN=1 to rewrite the full outputs after a reviewed guideline change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.compare import graph_diff, isomorphic
+
+from guidegraph import provenance
+from guidegraph.reasoner import Reasoner
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+CASES = sorted((GOLDEN / "cases").iterdir())
+FULL = ["basilar-icad-consensus", "failed-thrombolysis-no-thrombectomy",
+        "conflict-embolic-late-persistent-occlusion", "elective-severe-stenosis-70",
+        "tandem-lesion-turtle"]
+TIMESTAMPS = ("http://www.w3.org/ns/prov#startedAtTime", "http://www.w3.org/ns/prov#endedAtTime")
+
+
+def _case(reasoner: Reasoner, path: Path):
+    items = list(reasoner.intake.read(path))
+    assert len(items) == 1 and not isinstance(items[0], Exception), items
+    return items[0]
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_expected_outcome(reasoner: Reasoner, path: Path) -> None:
+    case = _case(reasoner, path)
+    expected = json.loads((GOLDEN / "expected" / f"{case.id}.expect.json").read_text())
+    result = reasoner.reason(case)
+    assert {r.id: r.direction for r in result.recommendations} == expected["derived"]
+    undecided = {r.id: r.missing for r in result.not_applicable if r.status == "unknown"}
+    assert undecided == expected["undecided"]
+    assert result.missing_facts == expected["missing_facts"]
+    assert result.conflicts == expected["conflicts"]
+
+
+def _graph(nt: str) -> Graph:
+    g = Graph()
+    g.parse(data=nt, format="nt")
+    for pred in TIMESTAMPS:
+        g.remove((None, URIRef(pred), None))
+    return g
+
+
+@pytest.mark.parametrize("name", FULL)
+def test_full_outputs(reasoner: Reasoner, name: str) -> None:
+    path = next(p for p in CASES if p.stem == name)
+    result = reasoner.reason(_case(reasoner, path))
+    json_file = GOLDEN / "expected" / f"{name}.result.json"
+    ttl_file = GOLDEN / "expected" / f"{name}.result.ttl"
+    nt = provenance.to_ntriples(result, reasoner)
+    if os.environ.get("GUIDEGRAPH_REGEN_GOLDEN"):
+        json_file.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        ttl_file.write_text(provenance.serialize_ntriples(nt, "turtle"))
+    assert result.to_json() == json.loads(json_file.read_text())
+    expected = Graph().parse(ttl_file, format="turtle")
+    for pred in TIMESTAMPS:
+        expected.remove((None, URIRef(pred), None))
+    actual = _graph(nt)
+    if not isomorphic(actual, expected):
+        _, only_actual, only_expected = graph_diff(actual, expected)
+        pytest.fail(f"provenance differs: +{sorted(only_actual)[:5]} -{sorted(only_expected)[:5]}")
+
+
+# --- Edges and clinical rules stated directly, independent of the golden files ----------
+def _derived(reasoner: Reasoner, **facts: object) -> dict[str, str]:
+    case = reasoner.intake.from_object({"id": "edge", **facts})
+    return {r.id: r.direction for r in reasoner.reason(case).recommendations}
+
+
+FAILED = {"evt_passes": 3, "tici": "2a", "occlusion_site": "M1", "stenosis_percent": 80}
+
+
+def test_six_hour_window_is_inclusive(reasoner: Reasoner) -> None:
+    at_360 = _derived(reasoner, minutes_since_onset=360, **FAILED)
+    at_361 = _derived(reasoner, minutes_since_onset=361, **FAILED)
+    assert "aha2015-salvage-adjunct" in at_360 and "pitfall-beyond-6h" not in at_360
+    assert "aha2015-salvage-adjunct" not in at_361 and at_361["pitfall-beyond-6h"] == "against"
+
+
+def test_severe_stenosis_threshold_is_inclusive(reasoner: Reasoner) -> None:
+    at_70 = _derived(reasoner, evt_passes=1, tici="2a", stenosis_percent=70)
+    at_69 = _derived(reasoner, evt_passes=1, tici="2a", stenosis_percent=69)
+    assert "ind-severe-stenosis" in at_70 and "acute-reserve-for-severe-stenosis" not in at_70
+    assert "ind-severe-stenosis" not in at_69 and "acute-reserve-for-severe-stenosis" in at_69
+    at_69_5 = _derived(reasoner, evt_passes=1, tici="2a", stenosis_percent=69.5)
+    assert "ind-severe-stenosis" not in at_69_5
+
+
+def test_elective_harm_does_not_fire_in_acute_setting_and_vice_versa(reasoner: Reasoner) -> None:
+    acute = _derived(reasoner, setting="acute", **FAILED)
+    elective = _derived(reasoner, setting="elective", **FAILED)
+    assert "aha2021-severe-stenosis-harm" not in acute and "ind-severe-stenosis" in acute
+    assert elective == {"aha2021-severe-stenosis-harm": "against"}
+
+
+def test_setting_defaults_to_acute_and_says_so(reasoner: Reasoner) -> None:
+    result = reasoner.reason(reasoner.intake.from_object({"id": "d", **FAILED}))
+    assert result.facts["setting"] == "acute" and result.defaulted == ["setting"]
+
+
+def test_failed_thrombolysis_without_thrombectomy_gets_a_why_not(reasoner: Reasoner) -> None:
+    case = reasoner.intake.from_object({"id": "ivt", "ivt_given": True, "ivt_failed": True,
+                                        "evt_passes": 0, "minutes_since_onset": 120})
+    result = reasoner.reason(case)
+    assert not [r for r in result.recommendations if r.action == "rescue-stenting"]
+    primary = next(r for r in result.not_applicable if r.id == "rs-primary")
+    assert primary.status == "unmet"
+    [crit] = primary.criteria
+    assert (crit.criterion, crit.status, crit.facts) == ("evt-attempted", "unmet",
+                                                         ["evt_passes=0"])
+    assert crit.via == ["failed-thrombectomy"]
+
+
+def test_conflict_is_explicit(reasoner: Reasoner) -> None:
+    case = reasoner.intake.from_object({"id": "c", "minutes_since_onset": 400, **FAILED})
+    result = reasoner.reason(case)
+    [conflict] = result.conflicts
+    assert conflict["action"] == "rescue-stenting" and "pitfall-beyond-6h" in conflict["against"]
+    rec = next(r for r in result.recommendations if r.id == "ind-severe-stenosis")
+    assert any(w.startswith("conflict: also derived against rescue-stenting") for w in rec.warnings)
+
+
+def test_retracted_citation_warning_on_derived_recommendation(reasoner: Reasoner) -> None:
+    case = reasoner.intake.from_object({"id": "r", "minutes_since_onset": 100, **FAILED})
+    recs = {r.id: r for r in reasoner.reason(case).recommendations}
+    assert any("retracted reference [2]" in w for w in recs["ind-failed-passes"].warnings)
+    assert any("retracted reference [2]" in w and "through evidence ev-mortality" in w
+               for w in recs["rs-primary"].warnings)
+    assert not any("retracted" in w for w in recs["aha2015-salvage-adjunct"].warnings)
