@@ -26,7 +26,7 @@ def scope_notes(reasoner: Reasoner) -> list[str]:
             for r in rows]
 
 
-def explain_outcome(rec: RecommendationOutcome) -> list[str]:
+def explain_outcome(rec: RecommendationOutcome, facts: dict[str, str]) -> list[str]:
     """Lines explaining one recommendation's status for the case."""
     grade = grade_text(rec)
     lines = [f"{rec.id} [{rec.action}, {rec.direction}; {grade}] — {_VERDICT[rec.status]}",
@@ -36,8 +36,8 @@ def explain_outcome(rec: RecommendationOutcome) -> list[str]:
     for crit in rec.criteria:
         via = " > ".join(crit.via)
         via = f"{via} > " if via else ""
-        if crit.facts:
-            evidence = ", ".join(crit.facts)
+        if crit.fact_keys:
+            evidence = ", ".join(crit.facts_text(facts))
         else:
             evidence = ", ".join(f"{k} missing" for k in crit.missing) or "no fact needed"
         section = f"  [source: {crit.section}]" if crit.section else ""
@@ -68,5 +68,5 @@ def render_explanation(result: Result, reasoner: Reasoner, rec_id: str | None = 
     order = {"met": 0, "unknown": 1, "unmet": 2}
     for rec in sorted(outcomes, key=lambda r: (order[r.status], r.action, r.id)):
         lines.append("")
-        lines.extend(explain_outcome(rec))
+        lines.extend(explain_outcome(rec, result.facts))
     return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ from guidegraph.knowledge import GG
 from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result
 
 if TYPE_CHECKING:
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.reasoner import Reasoner, RecommendationSpec
 
 PROV = "http://www.w3.org/ns/prov#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -121,11 +121,9 @@ def to_ntriples(result: Result, reasoner: Reasoner) -> str:
         add(f"{snap} {g['version']} {_s(gl['version'])} .")
         add(f"{snap} {_NOT} {_s(gl['id'])} .")
     contract = reasoner.contract.facts
-    fact_node: dict[str, str] = {}
     for key, value in result.facts.items():
         spec = contract[key]
         node = f"<{result.provenance}/fact/{key}>"
-        fact_node[key] = node
         term = (f"<{spec.allowed[value]}>" if spec.kind == "concept"
                 else _typed(value, XSD + spec.kind))
         add(f"{node} {_T} {g['CaseFact']} .")
@@ -138,48 +136,6 @@ def to_ntriples(result: Result, reasoner: Reasoner) -> str:
             add(f"{node} {g['assumedByDefault']} {_TRUE} .")
         add(f"{run} {pv['used']} {node} .")
     specs = reasoner.spec_by_iri
-    entity_of: dict[str, str] = {}
-    for rec in result.all_outcomes():
-        spec = specs[rec.iri]
-        ent_iri = f"{result.provenance}/rec/{spec.guideline}/{rec.id}"
-        ent = f"<{ent_iri}>"
-        rec_node = f"<{rec.iri}>"
-        entity_of[rec.iri] = ent
-        add(f"{ent} {_T} {g[_STATUS_CLASS[rec.status]]} .")
-        add(f"{ent} {_T} {pv['Entity']} .")
-        add(f"{ent} {g['evaluates']} {rec_node} .")
-        add(f"{ent} {_NOT} {_s(rec.id)} .")
-        add(f"{ent} {g['status']} <{GG}{rec.status}> .")
-        add(f"{ent} {g['action']} <{spec.action_iri}> .")
-        add(f"{ent} {g['direction']} <{GG}{rec.direction}> .")
-        add(f"{ent} {pv['wasGeneratedBy']} {run} .")
-        add(f"{ent} {pv['wasDerivedFrom']} {rec_node} .")
-        for warning in rec.warnings:
-            add(f"{ent} {g['warning']} {_s(warning)} .")
-        if rec.status == "met":
-            for cit in spec.rests_on:
-                add(f"{ent} {g['restsOnCitation']} <{cit}> .")
-        for key in rec.missing:
-            add(f"{ent} {g['missingFactKey']} {_s(key)} .")
-        for index, crit in enumerate(rec.criteria):
-            ev = f"<{ent_iri}/eval/{index}>"
-            add(f"{ent} {pv['qualifiedDerivation']} {ev} .")
-            add(f"{ev} {_T} {g['CriterionEvaluation']} .")
-            add(f"{ev} {_T} {pv['Derivation']} .")
-            add(f"{ev} {pv['entity']} {rec_node} .")
-            add(f"{ev} {pv['hadActivity']} {run} .")
-            add(f"{ev} {g['criterion']} <{crit.iri}> .")
-            add(f"{ev} {g['status']} <{GG}{crit.status}> .")
-            add(f"{ev} {g['evaluationIndex']} {_typed(str(index), XSD + 'integer')} .")
-            if crit.via:
-                add(f"{ev} {g['viaPath']} {_s(' > '.join(crit.via))} .")
-            for key in crit.missing:
-                add(f"{ev} {g['missingFactKey']} {_s(key)} .")
-            for fact in crit.facts:
-                node = fact_node[fact.split("=", 1)[0]]
-                add(f"{ev} {g['usedFact']} {node} .")
-                if rec.status == "met":
-                    add(f"{ent} {pv['wasDerivedFrom']} {node} .")
     for conflict in result.conflicts:
         node = f"<{result.provenance}/conflict/{conflict['action']}>"
         add(f"{node} {_T} {g['Conflict']} .")
@@ -187,9 +143,84 @@ def to_ntriples(result: Result, reasoner: Reasoner) -> str:
         add(f"{node} {g['conflictAction']} <{reasoner.action_iri[conflict['action']]}> .")
         for rec in result.recommendations:
             if rec.action == conflict["action"] and rec.direction in ("for", "against"):
-                add(f"{node} {g['conflictingResult']} {entity_of[rec.iri]} .")
-    lines.append("")
-    return "\n".join(lines)
+                add(f"{node} {g['conflictingResult']} "
+                    f"{_entity(rec, specs[rec.iri]).replace(_RUN, result.provenance)} .")
+    # Cached outcome blocks are split at the run IRI; joining the pieces with it is one pass.
+    pieces: list[str] = ["\n".join(lines) + "\n"]
+    for rec in result.all_outcomes():
+        parts = rec.prov_parts
+        if parts is None:
+            parts = _outcome_block(rec, specs[rec.iri]).split(_RUN)
+            rec.prov_parts = parts
+        pieces[-1] += parts[0]
+        pieces.extend(parts[1:])
+        for warning in rec.warnings:
+            if warning.startswith("conflict:"):
+                line = f"{_entity(rec, specs[rec.iri])} {g['warning']} {_s(warning)} .\n"
+                head, tail = line.split(_RUN)
+                pieces[-1] += head
+                pieces.append(tail)
+    return result.provenance.join(pieces)
+
+
+_RUN = "\x00run\x00"  # placeholder for the run IRI in cached outcome blocks
+
+
+def _entity(rec: RecommendationOutcome, spec: RecommendationSpec) -> str:
+    return f"<{_RUN}/rec/{spec.guideline}/{rec.id}>"
+
+
+def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec) -> str:
+    """PROV-O lines of one outcome, with the run IRI left as a placeholder.
+
+    An outcome depends only on the facts it read, so its block can be cached with it and
+    reused for every case with the same facts; conflict warnings are added per run.
+    """
+    g, pv = _G, _PR
+    run = f"<{_RUN}>"
+    ent = _entity(rec, spec)
+    ent_iri = ent[1:-1]
+    rec_node = f"<{rec.iri}>"
+    out = [
+        f"{ent} {_T} {g[_STATUS_CLASS[rec.status]]} .",
+        f"{ent} {_T} {pv['Entity']} .",
+        f"{ent} {g['evaluates']} {rec_node} .",
+        f"{ent} {_NOT} {_s(rec.id)} .",
+        f"{ent} {g['status']} <{GG}{rec.status}> .",
+        f"{ent} {g['action']} <{spec.action_iri}> .",
+        f"{ent} {g['direction']} <{GG}{rec.direction}> .",
+        f"{ent} {pv['wasGeneratedBy']} {run} .",
+        f"{ent} {pv['wasDerivedFrom']} {rec_node} .",
+    ]
+    add = out.append
+    for warning in rec.warnings:
+        if not warning.startswith("conflict:"):
+            add(f"{ent} {g['warning']} {_s(warning)} .")
+    if rec.status == "met":
+        for cit in spec.rests_on:
+            add(f"{ent} {g['restsOnCitation']} <{cit}> .")
+    for key in rec.missing:
+        add(f"{ent} {g['missingFactKey']} {_s(key)} .")
+    for index, crit in enumerate(rec.criteria):
+        ev = f"<{ent_iri}/eval/{index}>"
+        add(f"{ent} {pv['qualifiedDerivation']} {ev} .")
+        add(f"{ev} {_T} {g['CriterionEvaluation']} .")
+        add(f"{ev} {_T} {pv['Derivation']} .")
+        add(f"{ev} {pv['entity']} {rec_node} .")
+        add(f"{ev} {pv['hadActivity']} {run} .")
+        add(f"{ev} {g['criterion']} <{crit.iri}> .")
+        add(f"{ev} {g['status']} <{GG}{crit.status}> .")
+        add(f"{ev} {g['evaluationIndex']} {_typed(str(index), XSD + 'integer')} .")
+        if crit.via:
+            add(f"{ev} {g['viaPath']} {_s(' > '.join(crit.via))} .")
+        for key in crit.missing:
+            add(f"{ev} {g['missingFactKey']} {_s(key)} .")
+        for key in crit.fact_keys:
+            node = f"<{_RUN}/fact/{key}>"
+            add(f"{ev} {g['usedFact']} {node} .")
+            if rec.status == "met":
+                add(f"{ent} {pv['wasDerivedFrom']} {node} .")
+    return "\n".join(out) + "\n"
 
 
 def to_triples(result: Result, reasoner: Reasoner) -> list[ox.Triple]:
@@ -275,7 +306,7 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
             criteria.append(CriterionOutcome(
                 criterion=crit.id, label=crit.label,
                 status=one(ev, GG + "status").value.removeprefix(GG), iri=crit.iri,
-                facts=[f"{k}={facts[k]}" for k in used_facts],
+                fact_keys=used_facts,
                 missing=sorted(o.value for o in by_s[ev].get(GG + "missingFactKey", [])),
                 via=via.value.split(" > ") if via else [], section=crit.section))
         outcome = RecommendationOutcome(

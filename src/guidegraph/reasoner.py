@@ -9,6 +9,7 @@ and tests hold them to agree.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,12 +30,14 @@ from guidegraph.criteria import (
     compile_plan,
     decisive_leaves,
     evaluate,
+    leaves,
 )
 from guidegraph.errors import ConfigurationError
 from guidegraph.knowledge import GG, Knowledge
 from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result
 
 RUN_BASE = "https://w3id.org/guidegraph/run/"
+_CACHE_LIMIT = 200_000
 
 
 @dataclass
@@ -60,6 +63,8 @@ class RecommendationSpec:
     warnings: list[str]
     rests_on: list[str]
     cautions: list[str]
+    keys: tuple[str, ...] = ()  # case keys its criteria read, in a fixed order
+    leaf_iris: tuple[str, ...] = ()  # its leaf criteria, in a fixed order
 
 
 class Reasoner:
@@ -84,6 +89,12 @@ class Reasoner:
         self.spec_by_iri = {s.iri: s for s in self.recommendations}
         self.action_iri = {s.action: s.action_iri for s in self.recommendations}
         self.action_notation = {s.action_iri: s.action for s in self.recommendations}
+        for spec in self.recommendations:
+            spec_leaves = {c.iri: c for cond in spec.conditions for c in leaves(cond)}
+            spec.keys = tuple(sorted({c.key for c in spec_leaves.values()}))
+            spec.leaf_iris = tuple(sorted(spec_leaves))
+        self._outcome_cache: dict[tuple, RecommendationOutcome] = {}
+        self._key_order = {k: i for i, k in enumerate(self.contract.keys())}
 
     @classmethod
     def from_paths(cls, guidelines: list[Path] | None = None, *, engine: str = "compiled"
@@ -187,56 +198,78 @@ class Reasoner:
         return self._status_query
 
     def reason(self, case: Case) -> Result:
-        """Evaluate every recommendation for the case and build the result."""
+        """Evaluate every recommendation for the case and build the result.
+
+        With the compiled engine, a recommendation's outcome is cached by the statuses of
+        its criteria and which of its facts are present: nothing else shapes it (fact values
+        are rendered from the case at output time), so after warm-up every outcome is a
+        lookup. Cached outcomes are shared and never mutated; the ones a conflict annotates
+        are copied first.
+        """
         started = _now()
+        facts = case.facts
+        use_cache = self.engine == "compiled"
+        cache = self._outcome_cache
         leaf = self.leaf_statuses(case)
         memo: dict[str, str] = {}
-        run = self.run_iri(case)
-        display = self.intake.display
-        facts_shown = {k: display(k, v) for k, v in case.facts.items()}
         derived: list[RecommendationOutcome] = []
         others: list[RecommendationOutcome] = []
         missing_all: set[str] = set()
         for spec in self.recommendations:
-            statuses = [evaluate(c, leaf, memo) for c in spec.conditions]
-            status = (UNMET if UNMET in statuses else UNKNOWN if UNKNOWN in statuses else MET)
-            outcomes: list[CriterionOutcome] = []
-            seen: set[str] = set()
-            for cond, cstatus in zip(spec.conditions, statuses, strict=True):
-                if cstatus != status:
-                    continue
-                for crit, path in decisive_leaves(cond, cstatus, memo):
-                    if crit.iri in seen:
-                        continue
-                    seen.add(crit.iri)
-                    present = crit.key in facts_shown
-                    outcomes.append(CriterionOutcome(
-                        criterion=crit.id, label=crit.label, status=memo[crit.iri], iri=crit.iri,
-                        facts=[f"{crit.key}={facts_shown[crit.key]}"] if present else [],
-                        missing=[] if present else [crit.key],
-                        via=[g.id for g in path], section=crit.section))
-            missing = sorted({m for o in outcomes for m in o.missing}) if status == UNKNOWN else []
-            missing_all.update(missing)
-            outcome = RecommendationOutcome(
-                id=spec.id, iri=spec.iri, status=status, action=spec.action,
-                direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
-                grading=spec.grading, text=spec.text, label=spec.label,
-                guideline=spec.guideline, origin=spec.origin, votes=spec.votes,
-                section=spec.section, sources=list(spec.sources), criteria=outcomes,
-                cautions=list(spec.cautions) if status == MET else [],
-                warnings=list(spec.warnings) if status == MET else [], missing=missing)
-            (derived if status == MET else others).append(outcome)
+            key = (spec.iri, *[leaf[c] for c in spec.leaf_iris],
+                   *[k in facts for k in spec.keys]) if use_cache else None
+            outcome = cache.get(key) if key is not None else None
+            if outcome is None:
+                outcome = self._outcome(spec, case, leaf, memo)
+                if key is not None:
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[key] = outcome
+            if outcome.status == MET:
+                derived.append(outcome)
+            else:
+                others.append(outcome)
+                missing_all.update(outcome.missing)
         conflicts = _conflicts(derived)
-        for rec in derived:
-            rec.warnings.sort(key=lambda w: (w.startswith("conflict"), w))
-        order = {k: i for i, k in enumerate(self.contract.keys())}
+        order = self._key_order
+        display = self.intake.display
         return Result(
             case=case.iri, case_id=case.id, guidelines=[dict(g) for g in self.guidelines],
             recommendations=derived, not_applicable=others,
             missing_facts=sorted(missing_all, key=lambda k: order.get(k, len(order))),
-            conflicts=conflicts, provenance=run,
-            facts={k: facts_shown[k] for k in sorted(facts_shown, key=lambda k: order.get(k, 0))},
+            conflicts=conflicts, provenance=self.run_iri(case),
+            facts={k: display(k, facts[k]) for k in sorted(facts, key=lambda k: order.get(k, 0))},
             defaulted=sorted(case.defaulted), started=started, ended=_now())
+
+    def _outcome(self, spec: RecommendationSpec, case: Case, leaf: dict[str, str],
+                 memo: dict[str, str]) -> RecommendationOutcome:
+        statuses = [evaluate(c, leaf, memo) for c in spec.conditions]
+        status = UNMET if UNMET in statuses else UNKNOWN if UNKNOWN in statuses else MET
+        facts = case.facts
+        outcomes: list[CriterionOutcome] = []
+        seen: set[str] = set()
+        for cond, cstatus in zip(spec.conditions, statuses, strict=True):
+            if cstatus != status:
+                continue
+            for crit, path in decisive_leaves(cond, cstatus, memo):
+                if crit.iri in seen:
+                    continue
+                seen.add(crit.iri)
+                present = crit.key in facts
+                outcomes.append(CriterionOutcome(
+                    criterion=crit.id, label=crit.label, status=memo[crit.iri], iri=crit.iri,
+                    fact_keys=[crit.key] if present else [],
+                    missing=[] if present else [crit.key],
+                    via=[g.id for g in path], section=crit.section))
+        missing = sorted({m for o in outcomes for m in o.missing}) if status == UNKNOWN else []
+        return RecommendationOutcome(
+            id=spec.id, iri=spec.iri, status=status, action=spec.action,
+            direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
+            grading=spec.grading, text=spec.text, label=spec.label,
+            guideline=spec.guideline, origin=spec.origin, votes=spec.votes,
+            section=spec.section, sources=list(spec.sources), criteria=outcomes,
+            cautions=list(spec.cautions) if status == MET else [],
+            warnings=sorted(spec.warnings) if status == MET else [], missing=missing)
 
     def run_iri(self, case: Case) -> str:
         """Deterministic run IRI: same case facts and same guideline content, same IRI."""
@@ -250,9 +283,19 @@ class Reasoner:
 
 
 def _conflicts(derived: list[RecommendationOutcome]) -> list[dict[str, Any]]:
+    """Find for/against pairs per action; annotate copies of the outcomes involved."""
     by_action: dict[str, dict[str, list[RecommendationOutcome]]] = {}
     for rec in derived:
         by_action.setdefault(rec.action, {}).setdefault(rec.direction, []).append(rec)
+    if not any("for" in d and "against" in d for d in by_action.values()):
+        return []
+    for index, rec in enumerate(derived):
+        d = by_action[rec.action]
+        if "for" in d and "against" in d:
+            copy = dataclasses.replace(rec, warnings=list(rec.warnings))
+            derived[index] = copy
+            group = d[rec.direction]
+            group[group.index(rec)] = copy
     conflicts = []
     for action in sorted(by_action):
         pro = by_action[action].get("for", [])

@@ -19,14 +19,18 @@ class CriterionOutcome:
     label: str
     status: str
     iri: str = ""
-    facts: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    fact_keys: list[str] = field(default_factory=list)  # present facts it read
+    missing: list[str] = field(default_factory=list)  # absent facts it needed
     via: list[str] = field(default_factory=list)
     section: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def facts_text(self, facts: dict[str, str]) -> list[str]:
+        """The facts it read as ``key=value``, values taken from the case."""
+        return [f"{k}={facts[k]}" for k in self.fact_keys]
+
+    def to_json(self, facts: dict[str, str]) -> dict[str, Any]:
         out: dict[str, Any] = {"criterion": self.criterion, "label": self.label,
-                               "status": self.status, "facts": self.facts}
+                               "status": self.status, "facts": self.facts_text(facts)}
         if self.missing:
             out["missing"] = self.missing
         if self.via:
@@ -57,14 +61,18 @@ class RecommendationOutcome:
     warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     cautions: list[str] = field(default_factory=list)  # short form of citation warnings
+    #: Cached PROV-O lines of this outcome, split where the run IRI goes (see provenance).
+    prov_parts: list[str] | None = field(default=None, repr=False, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, facts: dict[str, str]) -> dict[str, Any]:
+        """JSON of BRIEF §4; ``facts`` are the case's fact values by key, for display."""
         if self.status == "met":
             out: dict[str, Any] = {
                 "id": self.id, "action": self.action, "direction": self.direction,
                 "strength": self.strength, "evidence": self.evidence, "grading": self.grading,
                 "text": self.text, "guideline": self.guideline, "sources": self.sources,
-                "criteria": [c.to_json() for c in self.criteria], "warnings": self.warnings,
+                "criteria": [c.to_json(facts) for c in self.criteria],
+                "warnings": self.warnings,
                 "label": self.label, "section": self.section,
             }
             if self.origin:
@@ -75,7 +83,7 @@ class RecommendationOutcome:
         return {
             "id": self.id, "action": self.action, "direction": self.direction,
             "status": self.status, "label": self.label, "guideline": self.guideline,
-            "criteria": [c.to_json() for c in self.criteria], "missing": self.missing,
+            "criteria": [c.to_json(facts) for c in self.criteria], "missing": self.missing,
         }
 
 
@@ -100,8 +108,8 @@ class Result:
         return {
             "case": self.case,
             "guidelines": self.guidelines,
-            "recommendations": [r.to_json() for r in self.recommendations],
-            "not_applicable": [r.to_json() for r in self.not_applicable],
+            "recommendations": [r.to_json(self.facts) for r in self.recommendations],
+            "not_applicable": [r.to_json(self.facts) for r in self.not_applicable],
             "missing_facts": self.missing_facts,
             "conflicts": self.conflicts,
             "provenance": self.provenance,

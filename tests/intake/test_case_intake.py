@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from casegen import generated_cases
 
 from guidegraph.case_intake import Intake
+from guidegraph.casegen import generated_cases
 from guidegraph.errors import CaseInputError
 from guidegraph.reasoner import Reasoner
 

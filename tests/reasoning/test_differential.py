@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from casegen import generated_cases
 
+from guidegraph.casegen import generated_cases
 from guidegraph.reasoner import Reasoner
 
 GOLDEN_CASES = sorted((Path(__file__).parents[1] / "golden" / "cases").iterdir())
