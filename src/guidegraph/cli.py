@@ -25,7 +25,7 @@ def main() -> None:
     """Derive applicable guideline recommendations for a patient case."""
 
 
-_REASON_FORMATS = ["text", "json", "turtle", "jsonld", "ntriples"]
+_REASON_FORMATS = ["text", "json", "ndjson", "turtle", "jsonld", "ntriples"]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -70,7 +70,9 @@ def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]
 @main.command()
 @click.argument("cases", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(_REASON_FORMATS), default="text",
-              show_default=True, help="Output format; RDF formats carry the PROV-O record.")
+              show_default=True,
+              help="Output format: text for people; json (BRIEF §4; a list for batches); ndjson "
+                   "(one compact result per line); turtle, jsonld, ntriples (PROV-O record).")
 @click.option("--engine", type=click.Choice(["compiled", "sparql"]), default="compiled",
               show_default=True, help="Criterion evaluation: compiled plan or SPARQL reference.")
 @click.option("--guideline", "guidelines", multiple=True, metavar="PATH",
@@ -89,9 +91,12 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
     results = [reasoner.reason(case) for case in found]
     batch = len(found) + len(errors) > 1
     if results:
-        if fmt == "json":
-            payload = [r.to_json() for r in results] if batch else results[0].to_json()
-            click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        if fmt == "json" and not batch:
+            click.echo(json.dumps(results[0].to_json(), indent=2, ensure_ascii=False))
+        elif fmt == "json":
+            click.echo("[\n" + ",\n".join(r.to_json_text() for r in results) + "\n]")
+        elif fmt == "ndjson":
+            click.echo("\n".join(r.to_json_text() for r in results))
         elif fmt == "text":
             click.echo("\n".join(render_text(r) for r in results), nl=False)
         else:
@@ -142,3 +147,39 @@ def explain(case: str | None, rec_id: str | None, prov_file: str | None,
         known = sorted(s.id for s in reasoner.recommendations)
         _fail(f"--rec {rec_id!r}: no such recommendation; known: {', '.join(known)}")
     click.echo("\n".join(render_explanation(r, reasoner, rec_id) for r in results), nl=False)
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "turtle"]),
+    default="text",
+    show_default=True,
+    help="Report format; turtle is the SHACL validation report graph.",
+)
+@click.option("--no-owl", is_flag=True, help="Skip the OWL consistency check (HermiT, needs Java).")
+def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -> None:
+    """Check guideline files before publishing (default: every guideline).
+
+    Runs the authoring SHACL shapes, the algorithm flow check and OWL consistency.
+    Exit 0 conforms (warnings allowed), 1 violations found, 2 unreadable input.
+    """
+    from pathlib import Path
+
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.validate import validate
+
+    try:
+        report = validate([Path(p) for p in paths] or None, hermit=not no_owl)
+    except GuidegraphError as exc:
+        click.echo(f"guidegraph validate: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None
+    if output_format == "json":
+        click.echo(report.to_json_text(), nl=False)
+    elif output_format == "turtle":
+        click.echo(report.to_turtle(), nl=False)
+    else:
+        click.echo(report.to_text(), nl=False)
+    raise SystemExit(0 if report.conforms else 1)

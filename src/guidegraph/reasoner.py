@@ -201,9 +201,9 @@ class Reasoner:
         """Evaluate every recommendation for the case and build the result.
 
         With the compiled engine, a recommendation's outcome is cached by the statuses of
-        its criteria and which of its facts are present: nothing else shapes it (fact values
-        are rendered from the case at output time), so after warm-up every outcome is a
-        lookup. Cached outcomes are shared and never mutated; the ones a conflict annotates
+        its criteria: nothing else shapes it (a fact is absent exactly when its criterion is
+        unknown, and fact values are rendered from the case at output time), so after
+        warm-up every outcome is a lookup. Cached outcomes are shared and never mutated; the ones a conflict annotates
         are copied first.
         """
         started = _now()
@@ -216,8 +216,7 @@ class Reasoner:
         others: list[RecommendationOutcome] = []
         missing_all: set[str] = set()
         for spec in self.recommendations:
-            key = (spec.iri, *[leaf[c] for c in spec.leaf_iris],
-                   *[k in facts for k in spec.keys]) if use_cache else None
+            key = (spec.iri, *[leaf[c] for c in spec.leaf_iris]) if use_cache else None
             outcome = cache.get(key) if key is not None else None
             if outcome is None:
                 outcome = self._outcome(spec, case, leaf, memo)
@@ -292,7 +291,7 @@ def _conflicts(derived: list[RecommendationOutcome]) -> list[dict[str, Any]]:
     for index, rec in enumerate(derived):
         d = by_action[rec.action]
         if "for" in d and "against" in d:
-            copy = dataclasses.replace(rec, warnings=list(rec.warnings))
+            copy = dataclasses.replace(rec, warnings=list(rec.warnings), json_parts=None)
             derived[index] = copy
             group = d[rec.direction]
             group[group.index(rec)] = copy

@@ -102,3 +102,13 @@ def test_literals_are_escaped(reasoner: Reasoner) -> None:
     triples = provenance.to_triples(result, reasoner)
     back = provenance.from_triples(triples, reasoner)
     assert back.case_id == nasty and back.to_json() == result.to_json()
+
+
+def test_fast_json_text_equals_json_as_data(reasoner: Reasoner) -> None:
+    from guidegraph.casegen import generated_cases
+
+    for obj in generated_cases(reasoner, 400, seed=11):
+        result = reasoner.reason(reasoner.intake.from_object(obj))
+        assert json.loads(result.to_json_text()) == result.to_json()
+        again = reasoner.reason(reasoner.intake.from_object(obj))  # cached outcomes reused
+        assert json.loads(again.to_json_text()) == again.to_json()

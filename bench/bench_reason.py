@@ -1,0 +1,205 @@
+"""Benchmark: per-case latency and batch throughput of `reason`, beside a pure-Python floor.
+
+Run on demand (never in CI):  python bench/bench_reason.py [--cases 10000] [--write]
+
+Every figure is measured in this one run, next to a baseline measured in the same run on
+the same cases, and reported as a ratio, because these machines are noisy:
+  * floor     pure Python on parsed facts: json.loads + the same compiled criteria under
+              Kleene logic, statuses only (no checks, no result objects, no provenance);
+  * e2e       JSON text -> checked case -> derivation -> PROV-O N-Triples (the RDF record);
+  * e2e+json  the same plus the BRIEF §4 JSON rendering;
+  * sparql    the same e2e with the SPARQL reference engine (on a subset).
+Batch throughput is measured in one process and in two worker processes.
+Cold start is `guidegraph reason <example> --format json` as a whole process, against
+`python -c pass`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _texts(count: int, seed: int) -> list[str]:
+    from guidegraph.casegen import generated_cases
+    from guidegraph.reasoner import Reasoner
+
+    objs = generated_cases(Reasoner(), count, seed=seed)
+    return [json.dumps({k: float(v) if isinstance(v, Decimal) else v for k, v in o.items()})
+            for o in objs]
+
+
+def _percentiles(samples_ns: list[int]) -> tuple[float, float]:
+    ordered = sorted(samples_ns)
+    median = statistics.median(ordered) / 1e6
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e6
+    return median, p99
+
+
+def floor_fn(reasoner):  # noqa: ANN001, ANN201
+    """Pure-Python evaluation of the same criteria on parsed facts (the speed floor)."""
+    from guidegraph.criteria import MET, UNKNOWN, UNMET, evaluate
+
+    concept = {k: s.allowed for k, s in reasoner.contract.facts.items() if s.kind == "concept"}
+    numeric = {k for k, s in reasoner.contract.facts.items() if s.kind == "decimal"}
+    criteria = reasoner.plan.criteria
+    specs = reasoner.recommendations
+
+    def run(text: str) -> list[str]:
+        raw = json.loads(text, parse_float=Decimal)
+        facts = {}
+        for k, v in raw.items():
+            if k in concept:
+                facts[k] = concept[k][v]
+            elif k in numeric:
+                facts[k] = Decimal(v)
+            elif k != "id":
+                facts[k] = v
+        facts.setdefault("setting", reasoner.contract.facts["setting"].default)
+        leaf = {c.iri: c.evaluate(facts) for c in criteria}
+        memo: dict[str, str] = {}
+        out = []
+        for spec in specs:
+            st = [evaluate(c, leaf, memo) for c in spec.conditions]
+            out.append(UNMET if UNMET in st else UNKNOWN if UNKNOWN in st else MET)
+        return out
+
+    return run
+
+
+def e2e_fn(reasoner, with_json: bool = False):  # noqa: ANN001, ANN201
+    from guidegraph import provenance
+
+    intake = reasoner.intake
+
+    def run(text: str) -> str:
+        case = intake.from_object(json.loads(text, parse_float=Decimal))
+        result = reasoner.reason(case)
+        nt = provenance.to_ntriples(result, reasoner)
+        if with_json:
+            return result.to_json_text()
+        return nt
+
+    return run
+
+
+def per_case(fn, texts: list[str]) -> tuple[float, float, float]:  # noqa: ANN001
+    samples = []
+    start = time.perf_counter()
+    for text in texts:
+        t0 = time.perf_counter_ns()
+        fn(text)
+        samples.append(time.perf_counter_ns() - t0)
+    total = time.perf_counter() - start
+    median, p99 = _percentiles(samples)
+    return median, p99, len(texts) / total
+
+
+def _worker(texts: list[str]) -> int:
+    from guidegraph.reasoner import Reasoner
+
+    fn = e2e_fn(Reasoner())
+    for text in texts:
+        fn(text)
+    return len(texts)
+
+
+def two_process_throughput(texts: list[str]) -> float:
+    ctx = mp.get_context("fork")
+    halves = [texts[0::2], texts[1::2]]
+    with ctx.Pool(2, initializer=_warm) as pool:
+        pool.map(_noop, range(2))  # start both workers (each loads the guideline) first
+        start = time.perf_counter()
+        done = sum(pool.map(_worker, halves))
+        return done / (time.perf_counter() - start)
+
+
+def _warm() -> None:
+    import guidegraph.reasoner  # noqa: F401
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+def cold_start(runs: int = 7) -> tuple[float, float]:
+    example = str(ROOT / "examples" / "basilar-icad-failed-evt.json")
+    cmd = [sys.executable, "-m", "guidegraph", "reason", example, "--format", "json"]
+    base = [sys.executable, "-c", "pass"]
+    ours, theirs = [], []
+    for _ in range(runs):
+        for argv, sink in ((cmd, ours), (base, theirs)):
+            t0 = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True)
+            sink.append(time.perf_counter() - t0)
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--sparql-cases", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--write", action="store_true", help="write docs/performance.md")
+    args = parser.parse_args()
+
+    from guidegraph.reasoner import Reasoner
+
+    t0 = time.perf_counter()
+    reasoner = Reasoner()
+    load_s = time.perf_counter() - t0
+    texts = _texts(args.cases, args.seed)
+    rows = []
+    floor = per_case(floor_fn(reasoner), texts)
+    rows.append(("floor: pure Python on parsed facts", floor))
+    fresh = Reasoner(reasoner.knowledge)
+    rows.append(("e2e, first pass (outcome cache filling)", per_case(e2e_fn(fresh), texts)))
+    rows.append(("e2e, second pass (cache warm)", per_case(e2e_fn(fresh), texts)))
+    rows.append(("e2e + JSON rendering (warm)", per_case(e2e_fn(fresh, True), texts)))
+    sparql = Reasoner(reasoner.knowledge, engine="sparql")
+    rows.append((f"e2e, SPARQL engine ({args.sparql_cases} cases)",
+                 per_case(e2e_fn(sparql), texts[: args.sparql_cases])))
+    two = two_process_throughput(texts)
+    cold, python = cold_start()
+
+    lines = [
+        "| measurement | median ms/case | p99 ms/case | cases/s | median vs floor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, (median, p99, rate) in rows:
+        lines.append(f"| {name} | {median:.3f} | {p99:.3f} | {rate:,.0f} | "
+                     f"{median / floor[0]:.1f}x |")
+    lines.append(f"| e2e, two worker processes (warm-up excluded) | | | {two:,.0f} | |")
+    table = "\n".join(lines)
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
+               f"{platform.python_version()}, {platform.system()}")
+    extra = (f"\nGuideline load and compile: {load_s * 1000:.0f} ms "
+             f"({len(reasoner.recommendations)} recommendations, {len(reasoner.plan.criteria)} "
+             f"criteria, {len(reasoner.knowledge.store)} triples).\n"
+             f"Cold start `guidegraph reason <example> --format json`: {cold * 1000:.0f} ms "
+             f"median of 7, against {python * 1000:.0f} ms for `python -c pass` "
+             f"({cold / python:.1f}x).\n"
+             f"Cases: {args.cases:,} generated from the case contract (seed {args.seed}).\n")
+    report = f"Machine: {machine}\n\n{table}\n{extra}"
+    print(report)
+    if args.write:
+        doc = ROOT / "docs" / "performance.md"
+        text = doc.read_text() if doc.exists() else ""
+        marker = "<!-- bench_reason results -->"
+        head = text.split(marker)[0] if marker in text else text
+        doc.write_text(head.rstrip() + f"\n\n{marker}\n{report}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,538 @@
+"""Guideline authoring QA: SHACL shapes, algorithm flow and OWL consistency.
+
+Three independent checks feed one report, so an author sees every problem in one run:
+
+1. pySHACL with ``shapes/authoring.ttl`` over ontology + guideline files + case
+   contracts (the contracts are data here: criteria are checked against the ranges
+   and value sets they allow).
+2. Algorithm flow with networkx: every step reachable from ``gg:firstStep``, no
+   cycle, no step without a way out. Graph questions are awkward in SHACL.
+3. OWL 2 DL consistency with HermiT through owlready2 (needs Java; slow, so it can
+   be switched off and is never on the per-case path).
+
+Results keep the file each focus node was defined in, so a report can be read file
+by file. Heavy libraries are imported inside functions to keep ``import guidegraph``
+cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rdflib
+from rdflib import RDF, RDFS, SH, SKOS, BNode, Literal, URIRef
+from rdflib.collection import Collection
+
+from guidegraph import graphs, resources
+
+__all__ = ["SEVERITIES", "ValidationReport", "ValidationResult", "validate"]
+
+GG = rdflib.Namespace("https://w3id.org/guidegraph/ontology#")
+GGSH = rdflib.Namespace("https://w3id.org/guidegraph/shapes#")
+OWL = rdflib.OWL
+
+SEVERITIES = ("Violation", "Warning", "Info")
+_SEVERITY_IRI = {"Violation": SH.Violation, "Warning": SH.Warning, "Info": SH.Info}
+
+# Sources of the results that do not come from a SHACL shape (described in authoring.ttl).
+FLOW_UNREACHABLE = GGSH["AlgorithmFlow-unreachable"]
+FLOW_CYCLE = GGSH["AlgorithmFlow-cycle"]
+FLOW_DEAD_END = GGSH["AlgorithmFlow-deadEnd"]
+OWL_INCONSISTENT = GGSH["OwlConsistency-inconsistent"]
+OWL_NOT_RUN = GGSH["OwlConsistency-notRun"]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One finding, flattened for text and JSON output."""
+
+    severity: str
+    message: str
+    focus: str | None
+    label: str | None = None
+    file: str | None = None
+    path: str | None = None
+    value: str | None = None
+    source: str | None = None
+    component: str | None = None
+
+
+@dataclass
+class ValidationReport:
+    """All findings of one run, plus the RDF report graph they were read from."""
+
+    results: list[ValidationResult]
+    graph: rdflib.Graph
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def conforms(self) -> bool:
+        """True when no result is a Violation (warnings and info are allowed)."""
+        return not any(r.severity == "Violation" for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        """Number of results per severity, keyed violations/warnings/info."""
+        keys = {"Violation": "violations", "Warning": "warnings", "Info": "info"}
+        out = dict.fromkeys(keys.values(), 0)
+        for r in self.results:
+            out[keys[r.severity]] += 1
+        return out
+
+    def to_text(self) -> str:
+        """Human report grouped by file, then focus node; ends with the counts."""
+        lines: list[str] = []
+        last_file: str | None = None
+        last_focus: str | None = None
+        for r in self.results:
+            file = r.file or "(no file)"
+            if file != last_file:
+                if lines:
+                    lines.append("")
+                lines.append(file)
+                last_file, last_focus = file, None
+            focus = r.focus or "(knowledge graph)"
+            if focus != last_focus:
+                lines.append(f"  {r.label} <{focus}>" if r.label else f"  <{focus}>")
+                last_focus = focus
+            where = f" [{r.path}]" if r.path else ""
+            lines.append(f"    {r.severity}{where}: {r.message}")
+        if "hermit_s" in self.timings:
+            lines.append(f"OWL consistency (HermiT): {self.timings['hermit_s']:.1f} s")
+        c = self.counts()
+        lines.append(f"{c['violations']} violations, {c['warnings']} warnings, {c['info']} info")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON report: conforms, counts and the flat result list."""
+        keys = ("file", "focus", "label", "severity", "path", "value", "message")
+        return {
+            "conforms": self.conforms,
+            "counts": self.counts(),
+            "results": [{k: asdict(r)[k] for k in keys} for r in self.results],
+        }
+
+    def to_json_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_turtle(self) -> str:
+        """The SHACL validation report graph, extra checks included as results."""
+        return self.graph.serialize(format="turtle")
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) -> ValidationReport:
+    """Validate guideline files (default: every file under ``guidelines/``).
+
+    The ontology is always loaded; ``paths`` selects the guideline content. Raises
+    GraphLoadError (exit code 2) when a file is missing or not valid RDF.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    guideline_files = graphs.expand_paths(
+        [resources.guidelines_dir()] if paths is None else paths
+    )
+    ontology_files = sorted(resources.ontology_dir().glob("*.ttl"))
+    contract_files = sorted(resources.shapes_dir().glob("case-contract-*.ttl"))
+    loaded_guidelines = graphs.load_files(guideline_files)
+    loaded_ontology = graphs.load_files(ontology_files)
+    loaded_contracts = graphs.load_files(contract_files)
+    shapes = graphs.parse_file(resources.resource("shapes", "authoring.ttl"))
+
+    knowledge = rdflib.Graph()
+    for _, g in loaded_ontology + loaded_guidelines:
+        knowledge += g
+    data = _PreparedQueryGraph()
+    data += knowledge
+    for _, g in loaded_contracts:
+        data += g
+    data.namespace_manager = _namespaces(loaded_ontology + loaded_guidelines)
+    origins = _origins(loaded_guidelines + loaded_ontology + loaded_contracts)
+    timings["load_s"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    report_graph = _run_shacl(data, shapes)
+    timings["shacl_s"] = time.perf_counter() - t1
+
+    extra: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]] = []
+    t2 = time.perf_counter()
+    extra += _algorithm_checks(data)
+    timings["flow_s"] = time.perf_counter() - t2
+    if hermit:
+        owl_results, hermit_s = _owl_check(knowledge)
+        extra += owl_results
+        if hermit_s is not None:
+            timings["hermit_s"] = hermit_s
+    _add_extra_results(report_graph, extra)
+
+    results = _flatten(report_graph, data, origins)
+    return ValidationReport(results=results, graph=report_graph, timings=timings)
+
+
+# ---------------------------------------------------------------------------
+# Helpers: files, names, SHACL
+# ---------------------------------------------------------------------------
+def _display_path(path: Path) -> str:
+    """A short, stable name for a file: relative to the data root or the cwd if possible."""
+    resolved = path.resolve()
+    for base in (resources.data_root().resolve(), Path.cwd().resolve()):
+        if resolved.is_relative_to(base):
+            return resolved.relative_to(base).as_posix()
+    return str(path)
+
+
+def _origins(loaded: Iterable[tuple[Path, rdflib.Graph]]) -> dict[rdflib.term.Node, str]:
+    """Map each subject to the first file that types it (else first file that describes it)."""
+    typed: dict[rdflib.term.Node, str] = {}
+    described: dict[rdflib.term.Node, str] = {}
+    for path, g in loaded:
+        name = _display_path(path)
+        for s in g.subjects(RDF.type, None):
+            typed.setdefault(s, name)
+        for s in g.subjects():
+            described.setdefault(s, name)
+    return {**described, **typed}
+
+
+def _namespaces(loaded: Iterable[tuple[Path, rdflib.Graph]]) -> rdflib.namespace.NamespaceManager:
+    """Prefixes declared in the files, so paths and values print as prefixed names."""
+    nm = rdflib.namespace.NamespaceManager(rdflib.Graph(), bind_namespaces="core")
+    for _, g in loaded:
+        for prefix, ns in g.namespaces():
+            if prefix:
+                nm.bind(prefix, ns, override=False, replace=False)
+    nm.bind("ggsh", GGSH, override=False)
+    return nm
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare(text: str) -> Any:
+    from rdflib.plugins.sparql import prepareQuery
+
+    return prepareQuery(text)
+
+
+def _canonical_prologue(text: str) -> str:
+    """Sort the leading PREFIX lines: pySHACL emits them in set order, which differs
+    between runs and would defeat the cache across validate() calls."""
+    lines = text.splitlines()
+    n = 0
+    while n < len(lines) and lines[n].lstrip().upper().startswith("PREFIX"):
+        n += 1
+    return "\n".join(sorted(lines[:n]) + lines[n:])
+
+
+class _PreparedQueryGraph(rdflib.Graph):
+    """An rdflib graph that parses each distinct SPARQL text once.
+
+    pySHACL runs every SPARQL constraint once per focus node and rdflib re-parses the
+    query text each time; parsing dominated (~90% of a 40 s run), caching it makes
+    validation about 15x faster. Only plain string queries without initNs are cached.
+    """
+
+    def query(  # type: ignore[override]
+        self,
+        query_object: Any,
+        processor: Any = "sparql",
+        result: Any = "sparql",
+        initNs: Any = None,  # noqa: N803 (rdflib's name)
+        initBindings: Any = None,  # noqa: N803
+        use_store_provided: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        if isinstance(query_object, str) and not initNs and "base" not in kwargs:
+            query_object = _prepare(_canonical_prologue(query_object))
+        return super().query(
+            query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs
+        )
+
+
+def _run_shacl(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
+    import pyshacl
+
+    # inplace: no inference and no rules, so pySHACL does not modify the graph, and not
+    # cloning it keeps the prepared-query cache of _PreparedQueryGraph in use.
+    _conforms, report, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes,
+        inference="none",
+        advanced=True,
+        allow_warnings=True,
+        abort_on_first=False,
+        meta_shacl=False,
+        inplace=True,
+    )
+    report.namespace_manager = data.namespace_manager
+    return report
+
+
+def _name(graph: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
+    """A readable name for a node: a prefixed name, a literal's text or a blank node id."""
+    if node is None:
+        return None
+    if isinstance(node, Literal):
+        return str(node)
+    if isinstance(node, URIRef):
+        try:
+            return graph.namespace_manager.normalizeUri(node).strip("<>")
+        except Exception:
+            return str(node)
+    return node.n3()
+
+
+def _path_text(report: rdflib.Graph, data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
+    """Render a SHACL property path (as copied into the report graph) in SPARQL syntax."""
+    if node is None:
+        return None
+    if isinstance(node, URIRef):
+        return _name(data, node)
+    alt = report.value(node, SH.alternativePath)
+    if alt is not None:
+        return "(" + "|".join(_path_text(report, data, m) or "?" for m in Collection(report, alt)) + ")"
+    inv = report.value(node, SH.inversePath)
+    if inv is not None:
+        return "^" + (_path_text(report, data, inv) or "?")
+    if report.value(node, RDF.first) is not None:
+        return "/".join(_path_text(report, data, m) or "?" for m in Collection(report, node))
+    return node.n3()
+
+
+def _label(data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
+    if node is None:
+        return None
+    for prop in (SKOS.notation, RDFS.label, SKOS.prefLabel):
+        value = data.value(node, prop)
+        if value is not None:
+            return str(value)
+    number = data.value(node, GG.stepNumber)
+    if number is not None:
+        return f"step {number}"
+    ref = data.value(node, GG.referenceNumber)
+    if ref is not None:
+        return f"reference {ref}"
+    return None
+
+
+def _local(node: rdflib.term.Node | None) -> str | None:
+    if node is None:
+        return None
+    text = str(node)
+    return text.rsplit("#", 1)[-1] if "#" in text else text
+
+
+def _flatten(
+    report: rdflib.Graph, data: rdflib.Graph, origins: dict[rdflib.term.Node, str]
+) -> list[ValidationResult]:
+    results = []
+    for r in report.subjects(RDF.type, SH.ValidationResult):
+        focus = report.value(r, SH.focusNode)
+        severity = _local(report.value(r, SH.resultSeverity)) or "Violation"
+        messages = sorted(str(m) for m in report.objects(r, SH.resultMessage))
+        constraint = report.value(r, SH.sourceConstraint)
+        shape = report.value(r, SH.sourceShape)
+        source = constraint if isinstance(constraint, URIRef) else shape
+        value = report.value(r, SH.value)
+        results.append(
+            ValidationResult(
+                severity=severity,
+                message=" / ".join(messages),
+                focus=_name(data, focus) if focus is not None else None,
+                label=_label(data, focus),
+                file=origins.get(focus) if focus is not None else None,
+                path=_path_text(report, data, report.value(r, SH.resultPath)),
+                value=_name(data, value),
+                source=_name(data, source) if isinstance(source, URIRef) else None,
+                component=_name(data, report.value(r, SH.sourceConstraintComponent)),
+            )
+        )
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    results.sort(
+        key=lambda x: (x.file or "~", x.focus or "", order[x.severity], x.source or "", x.message)
+    )
+    return results
+
+
+def _add_extra_results(
+    report: rdflib.Graph,
+    extra: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]],
+) -> None:
+    """Add non-SHACL findings as sh:ValidationResult nodes and fix sh:conforms."""
+    top = report.value(predicate=RDF.type, object=SH.ValidationReport)
+    if top is None:
+        top = BNode()
+        report.add((top, RDF.type, SH.ValidationReport))
+    for source, severity, focus, message, value in extra:
+        node = BNode()
+        report.add((top, SH.result, node))
+        report.add((node, RDF.type, SH.ValidationResult))
+        report.add((node, SH.resultSeverity, _SEVERITY_IRI[severity]))
+        report.add((node, SH.sourceShape, source))
+        report.add((node, SH.resultMessage, Literal(message)))
+        if focus is not None:
+            report.add((node, SH.focusNode, focus))
+        if value is not None:
+            report.add((node, SH.value, value))
+    violated = any(
+        report.value(r, SH.resultSeverity) == SH.Violation for r in report.objects(top, SH.result)
+    )
+    report.set((top, SH.conforms, Literal(not violated)))
+
+
+# ---------------------------------------------------------------------------
+# Algorithm flow (networkx)
+# ---------------------------------------------------------------------------
+def _step_name(g: rdflib.Graph, node: rdflib.term.Node) -> str:
+    number = g.value(node, GG.stepNumber)
+    label = g.value(node, RDFS.label) or g.value(node, SKOS.notation)
+    if number is not None:
+        return f"step {number}" + (f" ({label})" if label else "")
+    return str(label) if label else _name(g, node) or str(node)
+
+
+def _algorithm_checks(
+    g: rdflib.Graph,
+) -> list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]]:
+    """Each algorithm must be one acyclic flow from its first step reaching every step."""
+    import networkx as nx
+
+    out: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]] = []
+    for alg in sorted(g.subjects(RDF.type, GG.Algorithm)):
+        first = g.value(alg, GG.firstStep)
+        if first is None:
+            continue  # the SHACL shape reports the missing first step
+        alg_name = _label(g, alg) or _name(g, alg)
+        members = set(g.subjects(GG.inAlgorithm, alg)) | {first}
+        flow = nx.DiGraph()
+        flow.add_nodes_from(members)
+        for node in members:
+            for nxt in g.objects(node, GG.nextStep):
+                flow.add_edge(node, nxt)
+            for branch in g.objects(node, GG.branch):
+                for target in g.objects(branch, GG.branchTarget):
+                    flow.add_edge(node, target)
+        reachable = nx.descendants(flow, first) | {first}
+        for node in sorted(members - reachable, key=str):
+            out.append((
+                FLOW_UNREACHABLE, "Violation", node,
+                f"Algorithm {alg_name}: {_step_name(g, node)} cannot be reached from the first "
+                "step: link it with gg:nextStep or a gg:branch from an earlier step, or remove it.",
+                None,
+            ))
+        for component in nx.strongly_connected_components(flow):
+            nodes = sorted(component, key=lambda n: (int(g.value(n, GG.stepNumber) or 0), str(n)))
+            if len(nodes) == 1 and not flow.has_edge(nodes[0], nodes[0]):
+                continue
+            names = ", ".join(_step_name(g, n) for n in nodes)
+            out.append((
+                FLOW_CYCLE, "Violation", nodes[0],
+                f"Algorithm {alg_name} loops: {names} lead back to each other. An algorithm must "
+                "be acyclic: point the last step of the loop to a later step or a gg:AlgorithmEnd.",
+                None,
+            ))
+        for node in sorted(reachable, key=str):
+            if (node, RDF.type, GG.AlgorithmStep) in g and flow.out_degree(node) == 0:
+                out.append((
+                    FLOW_DEAD_END, "Violation", node,
+                    f"Algorithm {alg_name}: {_step_name(g, node)} has no way out: add gg:nextStep "
+                    "or a gg:branch, ending in a gg:AlgorithmEnd where the pathway stops.",
+                    None,
+                ))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# OWL consistency (HermiT via owlready2)
+# ---------------------------------------------------------------------------
+_DISJOINT_HINT = """
+SELECT DISTINCT ?x ?a ?b WHERE {
+    { ?a owl:disjointWith ?b } UNION { ?b owl:disjointWith ?a }
+    ?x rdf:type/rdfs:subClassOf* ?a .
+    ?x rdf:type/rdfs:subClassOf* ?b .
+    FILTER (STR(?a) < STR(?b))
+}"""
+
+
+def _owl_check(
+    knowledge: rdflib.Graph,
+) -> tuple[list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]], float | None]:
+    """Run HermiT on ontology + guidelines; returns findings and HermiT's wall time."""
+    java = shutil.which("java")
+    if java is None:
+        return [(
+            OWL_NOT_RUN, "Warning", None,
+            "Java not found: OWL consistency check skipped. Install a Java 17+ runtime "
+            "(java on PATH) to run it, or pass --no-owl to skip it knowingly.",
+            None,
+        )], None
+
+    import owlready2
+
+    merged = rdflib.Graph()
+    for triple in knowledge:
+        if triple[1] != OWL.imports:  # never follow imports: check exactly what was loaded
+            merged.add(triple)
+    owlready2.JAVA_EXE = java
+    with tempfile.TemporaryDirectory(prefix="guidegraph-owl-") as tmp:
+        nt = Path(tmp) / "knowledge.nt"
+        merged.serialize(destination=str(nt), format="nt", encoding="utf-8")
+        world = owlready2.World()
+        # owlready2 prints a warning per punned fact property (a property that is also a
+        # gg:FactProperty individual, which OWL 2 allows); keep them off the user's stderr.
+        with contextlib.redirect_stderr(io.StringIO()):
+            onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
+        start = time.perf_counter()
+        try:
+            # xsd:gYear (gg:year) is outside the OWL 2 datatype map; HermiT would refuse the
+            # whole ontology, so literals of such datatypes are treated as opaque.
+            owlready2.sync_reasoner_hermit(
+                onto, infer_property_values=False, debug=0, ignore_unsupported_datatypes=True
+            )
+        except owlready2.OwlReadyInconsistentOntologyError:
+            elapsed = time.perf_counter() - start
+            return _inconsistency_results(knowledge), elapsed
+        except owlready2.OwlReadyJavaError as exc:
+            detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+            return [(
+                OWL_NOT_RUN, "Warning", None,
+                f"HermiT could not check OWL consistency ({detail}): fix the reported construct "
+                "or pass --no-owl to skip the check knowingly.",
+                None,
+            )], time.perf_counter() - start
+        finally:
+            world.close()
+        return [], time.perf_counter() - start
+
+
+def _inconsistency_results(
+    knowledge: rdflib.Graph,
+) -> list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]]:
+    """Name the individuals typed with disjoint classes when that explains the inconsistency."""
+    out: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]] = []
+    for x, a, b in knowledge.query(_DISJOINT_HINT, initNs={"owl": OWL, "rdf": RDF, "rdfs": RDFS}):
+        out.append((
+            OWL_INCONSISTENT, "Violation", x,
+            f"The OWL ontology is inconsistent (HermiT): {_name(knowledge, x)} is both a "
+            f"{_name(knowledge, a)} and a {_name(knowledge, b)}, which are disjoint. "
+            "Keep only the type it should have.",
+            None,
+        ))
+    if not out:
+        out.append((
+            OWL_INCONSISTENT, "Violation", None,
+            "The OWL ontology is inconsistent (HermiT). Look for individuals with disjoint types, "
+            "values outside a property's range or a functional property with two values; "
+            "bisect by validating guideline files one at a time.",
+            None,
+        ))
+    return out
