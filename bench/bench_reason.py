@@ -47,7 +47,7 @@ def _percentiles(samples_ns: list[int]) -> tuple[float, float]:
     return median, p99
 
 
-def floor_fn(reasoner):  # noqa: ANN001, ANN201
+def floor_fn(reasoner):
     """Pure-Python evaluation of the same criteria on parsed facts (the speed floor)."""
     from guidegraph.criteria import MET, UNKNOWN, UNMET, evaluate
 
@@ -78,7 +78,7 @@ def floor_fn(reasoner):  # noqa: ANN001, ANN201
     return run
 
 
-def e2e_fn(reasoner, with_json: bool = False):  # noqa: ANN001, ANN201
+def e2e_fn(reasoner, with_json: bool = False):
     from guidegraph import provenance
 
     intake = reasoner.intake
@@ -94,7 +94,7 @@ def e2e_fn(reasoner, with_json: bool = False):  # noqa: ANN001, ANN201
     return run
 
 
-def per_case(fn, texts: list[str]) -> tuple[float, float, float]:  # noqa: ANN001
+def per_case(fn, texts: list[str]) -> tuple[float, float, float]:
     samples = []
     start = time.perf_counter()
     for text in texts:

@@ -32,7 +32,6 @@ SNAPSHOT_BASE = "https://w3id.org/guidegraph/snapshot/"
 
 PREFIXES = {
     "gg": GG, "prov": PROV, "rdfs": RDFS, "skos": SKOS, "cito": CITO, "xsd": XSD,
-    "run": "https://w3id.org/guidegraph/run/",
     "snapshot": SNAPSHOT_BASE,
 }
 

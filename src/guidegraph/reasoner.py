@@ -203,8 +203,8 @@ class Reasoner:
         With the compiled engine, a recommendation's outcome is cached by the statuses of
         its criteria: nothing else shapes it (a fact is absent exactly when its criterion is
         unknown, and fact values are rendered from the case at output time), so after
-        warm-up every outcome is a lookup. Cached outcomes are shared and never mutated; the ones a conflict annotates
-        are copied first.
+        warm-up every outcome is a lookup. Cached outcomes are shared and never mutated;
+        the ones a conflict annotates are copied first.
         """
         started = _now()
         facts = case.facts

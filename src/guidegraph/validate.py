@@ -52,6 +52,10 @@ OWL_INCONSISTENT = GGSH["OwlConsistency-inconsistent"]
 OWL_NOT_RUN = GGSH["OwlConsistency-notRun"]
 
 
+# A finding of a check run outside SHACL: (source, severity, focus, message, value).
+_Finding = tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]
+
+
 @dataclass(frozen=True)
 class ValidationResult:
     """One finding, flattened for text and JSON output."""
@@ -140,9 +144,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    guideline_files = graphs.expand_paths(
-        [resources.guidelines_dir()] if paths is None else paths
-    )
+    guideline_files = graphs.expand_paths([resources.guidelines_dir()] if paths is None else paths)
     ontology_files = sorted(resources.ontology_dir().glob("*.ttl"))
     contract_files = sorted(resources.shapes_dir().glob("case-contract-*.ttl"))
     loaded_guidelines = graphs.load_files(guideline_files)
@@ -158,6 +160,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
     for _, g in loaded_contracts:
         data += g
     data.namespace_manager = _namespaces(loaded_ontology + loaded_guidelines)
+    knowledge.namespace_manager = data.namespace_manager
     origins = _origins(loaded_guidelines + loaded_ontology + loaded_contracts)
     timings["load_s"] = time.perf_counter() - t0
 
@@ -165,7 +168,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
     report_graph = _run_shacl(data, shapes)
     timings["shacl_s"] = time.perf_counter() - t1
 
-    extra: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]] = []
+    extra: list[_Finding] = []
     t2 = time.perf_counter()
     extra += _algorithm_checks(data)
     timings["flow_s"] = time.perf_counter() - t2
@@ -246,8 +249,8 @@ class _PreparedQueryGraph(rdflib.Graph):
         query_object: Any,
         processor: Any = "sparql",
         result: Any = "sparql",
-        initNs: Any = None,  # noqa: N803 (rdflib's name)
-        initBindings: Any = None,  # noqa: N803
+        initNs: Any = None,
+        initBindings: Any = None,
         use_store_provided: bool = True,
         **kwargs: Any,
     ) -> Any:
@@ -291,7 +294,9 @@ def _name(graph: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
     return node.n3()
 
 
-def _path_text(report: rdflib.Graph, data: rdflib.Graph, node: rdflib.term.Node | None) -> str | None:
+def _path_text(
+    report: rdflib.Graph, data: rdflib.Graph, node: rdflib.term.Node | None
+) -> str | None:
     """Render a SHACL property path (as copied into the report graph) in SPARQL syntax."""
     if node is None:
         return None
@@ -299,7 +304,8 @@ def _path_text(report: rdflib.Graph, data: rdflib.Graph, node: rdflib.term.Node 
         return _name(data, node)
     alt = report.value(node, SH.alternativePath)
     if alt is not None:
-        return "(" + "|".join(_path_text(report, data, m) or "?" for m in Collection(report, alt)) + ")"
+        members = (_path_text(report, data, m) or "?" for m in Collection(report, alt))
+        return "(" + "|".join(members) + ")"
     inv = report.value(node, SH.inversePath)
     if inv is not None:
         return "^" + (_path_text(report, data, inv) or "?")
@@ -365,7 +371,7 @@ def _flatten(
 
 def _add_extra_results(
     report: rdflib.Graph,
-    extra: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]],
+    extra: list[_Finding],
 ) -> None:
     """Add non-SHACL findings as sh:ValidationResult nodes and fix sh:conforms."""
     top = report.value(predicate=RDF.type, object=SH.ValidationReport)
@@ -402,11 +408,11 @@ def _step_name(g: rdflib.Graph, node: rdflib.term.Node) -> str:
 
 def _algorithm_checks(
     g: rdflib.Graph,
-) -> list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]]:
+) -> list[_Finding]:
     """Each algorithm must be one acyclic flow from its first step reaching every step."""
     import networkx as nx
 
-    out: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]] = []
+    out: list[_Finding] = []
     for alg in sorted(g.subjects(RDF.type, GG.Algorithm)):
         first = g.value(alg, GG.firstStep)
         if first is None:
@@ -423,31 +429,46 @@ def _algorithm_checks(
                     flow.add_edge(node, target)
         reachable = nx.descendants(flow, first) | {first}
         for node in sorted(members - reachable, key=str):
-            out.append((
-                FLOW_UNREACHABLE, "Violation", node,
-                f"Algorithm {alg_name}: {_step_name(g, node)} cannot be reached from the first "
-                "step: link it with gg:nextStep or a gg:branch from an earlier step, or remove it.",
-                None,
-            ))
+            out.append(
+                (
+                    FLOW_UNREACHABLE,
+                    "Violation",
+                    node,
+                    f"Algorithm {alg_name}: {_step_name(g, node)} cannot be reached from the "
+                    "first step: link it with gg:nextStep or a gg:branch from an earlier step, "
+                    "or remove it.",
+                    None,
+                )
+            )
         for component in nx.strongly_connected_components(flow):
             nodes = sorted(component, key=lambda n: (int(g.value(n, GG.stepNumber) or 0), str(n)))
             if len(nodes) == 1 and not flow.has_edge(nodes[0], nodes[0]):
                 continue
             names = ", ".join(_step_name(g, n) for n in nodes)
-            out.append((
-                FLOW_CYCLE, "Violation", nodes[0],
-                f"Algorithm {alg_name} loops: {names} lead back to each other. An algorithm must "
-                "be acyclic: point the last step of the loop to a later step or a gg:AlgorithmEnd.",
-                None,
-            ))
+            out.append(
+                (
+                    FLOW_CYCLE,
+                    "Violation",
+                    nodes[0],
+                    f"Algorithm {alg_name} loops: {names} lead back to each other. An "
+                    "algorithm must be acyclic: point the last step of the loop to a later step "
+                    "or a gg:AlgorithmEnd.",
+                    None,
+                )
+            )
         for node in sorted(reachable, key=str):
             if (node, RDF.type, GG.AlgorithmStep) in g and flow.out_degree(node) == 0:
-                out.append((
-                    FLOW_DEAD_END, "Violation", node,
-                    f"Algorithm {alg_name}: {_step_name(g, node)} has no way out: add gg:nextStep "
-                    "or a gg:branch, ending in a gg:AlgorithmEnd where the pathway stops.",
-                    None,
-                ))
+                out.append(
+                    (
+                        FLOW_DEAD_END,
+                        "Violation",
+                        node,
+                        f"Algorithm {alg_name}: {_step_name(g, node)} has no way out: add "
+                        "gg:nextStep or a gg:branch, ending in a gg:AlgorithmEnd where the "
+                        "pathway stops.",
+                        None,
+                    )
+                )
     return out
 
 
@@ -465,16 +486,20 @@ SELECT DISTINCT ?x ?a ?b WHERE {
 
 def _owl_check(
     knowledge: rdflib.Graph,
-) -> tuple[list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]], float | None]:
+) -> tuple[list[_Finding], float | None]:
     """Run HermiT on ontology + guidelines; returns findings and HermiT's wall time."""
     java = shutil.which("java")
     if java is None:
-        return [(
-            OWL_NOT_RUN, "Warning", None,
-            "Java not found: OWL consistency check skipped. Install a Java 17+ runtime "
-            "(java on PATH) to run it, or pass --no-owl to skip it knowingly.",
-            None,
-        )], None
+        return [
+            (
+                OWL_NOT_RUN,
+                "Warning",
+                None,
+                "Java not found: OWL consistency check skipped. Install a Java 17+ runtime "
+                "(java on PATH) to run it, or pass --no-owl to skip it knowingly.",
+                None,
+            )
+        ], None
 
     import owlready2
 
@@ -493,22 +518,26 @@ def _owl_check(
             onto = world.get_ontology(nt.as_uri()).load(format="ntriples")
         start = time.perf_counter()
         try:
-            # xsd:gYear (gg:year) is outside the OWL 2 datatype map; HermiT would refuse the
-            # whole ontology, so literals of such datatypes are treated as opaque.
+            # Datatypes outside the OWL 2 datatype map are refused, not skipped: the
+            # ontology must stay within OWL 2 DL.
             owlready2.sync_reasoner_hermit(
-                onto, infer_property_values=False, debug=0, ignore_unsupported_datatypes=True
+                onto, infer_property_values=False, debug=0, ignore_unsupported_datatypes=False
             )
         except owlready2.OwlReadyInconsistentOntologyError:
             elapsed = time.perf_counter() - start
             return _inconsistency_results(knowledge), elapsed
         except owlready2.OwlReadyJavaError as exc:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
-            return [(
-                OWL_NOT_RUN, "Warning", None,
-                f"HermiT could not check OWL consistency ({detail}): fix the reported construct "
-                "or pass --no-owl to skip the check knowingly.",
-                None,
-            )], time.perf_counter() - start
+            return [
+                (
+                    OWL_NOT_RUN,
+                    "Warning",
+                    None,
+                    f"HermiT could not check OWL consistency ({detail}): fix the reported "
+                    "construct or pass --no-owl to skip the check knowingly.",
+                    None,
+                )
+            ], time.perf_counter() - start
         finally:
             world.close()
         return [], time.perf_counter() - start
@@ -516,23 +545,32 @@ def _owl_check(
 
 def _inconsistency_results(
     knowledge: rdflib.Graph,
-) -> list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]]:
+) -> list[_Finding]:
     """Name the individuals typed with disjoint classes when that explains the inconsistency."""
-    out: list[tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]] = []
+    out: list[_Finding] = []
     for x, a, b in knowledge.query(_DISJOINT_HINT, initNs={"owl": OWL, "rdf": RDF, "rdfs": RDFS}):
-        out.append((
-            OWL_INCONSISTENT, "Violation", x,
-            f"The OWL ontology is inconsistent (HermiT): {_name(knowledge, x)} is both a "
-            f"{_name(knowledge, a)} and a {_name(knowledge, b)}, which are disjoint. "
-            "Keep only the type it should have.",
-            None,
-        ))
+        out.append(
+            (
+                OWL_INCONSISTENT,
+                "Violation",
+                x,
+                f"The OWL ontology is inconsistent (HermiT): {_name(knowledge, x)} is both a "
+                f"{_name(knowledge, a)} and a {_name(knowledge, b)}, which are disjoint. "
+                "Keep only the type it should have.",
+                None,
+            )
+        )
     if not out:
-        out.append((
-            OWL_INCONSISTENT, "Violation", None,
-            "The OWL ontology is inconsistent (HermiT). Look for individuals with disjoint types, "
-            "values outside a property's range or a functional property with two values; "
-            "bisect by validating guideline files one at a time.",
-            None,
-        ))
+        out.append(
+            (
+                OWL_INCONSISTENT,
+                "Violation",
+                None,
+                "The OWL ontology is inconsistent (HermiT). Look for individuals with "
+                "disjoint types, values outside a property's range or a functional property "
+                "with two values; "
+                "bisect by validating guideline files one at a time.",
+                None,
+            )
+        )
     return out

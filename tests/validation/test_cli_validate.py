@@ -1,0 +1,119 @@
+"""`guidegraph validate`: exit codes 0/1/2, the three formats, stdout/stderr discipline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import rdflib
+from click.testing import CliRunner
+from rdflib import RDF, SH
+
+from guidegraph.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CLEAN = str(FIXTURES / "clean.ttl")
+BROKEN = str(FIXTURES / "rec-no-citation.ttl")
+WARNS = str(FIXTURES / "rec-cites-retracted.ttl")
+CYCLE = str(FIXTURES / "flow-cycle.ttl")
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["validate", *args, "--no-owl"])
+
+
+def test_clean_exits_0_with_counts() -> None:
+    res = run(CLEAN)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.rstrip().endswith("0 violations, 0 warnings, 0 info")
+
+
+def test_warnings_alone_still_conform() -> None:
+    res = run(WARNS)
+    assert res.exit_code == 0, res.output
+    assert "0 violations, 1 warnings, 0 info" in res.stdout
+    assert "reference 2, which is retracted" in res.stdout
+
+
+def test_violation_exits_1_and_text_groups_by_file_then_focus() -> None:
+    res = run(BROKEN)
+    assert res.exit_code == 1
+    lines = res.stdout.splitlines()
+    assert lines[0].endswith("rec-no-citation.ttl")
+    assert lines[1].strip() == "rec-1 <ex:rec>"
+    assert lines[2].strip().startswith("Violation: Recommendation rec-1 cites no gg:Citation")
+    assert lines[-1] == "1 violations, 0 warnings, 0 info"
+
+
+def test_json_format() -> None:
+    res = run(BROKEN, "--format", "json")
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    assert doc["conforms"] is False
+    assert doc["counts"] == {"violations": 1, "warnings": 0, "info": 0}
+    (result,) = doc["results"]
+    assert set(result) == {"file", "focus", "label", "severity", "path", "value", "message"}
+    assert result["focus"] == "ex:rec" and result["label"] == "rec-1"
+    assert result["severity"] == "Violation"
+
+
+def test_json_format_clean() -> None:
+    res = run(CLEAN, "--format", "json")
+    assert res.exit_code == 0
+    assert json.loads(res.stdout) == {
+        "conforms": True,
+        "counts": {"violations": 0, "warnings": 0, "info": 0},
+        "results": [],
+    }
+
+
+def test_turtle_format_is_a_shacl_report_including_graph_checks() -> None:
+    res = run(CYCLE, "--format", "turtle")
+    assert res.exit_code == 1
+    g = rdflib.Graph().parse(data=res.stdout, format="turtle")
+    report = g.value(predicate=RDF.type, object=SH.ValidationReport)
+    assert g.value(report, SH.conforms) == rdflib.Literal(False)
+    results = list(g.objects(report, SH.result))
+    assert len(results) == 1
+    shape = g.value(results[0], SH.sourceShape)
+    assert str(shape) == "https://w3id.org/guidegraph/shapes#AlgorithmFlow-cycle"
+
+
+def test_invalid_turtle_exits_2_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken-guideline.ttl"
+    bad.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b ex:c ;\n  ex:d .\n")
+    res = run(str(bad))
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    assert "broken-guideline.ttl" in res.stderr
+    assert "line 3" in res.stderr  # the parser's position is passed on
+
+
+def test_turtle_rdflib_would_accept_is_still_refused(tmp_path: Path) -> None:
+    # A bare directive without its final dot: rdflib is lenient, pyoxigraph is not.
+    bad = tmp_path / "lenient.ttl"
+    bad.write_text("@prefix ex: <https://example.org/>\nex:a ex:b ex:c .\n")
+    res = run(str(bad))
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    assert "lenient.ttl" in res.stderr
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    res = run(str(tmp_path / "nope.ttl"))
+    assert res.exit_code == 2
+    assert res.stdout == ""
+    assert "nope.ttl: no such file" in res.stderr
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from guidegraph.cli import main; "
+        "heavy = ('pyshacl', 'owlready2', 'networkx', 'rdflib'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

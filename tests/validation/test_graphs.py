@@ -1,0 +1,52 @@
+"""Strict loading: pyoxigraph rejects what rdflib would accept; owl:imports is not followed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guidegraph import graphs
+from guidegraph.errors import GraphLoadError, GuidegraphError
+
+
+def test_invalid_turtle_raises_typed_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <https://example.org/> .\nex:a ex:b .\n")
+    with pytest.raises(GraphLoadError) as info:
+        graphs.parse_file(bad)
+    assert info.value.path == bad
+    assert info.value.exit_code == 2
+    assert isinstance(info.value, GuidegraphError)
+    assert str(bad) in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(GraphLoadError, match="no such file"):
+        graphs.parse_file(tmp_path / "absent.ttl")
+
+
+def test_owl_imports_not_followed(tmp_path: Path) -> None:
+    f = tmp_path / "imports.ttl"
+    f.write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "<https://example.org/o> a owl:Ontology ; owl:imports <https://example.invalid/other> .\n"
+    )
+    assert len(graphs.parse_file(f)) == 2
+
+
+def test_folders_expand_to_rdf_files(tmp_path: Path) -> None:
+    (tmp_path / "a.ttl").write_text("<https://example.org/a> <https://example.org/p> 1 .\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.ttl").write_text("<https://example.org/b> <https://example.org/p> 2 .\n")
+    (tmp_path / "notes.md").write_text("not RDF")
+    assert [p.name for p in graphs.expand_paths([tmp_path])] == ["a.ttl", "b.ttl"]
+    assert len(graphs.load_graph([tmp_path])) == 2
+
+
+def test_load_knowledge_includes_ontology_and_guidelines() -> None:
+    g = graphs.load_knowledge()
+    gg = "https://w3id.org/guidegraph/ontology#"
+    import rdflib
+
+    assert (rdflib.URIRef(gg + "Recommendation"), rdflib.RDF.type, rdflib.OWL.Class) in g
