@@ -14,17 +14,17 @@ from guidegraph.validate import validate
 
 
 @pytest.fixture(scope="module")
-def report():  # noqa: ANN201
+def report():
     return validate(hermit=shutil.which("java") is not None)
 
 
-def test_no_violations(report) -> None:  # noqa: ANN001
+def test_no_violations(report) -> None:
     violations = [r for r in report.results if r.severity == "Violation"]
     assert violations == []
     assert report.conforms
 
 
-def test_warnings_name_the_retracted_and_the_unresolved_references(report) -> None:  # noqa: ANN001
+def test_warnings_name_the_retracted_and_the_unresolved_references(report) -> None:
     warnings = [r.message for r in report.results if r.severity == "Warning"]
     retracted = {int(n) for m in warnings for n in re.findall(r"reference (\d+) \(retracted\)", m)}
     unresolved = {int(n) for m in warnings
@@ -35,7 +35,7 @@ def test_warnings_name_the_retracted_and_the_unresolved_references(report) -> No
 
 @pytest.mark.java
 @pytest.mark.skipif(shutil.which("java") is None, reason="Java is not installed")
-def test_hermit_found_the_shipped_graph_consistent(report) -> None:  # noqa: ANN001
+def test_hermit_found_the_shipped_graph_consistent(report) -> None:
     assert "hermit_s" in report.timings  # the check ran
     assert not [r for r in report.results if "HermiT" in r.message or "OWL" in r.message]
 
