@@ -17,6 +17,7 @@ from guidegraph import __version__
 
 if TYPE_CHECKING:
     from guidegraph.reasoner import Reasoner
+    from guidegraph.store import Store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,18 +78,26 @@ def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]
               show_default=True, help="Criterion evaluation: compiled plan or SPARQL reference.")
 @click.option("--guideline", "guidelines", multiple=True, metavar="PATH",
               help="Guideline folder or file to use instead of the shipped ones (repeatable).")
-def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str, ...]) -> None:
+@click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
+              help="Use the guidelines in this store (embedded path or SPARQL endpoint URL).")
+@click.option("--save", is_flag=True,
+              help="Keep each case and its run's PROV-O record in the store.")
+def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str, ...],
+           store_spec: str | None, save: bool) -> None:
     """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -)."""
     import json
 
     from guidegraph import provenance
     from guidegraph.result import render_text
 
-    reasoner = _load_reasoner(guidelines, engine)
+    store = _open_store(store_spec) if (store_spec or save) else None
+    reasoner = _reasoner_for(store, guidelines, engine, ensure_loaded=save)
     found, errors = _read_cases(reasoner, cases)
     for error in errors:
         click.echo(f"guidegraph: {error}", err=True)
     results = [reasoner.reason(case) for case in found]
+    if save and store is not None and results:
+        _save_runs(store, reasoner, found, results)
     batch = len(found) + len(errors) > 1
     if results:
         if fmt == "json" and not batch:
@@ -183,3 +192,129 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
     else:
         click.echo(report.to_text(), nl=False)
     raise SystemExit(0 if report.conforms else 1)
+
+
+def _open_store(spec: str | None) -> Store:
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.store import open_store
+
+    try:
+        return open_store(spec)
+    except GuidegraphError as exc:
+        _fail(str(exc), exc.exit_code)
+
+
+def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
+                  ensure_loaded: bool) -> Reasoner:
+    """Knowledge from the store when it has some (and no --guideline overrides it); else
+    from files, loaded into the store first when runs are to be saved there."""
+    from pathlib import Path
+
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.knowledge import Knowledge, read_parts
+    from guidegraph.reasoner import Reasoner
+
+    try:
+        if store is not None and not guidelines and store.has_knowledge():
+            return Reasoner(store.knowledge(), engine=engine)
+        parts = read_parts([Path(g) for g in guidelines] or None)
+        if store is not None and ensure_loaded:
+            store.load_parts(parts)
+        return Reasoner(Knowledge.from_parts(parts), engine=engine)
+    except GuidegraphError as exc:
+        _fail(str(exc), exc.exit_code)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+
+
+def _save_runs(store: Store, reasoner: Reasoner, cases: list, results: list) -> None:
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.runs import save_runs
+
+    try:
+        save_runs(store, reasoner, cases, results)
+    except GuidegraphError as exc:
+        _fail(f"results computed but not saved: {exc}", exc.exit_code)
+
+
+@main.command()
+@click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
+              help="Embedded store path or SPARQL endpoint URL (default: the user data folder).")
+@click.option("--guideline", "guidelines", multiple=True, metavar="PATH",
+              help="Guideline folder or file to load (default: the shipped guidelines).")
+@click.option("--case", "cases", multiple=True, metavar="FILE",
+              help="Case file or folder to store as case graphs (repeatable).")
+def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, ...]) -> None:
+    """Load the ontology, guideline versions and cases into the store, one transaction each."""
+    from pathlib import Path
+
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.knowledge import Knowledge, read_parts
+    from guidegraph.reasoner import Reasoner
+    from guidegraph.runs import case_graphs
+
+    store = _open_store(store_spec)
+    try:
+        parts = read_parts([Path(g) for g in guidelines] or None)
+        names = store.load_parts(parts)
+        for part, name in zip(parts, names, strict=True):
+            what = f"guideline {part.info.id} {part.info.version}" if part.info else "ontology"
+            click.echo(f"loaded {what} ({part.content_hash[:19]}...) as <{name}>")
+        if cases:
+            reasoner = Reasoner(Knowledge.from_parts(parts))
+            found, errors = _read_cases(reasoner, cases)
+            for error in errors:
+                click.echo(f"guidegraph: {error}", err=True)
+            graphs = case_graphs(reasoner, found)
+            if graphs:
+                store.add_graphs(graphs)
+            click.echo(f"loaded {len(graphs)} case(s)")
+            if errors:
+                raise SystemExit(2)
+    except GuidegraphError as exc:
+        _fail(str(exc), exc.exit_code)
+    click.echo(f"store: {store.location}")
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--bind", "binds", multiple=True, metavar="NAME=VALUE",
+              help="Bind a query variable to a value (an <IRI>, a number, true/false, or text); "
+                   "values are passed as parameters, never pasted into the query.")
+@click.option("--format", "fmt", default=None,
+              type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples",
+                                 "jsonld"]),
+              help="Output format (default: table for SELECT/ASK, turtle for CONSTRUCT).")
+@click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
+              help="Embedded store path or SPARQL endpoint URL.")
+@click.option("--limit", "row_cap", type=click.IntRange(1), default=None,
+              help="Stop after this many rows.")
+@click.option("--list", "list_queries", is_flag=True, help="List the named queries.")
+def query(query: str | None, binds: tuple[str, ...], fmt: str | None, store_spec: str | None,
+          row_cap: int | None, list_queries: bool) -> None:
+    """Run QUERY (a .rq file, a named query from queries/, or inline SPARQL) on the store."""
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.named_queries import library, resolve
+    from guidegraph.query_output import render
+    from guidegraph.store import parse_bindings
+
+    if list_queries:
+        seen = set()
+        for name, named in sorted(library().items()):
+            if "/" in name or named.path in seen:
+                continue
+            seen.add(named.path)
+            click.echo(f"{name:40} {named.title}")
+        return
+    if not query:
+        _fail("give a QUERY (file, named query, or inline text) or --list")
+    try:
+        _label, text = resolve(query)
+        bindings = parse_bindings(binds)
+        store = _open_store(store_spec)
+        result = store.query(text, bindings=bindings, default_graphs=store.current_dataset(),
+                             row_cap=row_cap)
+        out = render(result, fmt or ("turtle" if result.form == "CONSTRUCT" else "table"))
+    except (GuidegraphError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc), getattr(exc, "exit_code", 2))
+    click.echo(out, nl=False)

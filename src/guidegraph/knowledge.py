@@ -62,54 +62,78 @@ def load_file(store: ox.Store, path: Path) -> None:
     if fmt is None:
         raise GraphLoadError(path, f"unsupported file type {path.suffix!r}; use .ttl, .nt, .jsonld")
     try:
-        store.bulk_load(path=str(path), format=fmt, base_iri=path.resolve().as_uri())
+        store.load(path=str(path), format=fmt)
     except FileNotFoundError:
         raise GraphLoadError(path, "file not found") from None
     except (SyntaxError, ValueError, OSError) as exc:
         raise GraphLoadError(path, f"not valid RDF: {exc}") from None
 
 
+@dataclass
+class KnowledgePart:
+    """One unit of knowledge as stored: the ontology (with case contracts) or one guideline
+    version, with the content hash that names it."""
+
+    kind: str  # "ontology" | "guideline"
+    triples: list[ox.Triple]
+    content_hash: str
+    info: GuidelineInfo | None = None
+
+
+def read_parts(guideline_paths: list[Path] | None = None) -> list[KnowledgePart]:
+    """Parse ontology/, shapes/case-contract-*.ttl and the guideline folders or files.
+
+    Without paths, every folder (or RDF file) under guidelines/ is one guideline.
+    """
+    onto_files = [*rdf_files(resources.ontology_dir()),
+                  *sorted(resources.shapes_dir().glob("case-contract-*.ttl"))]
+    parts = [KnowledgePart("ontology", _parse_files(onto_files), content_hash(onto_files))]
+    if guideline_paths is None:
+        root = resources.guidelines_dir()
+        guideline_paths = sorted(p for p in root.iterdir() if p.is_dir() or p.suffix in _FORMATS)
+    for gpath in guideline_paths:
+        gpath = Path(gpath)
+        gfiles = rdf_files(gpath) if gpath.is_dir() else [gpath]
+        if not gfiles:
+            raise GraphLoadError(gpath, "no RDF files found")
+        triples = _parse_files(gfiles)
+        root = gpath if gpath.is_dir() else None
+        info = _guideline_info(triples, tuple(gfiles), content_hash(gfiles, root), str(gpath))
+        parts.append(KnowledgePart("guideline", triples, info.content_hash, info))
+    return parts
+
+
+def _parse_files(files: list[Path]) -> list[ox.Triple]:
+    scratch = ox.Store()
+    for path in files:
+        load_file(scratch, path)
+    return [q.triple for q in scratch]
+
+
 class Knowledge:
     """The loaded knowledge: ontology, concept schemes, guidelines and case contracts."""
 
-    def __init__(self, store: ox.Store, guidelines: list[GuidelineInfo], files: list[Path]):
+    def __init__(self, store: ox.Store, guidelines: list[GuidelineInfo],
+                 parts: list[KnowledgePart] | None = None) -> None:
         self.store = store
         self.guidelines = guidelines
-        self.files = files
+        self.parts = parts or []
 
     @classmethod
     def load(cls, guideline_paths: list[Path] | None = None) -> Knowledge:
-        """Load ontology/, shapes/case-contract-*.ttl and the given guideline folders or files.
+        """Knowledge from files: the shipped ones, or the given guideline folders or files."""
+        return cls.from_parts(read_parts(guideline_paths))
 
-        Without paths, every folder under guidelines/ is one guideline.
-        """
+    @classmethod
+    def from_parts(cls, parts: list[KnowledgePart]) -> Knowledge:
         store = ox.Store()
-        files: list[Path] = []
-        for path in rdf_files(resources.ontology_dir()):
-            load_file(store, path)
-            files.append(path)
-        for path in sorted(resources.shapes_dir().glob("case-contract-*.ttl")):
-            load_file(store, path)
-            files.append(path)
-        if guideline_paths is None:
-            root = resources.guidelines_dir()
-            guideline_paths = sorted(
-                p for p in root.iterdir() if p.is_dir() or p.suffix in _FORMATS)
-        guidelines: list[GuidelineInfo] = []
-        for gpath in guideline_paths:
-            gpath = Path(gpath)
-            gfiles = rdf_files(gpath) if gpath.is_dir() else [gpath]
-            if not gfiles:
-                raise GraphLoadError(gpath, "no RDF files found")
-            part = ox.Store()
-            for path in gfiles:
-                load_file(part, path)
-                load_file(store, path)
-                files.append(path)
-            guidelines.append(
-                _guideline_info(part, tuple(gfiles), gpath if gpath.is_dir() else None)
-            )
-        return cls(store, guidelines, files)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object) for p in parts for t in p.triples)
+        infos = [p.info for p in parts if p.info is not None]
+        ids = [i.id for i in infos]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ConfigurationError(f"guideline {', '.join(dupes)} given more than once")
+        return cls(store, infos, parts)
 
     def query(self, name: str, **bindings: ox.NamedNode | ox.Literal) -> ox.QuerySolutions:
         """Run a named query from queries/derive/ with parameters bound, never pasted."""
@@ -118,7 +142,10 @@ class Knowledge:
         return self.store.query(text, substitutions=subs or None)
 
 
-def _guideline_info(part: ox.Store, files: tuple[Path, ...], root: Path | None) -> GuidelineInfo:
+def _guideline_info(triples: list[ox.Triple], files: tuple[Path, ...], chash: str,
+                    where: str) -> GuidelineInfo:
+    part = ox.Store()
+    part.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
     rows = list(
         part.query(
             f"""SELECT ?g ?id ?version ?title WHERE {{
@@ -129,9 +156,8 @@ def _guideline_info(part: ox.Store, files: tuple[Path, ...], root: Path | None) 
         )
     )
     if len(rows) != 1:
-        where = root or files[0]
         raise ConfigurationError(
-            f"{where}: a guideline folder must describe exactly one gg:Guideline, found {len(rows)}"
+            f"{where}: a guideline must describe exactly one gg:Guideline, found {len(rows)}"
         )
     row = rows[0]
     iri = row["g"].value
@@ -140,6 +166,6 @@ def _guideline_info(part: ox.Store, files: tuple[Path, ...], root: Path | None) 
         id=row["id"].value if row["id"] else iri.rstrip("/#").rsplit("/", 1)[-1],
         version=row["version"].value if row["version"] else "",
         title=row["title"].value if row["title"] else "",
-        content_hash=content_hash(files, root),
+        content_hash=chash,
         files=files,
     )

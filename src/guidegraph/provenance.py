@@ -88,8 +88,12 @@ _NOT = "<" + SKOS + "notation>"
 _TRUE = _typed("true", XSD + "boolean")
 
 
-def to_ntriples(result: Result, reasoner: Reasoner) -> str:
+def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = True) -> str:
     """The run as PROV-O, in N-Triples.
+
+    ``self_contained=False`` leaves out what other graphs of a store already say (the
+    software agent, the guideline snapshots, the case and its current facts), so that no
+    triple is stored twice: Oxigraph's union default graph does not remove duplicates.
 
     Written as text rather than term objects: building ~1,000 terms per case would cost
     more than the whole evaluation. IRIs come from the run IRI and from the loaded,
@@ -106,19 +110,20 @@ def to_ntriples(result: Result, reasoner: Reasoner) -> str:
     add(f"{run} {pv['startedAtTime']} {_typed(result.started, XSD + 'dateTime')} .")
     add(f"{run} {pv['endedAtTime']} {_typed(result.ended, XSD + 'dateTime')} .")
     add(f"{run} {pv['wasAssociatedWith']} {agent} .")
-    add(f"{agent} {_T} {pv['SoftwareAgent']} .")
-    add(f"{agent} <{RDFS}label> {_s('guidegraph ' + __version__)} .")
     add(f"{run} {pv['used']} {case} .")
-    add(f"{case} {_T} {g['Case']} .")
-    add(f"{case} {_NOT} {_s(result.case_id)} .")
+    if self_contained:
+        lines.extend(agent_lines())
+        add(f"{case} {_T} {g['Case']} .")
+        add(f"{case} {_NOT} {_s(result.case_id)} .")
     for gl in result.guidelines:
         snap = f"<{SNAPSHOT_BASE}{gl['content_hash'].split(':', 1)[-1]}>"
         add(f"{run} {pv['used']} {snap} .")
-        add(f"{snap} {_T} {g['GuidelineSnapshot']} .")
-        add(f"{snap} {g['contentHash']} {_s(gl['content_hash'])} .")
-        add(f"{snap} {g['snapshotOf']} <{gl['iri']}> .")
-        add(f"{snap} {g['version']} {_s(gl['version'])} .")
-        add(f"{snap} {_NOT} {_s(gl['id'])} .")
+        if self_contained:
+            add(f"{snap} {_T} {g['GuidelineSnapshot']} .")
+            add(f"{snap} {g['contentHash']} {_s(gl['content_hash'])} .")
+            add(f"{snap} {g['snapshotOf']} <{gl['iri']}> .")
+            add(f"{snap} {g['version']} {_s(gl['version'])} .")
+            add(f"{snap} {_NOT} {_s(gl['id'])} .")
     contract = reasoner.contract.facts
     for key, value in result.facts.items():
         spec = contract[key]
@@ -130,7 +135,8 @@ def to_ntriples(result: Result, reasoner: Reasoner) -> str:
         add(f"{node} {g['factKey']} {_s(key)} .")
         add(f"{node} {g['factProperty']} <{spec.iri}> .")
         add(f"{node} <{RDF}value> {term} .")
-        add(f"{case} <{spec.iri}> {term} .")
+        if self_contained:
+            add(f"{case} <{spec.iri}> {term} .")
         if key in result.defaulted:
             add(f"{node} {g['assumedByDefault']} {_TRUE} .")
         add(f"{run} {pv['used']} {node} .")
@@ -160,6 +166,13 @@ def to_ntriples(result: Result, reasoner: Reasoner) -> str:
                 pieces[-1] += head
                 pieces.append(tail)
     return result.provenance.join(pieces)
+
+
+def agent_lines() -> list[str]:
+    """The software agent's description (stored once per version, not once per run)."""
+    agent = f"<{AGENT}>"
+    return [f"{agent} {_T} {_PR['SoftwareAgent']} .",
+            f"{agent} <{RDFS}label> {_s('guidegraph ' + __version__)} ."]
 
 
 _RUN = "\x00run\x00"  # placeholder for the run IRI in cached outcome blocks

@@ -1,0 +1,68 @@
+"""The named query library: every ``queries/**/*.rq`` file, found by its file name.
+
+Each file opens with a comment header (``# title:``, ``# purpose:``, ``# bindings:``,
+``# example:``) that ``guidegraph query --list`` shows, so the library documents itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from guidegraph import resources
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    path: Path
+    title: str
+    purpose: str
+    bindings: str
+    text: str
+
+
+def _header(text: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        body = line[1:].strip()
+        head, sep, rest = body.partition(":")
+        if sep and head.strip().lower() in ("title", "purpose", "bindings", "inputs", "example",
+                                            "source"):
+            key = head.strip().lower()
+            fields[key] = rest.strip()
+        elif key and body:
+            fields[key] += " " + body
+    return fields
+
+
+def library() -> dict[str, NamedQuery]:
+    """Named queries by name (the file stem; ``folder/stem`` also resolves)."""
+    root = resources.queries_dir()
+    out: dict[str, NamedQuery] = {}
+    for path in sorted(root.rglob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        head = _header(text)
+        query = NamedQuery(
+            name=path.stem, path=path, title=head.get("title", ""),
+            purpose=head.get("purpose", ""),
+            bindings=head.get("bindings", head.get("inputs", "")), text=text)
+        out.setdefault(path.stem, query)
+        out[str(path.relative_to(root).with_suffix(""))] = query
+    return out
+
+
+def resolve(spec: str) -> tuple[str, str]:
+    """A query given as a file path, a library name, or inline text: (label, text)."""
+    path = Path(spec)
+    if spec.endswith(".rq") or (len(spec) < 4096 and "\n" not in spec and path.is_file()):
+        if not path.is_file():
+            raise FileNotFoundError(f"{spec}: no such query file")
+        return spec, path.read_text(encoding="utf-8")
+    named = library().get(spec)
+    if named is not None:
+        return named.name, named.text
+    return "inline query", spec

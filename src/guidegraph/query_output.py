@@ -1,0 +1,139 @@
+"""Render query results: a text table, CSV/TSV and JSON/XML per the SPARQL 1.1 results
+specs, and RDF formats for CONSTRUCT/DESCRIBE."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+from guidegraph.store import QueryResult
+
+SELECT_FORMATS = ("table", "csv", "tsv", "json", "xml")
+GRAPH_FORMATS = ("turtle", "ntriples", "jsonld")
+MEDIA_TYPES = {
+    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+    "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
+    "table": "text/plain; charset=utf-8", "turtle": "text/turtle; charset=utf-8",
+    "ntriples": "application/n-triples", "jsonld": "application/ld+json",
+}
+PREFIXES = {
+    "gg": "https://w3id.org/guidegraph/ontology#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "cito": "http://purl.org/spar/cito/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
+def _json_term(term: Any) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        out["datatype"] = term.datatype.value
+    return out
+
+
+def _plain(term: Any) -> str:
+    """CSV form: IRIs and literals by their value (SPARQL 1.1 CSV is lossy by design)."""
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    return term.value
+
+
+def _short(term: Any) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        for prefix, ns in PREFIXES.items():
+            if term.value.startswith(ns):
+                return f"{prefix}:{term.value[len(ns):]}"
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    return term.value
+
+
+def render(result: QueryResult, fmt: str) -> str:
+    """The result in ``fmt``; raises ValueError when the format does not fit the query form."""
+    if result.form == "CONSTRUCT":
+        if fmt not in GRAPH_FORMATS:
+            raise ValueError(f"format {fmt!r} does not fit a CONSTRUCT/DESCRIBE query; use one "
+                             f"of {', '.join(GRAPH_FORMATS)}")
+        kind = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
+                "jsonld": ox.RdfFormat.JSON_LD}[fmt]
+        kwargs = {"prefixes": PREFIXES} if fmt == "turtle" else {}
+        return ox.serialize(result.triples or [], format=kind, **kwargs).decode("utf-8")
+    if fmt not in SELECT_FORMATS:
+        raise ValueError(f"format {fmt!r} does not fit a {result.form} query; use one of "
+                         f"{', '.join(SELECT_FORMATS)}")
+    if result.form == "ASK":
+        if fmt == "json":
+            return json.dumps({"head": {}, "boolean": result.boolean}) + "\n"
+        if fmt == "xml":
+            return ('<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-'
+                    f'results#"><head/><boolean>{str(result.boolean).lower()}</boolean>'
+                    "</sparql>\n")
+        return f"{str(result.boolean).lower()}\n"
+    table = result.table
+    assert table is not None
+    if fmt == "json":
+        return json.dumps({"head": {"vars": table.variables}, "results": {"bindings": [
+            {v: _json_term(t) for v, t in zip(table.variables, row, strict=True)
+             if t is not None} for row in table.rows]}}, ensure_ascii=False) + "\n"
+    if fmt == "xml":
+        lines = ['<?xml version="1.0"?>',
+                 '<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
+        lines += [f"<variable name={quoteattr(v)}/>" for v in table.variables]
+        lines.append("</head><results>")
+        for row in table.rows:
+            lines.append("<result>")
+            for var, term in zip(table.variables, row, strict=True):
+                if term is None:
+                    continue
+                j = _json_term(term)
+                tag = {"uri": "uri", "bnode": "bnode", "literal": "literal"}[j["type"]]
+                attrs = ""
+                if "xml:lang" in j:
+                    attrs = f" xml:lang={quoteattr(j['xml:lang'])}"
+                elif "datatype" in j:
+                    attrs = f" datatype={quoteattr(j['datatype'])}"
+                lines.append(f"<binding name={quoteattr(var)}><{tag}{attrs}>"
+                             f"{escape(j['value'])}</{tag}></binding>")
+            lines.append("</result>")
+        lines.append("</results></sparql>")
+        return "\n".join(lines) + "\n"
+    if fmt in ("csv", "tsv"):
+        buf = io.StringIO()
+        if fmt == "csv":
+            writer = csv.writer(buf, lineterminator="\r\n")
+            writer.writerow(table.variables)
+            writer.writerows([_plain(t) for t in row] for row in table.rows)
+        else:
+            buf.write("\t".join(f"?{v}" for v in table.variables) + "\n")
+            for row in table.rows:
+                buf.write("\t".join("" if t is None else str(t) for t in row) + "\n")
+        return buf.getvalue()
+    cells = [[_short(t) for t in row] for row in table.rows]
+    widths = [max([len(v), *(len(r[i]) for r in cells)]) for i, v in enumerate(table.variables)]
+    widths = [min(w, 80) for w in widths]
+    lines = [" | ".join(v.ljust(w) for v, w in zip(table.variables, widths, strict=True)),
+             "-+-".join("-" * w for w in widths)]
+    for row in cells:
+        lines.append(" | ".join(c[:80].ljust(w) for c, w in zip(row, widths, strict=True)))
+    note = f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}"
+    if table.truncated:
+        note += " (truncated at the row cap)"
+    return "\n".join([*lines, note]) + "\n"

@@ -1,0 +1,77 @@
+"""Keeping reasoning runs in a store and reading them back.
+
+A saved run is two graphs: the case graph (the case's latest facts, one per case) and the
+run graph (its PROV-O record, without what the case, snapshot and agent graphs already say).
+``run_record`` reassembles the self-contained record that ``explain`` and ``audit`` read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyoxigraph as ox
+
+from guidegraph import provenance
+from guidegraph.case_intake import Case
+from guidegraph.reasoner import Reasoner
+from guidegraph.result import Result
+from guidegraph.store import CASE_GRAPH, GRAPH_BASE, Store
+
+AGENT_GRAPH = GRAPH_BASE + "agent/"
+PROV_USED = "http://www.w3.org/ns/prov#used"
+SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
+_CHUNK = 200
+
+
+def case_graph(case_iri: str) -> str:
+    """One graph per case, holding its latest facts."""
+    return CASE_GRAPH + hashlib.sha256(case_iri.encode()).hexdigest()[:32]
+
+
+def _parse(nt: str) -> list[ox.Triple]:
+    return [q.triple for q in ox.parse(nt.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)]
+
+
+def case_triples(reasoner: Reasoner, case: Case) -> list[ox.Triple]:
+    """The case's facts as its JSON-LD context maps them, plus its id as skos:notation."""
+    return [*reasoner.intake.triples(case),
+            ox.Triple(ox.NamedNode(case.iri), ox.NamedNode(SKOS_NOTATION), ox.Literal(case.id))]
+
+
+def case_graphs(reasoner: Reasoner, cases: list[Case]) -> dict[str, list[ox.Triple]]:
+    return {case_graph(c.iri): case_triples(reasoner, c) for c in cases}
+
+
+def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list[Result]
+              ) -> None:
+    """Write cases and runs, one transaction per chunk of cases."""
+    agent = {AGENT_GRAPH + provenance.__version__:
+             _parse("\n".join(provenance.agent_lines()) + "\n")}
+    chunk: dict[str, list[ox.Triple]] = dict(agent)
+    for case, result in zip(cases, results, strict=True):
+        chunk[case_graph(case.iri)] = case_triples(reasoner, case)
+        chunk[result.provenance] = _parse(
+            provenance.to_ntriples(result, reasoner, self_contained=False))
+        if len(chunk) >= _CHUNK:
+            store.add_graphs(chunk)
+            chunk = {}
+    if chunk:
+        store.add_graphs(chunk)
+
+
+def run_record(store: Store, run_iri: str) -> list[ox.Triple]:
+    """A stored run with the case, snapshot and agent descriptions it refers to."""
+    triples = store.graph_triples(run_iri)
+    if not triples:
+        raise KeyError(f"no run <{run_iri}> in store {store.location}")
+    used = {t.object.value for t in triples
+            if t.subject.value == run_iri and t.predicate.value == PROV_USED}
+    for case_iri in used:
+        triples += [t for t in store.graph_triples(case_graph(case_iri))
+                    if t.subject.value == case_iri]
+    for snap in store.snapshots():
+        if snap["g"] in used:
+            triples += [t for t in store.graph_triples(snap["g"])
+                        if t.subject.value == snap["g"]]
+    triples += _parse("\n".join(provenance.agent_lines()) + "\n")
+    return triples

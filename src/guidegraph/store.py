@@ -1,0 +1,409 @@
+"""Where guidelines, cases and reasoning runs are kept: an embedded Oxigraph store on disk
+(the default) or any SPARQL 1.1 engine over HTTP.
+
+Both speak the same three operations: a SPARQL query, a SPARQL update, and reading a named
+graph. Every write is one SPARQL update request (``DROP SILENT GRAPH …; INSERT DATA …``),
+which Oxigraph applies as one transaction, so a failed or killed write leaves the previous
+state whole. Graphs:
+
+* ``…/graph/ontology/<hash>``: ontology, concept schemes and case contracts;
+* ``…/snapshot/<hash>``: one guideline version, named by the SHA-256 of its files;
+* ``…/graph/case/<hash>``: one case's facts;
+* ``…/run/<hash>``: one reasoning run's PROV-O record (the run IRI).
+
+Versions are never overwritten: the current version of a guideline is the snapshot loaded
+last (``gg:loadedAt``), so older runs keep the exact guideline they used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from guidegraph.errors import GuidegraphError
+from guidegraph.knowledge import GG, GuidelineInfo, Knowledge, KnowledgePart
+
+GRAPH_BASE = "https://w3id.org/guidegraph/graph/"
+ONTOLOGY_GRAPH = GRAPH_BASE + "ontology/"
+CASE_GRAPH = GRAPH_BASE + "case/"
+SNAPSHOT_BASE = "https://w3id.org/guidegraph/snapshot/"
+RUN_BASE = "https://w3id.org/guidegraph/run/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+STORE_ENV = "GUIDEGRAPH_STORE"
+
+
+class StoreError(GuidegraphError):
+    """The store cannot be opened, read or written."""
+
+    exit_code = 2
+
+
+class QueryRefused(GuidegraphError):
+    """A query uses a construct that would reach the network or change the dataset."""
+
+    exit_code = 2
+
+
+def default_store_path() -> Path:
+    """``$GUIDEGRAPH_STORE``, else ``$XDG_DATA_HOME/guidegraph/store`` (~/.local/share)."""
+    if os.environ.get(STORE_ENV):
+        return Path(os.environ[STORE_ENV]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "guidegraph" / "store"
+
+
+# ----------------------------------------------------------------------------------------
+# Safety: no network, no dataset switching, from user queries
+# ----------------------------------------------------------------------------------------
+_STRIP = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*',
+)
+_FORBIDDEN = {
+    "SERVICE": "SPARQL SERVICE (federated query) would reach the network",
+    "LOAD": "SPARQL LOAD would fetch a document from the network",
+    "FROM": "FROM / FROM NAMED would switch the dataset to graphs fetched by IRI",
+}
+
+
+def refuse_unsafe(text: str) -> None:
+    """Refuse SERVICE, LOAD and FROM before anything runs (Oxigraph would follow them)."""
+    bare = _STRIP.sub(" ", text)
+    for word, why in _FORBIDDEN.items():
+        if re.search(rf"(?<![\w:?$]){word}(?![\w:])", bare, flags=re.IGNORECASE):
+            raise QueryRefused(f"query refused: {word} is not allowed ({why}); "
+                               "load data with `guidegraph load` instead")
+
+
+def query_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE, found by running the query on an empty dataset.
+
+    This also checks the syntax with Oxigraph's strict parser before anything is sent.
+    """
+    refuse_unsafe(text)
+    try:
+        result = ox.Store().query(text)
+    except SyntaxError as exc:
+        raise StoreError(f"query is not valid SPARQL 1.1: {exc}") from None
+    if isinstance(result, ox.QueryBoolean):
+        return "ASK"
+    if isinstance(result, ox.QuerySolutions):
+        return "SELECT"
+    return "CONSTRUCT"
+
+
+@dataclass
+class Table:
+    """SELECT results, materialised (so they can be capped, counted and rendered)."""
+
+    variables: list[str]
+    rows: list[list[Any]]
+    truncated: bool = False
+
+
+@dataclass
+class QueryResult:
+    form: str
+    table: Table | None = None
+    boolean: bool | None = None
+    triples: list[ox.Triple] | None = None
+
+
+def _term(text: str) -> ox.NamedNode | ox.Literal:
+    """A binding value from the command line: <iri>, "literal", number, or plain string."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        return ox.NamedNode(text[1:-1])
+    if re.fullmatch(r"[+-]?\d+", text):
+        return ox.Literal(text, datatype=ox.NamedNode(XSD + "integer"))
+    if re.fullmatch(r"[+-]?\d*\.\d+", text):
+        return ox.Literal(text, datatype=ox.NamedNode(XSD + "decimal"))
+    if text in ("true", "false"):
+        return ox.Literal(text, datatype=ox.NamedNode(XSD + "boolean"))
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text):
+        return ox.NamedNode(text)
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return ox.Literal(text)
+
+
+def parse_bindings(pairs: Iterable[str]) -> dict[str, ox.NamedNode | ox.Literal]:
+    """``name=value`` pairs into typed RDF terms (never pasted into query text)."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().lstrip("?$")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise StoreError(f"--bind {pair!r}: expected name=value with a SPARQL variable name")
+        try:
+            out[name] = _term(value)
+        except ValueError as exc:
+            raise StoreError(f"--bind {pair!r}: {exc}") from None
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Stores
+# ----------------------------------------------------------------------------------------
+class Store(ABC):
+    """A dataset of named graphs reachable by SPARQL."""
+
+    location: str
+
+    @abstractmethod
+    def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
+                union: bool) -> Any: ...
+
+    @abstractmethod
+    def update(self, text: str) -> None:
+        """Run one SPARQL update as one transaction."""
+
+    @abstractmethod
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        """All triples of one named graph."""
+
+    def query(self, text: str, *, bindings: dict | None = None, union: bool = False,
+              default_graphs: list[str] | None = None, row_cap: int | None = None
+              ) -> QueryResult:
+        """A user query: refused if unsafe; SELECT rows materialised up to ``row_cap``."""
+        form = query_form(text)
+        raw = self._select(text, bindings or {}, default_graphs, union)
+        if form == "ASK":
+            return QueryResult(form, boolean=bool(raw))
+        if form == "CONSTRUCT":
+            return QueryResult(form, triples=list(raw))
+        variables = [v.value for v in raw.variables]
+        rows, truncated = [], False
+        for solution in raw:
+            if row_cap is not None and len(rows) >= row_cap:
+                truncated = True
+                break
+            rows.append([solution[v] for v in variables])
+        return QueryResult(form, table=Table(variables, rows, truncated))
+
+    def add_graph(self, graph: str, triples: Iterable[ox.Triple], *, replace: bool = True
+                  ) -> None:
+        """Write a named graph in one transaction (replacing it unless ``replace=False``)."""
+        body = "\n".join(_nt(t) for t in triples)
+        drop = f"DROP SILENT GRAPH <{graph}> ;\n" if replace else ""
+        self.update(f"{drop}INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
+
+    def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]]) -> None:
+        """Write several named graphs in one transaction (each replaced)."""
+        ops = [f"DROP SILENT GRAPH <{g}>" for g in graphs]
+        data = "\n".join(f"GRAPH <{g}> {{\n" + "\n".join(_nt(t) for t in ts) + "\n}"
+                         for g, ts in graphs.items())
+        self.update(" ;\n".join(ops) + f" ;\nINSERT DATA {{\n{data}\n}}")
+
+    def graph_names(self) -> list[str]:
+        rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", {}, None,
+                            False)
+        return sorted(r["g"].value for r in rows)
+
+    # -- knowledge versions ----------------------------------------------------------
+    def snapshots(self) -> list[dict[str, str]]:
+        """Every loaded ontology and guideline version with when it was last loaded."""
+        rows = self._select(f"""
+            PREFIX gg: <{GG}>
+            SELECT ?g ?kind ?of ?id ?version ?hash (MAX(?t) AS ?loaded) WHERE {{
+              GRAPH ?g {{ ?g gg:loadedAt ?t ; gg:contentHash ?hash ; gg:snapshotKind ?kind .
+                OPTIONAL {{ ?g gg:snapshotOf ?of }} OPTIONAL {{ ?g gg:version ?version }}
+                OPTIONAL {{ ?g <http://www.w3.org/2004/02/skos/core#notation> ?id }} }}
+            }} GROUP BY ?g ?kind ?of ?id ?version ?hash""", {}, None, False)
+        out = []
+        for r in rows:
+            out.append({k: (r[k].value if r[k] is not None else "") for k in
+                        ("g", "kind", "of", "id", "version", "hash", "loaded")})
+        return sorted(out, key=lambda s: (s["kind"], s["id"], s["loaded"]))
+
+    def current_snapshots(self) -> list[dict[str, str]]:
+        """The ontology and, per guideline, the version loaded last."""
+        latest: dict[tuple[str, str], dict[str, str]] = {}
+        for snap in self.snapshots():
+            key = (snap["kind"], snap["of"])
+            if key not in latest or snap["loaded"] > latest[key]["loaded"]:
+                latest[key] = snap
+        return sorted(latest.values(), key=lambda s: (s["kind"], s["id"]))
+
+    def current_dataset(self) -> list[str]:
+        """Graphs a query sees by default: current knowledge, all cases and all runs."""
+        superseded = {s["g"] for s in self.snapshots()} - {
+            s["g"] for s in self.current_snapshots()}
+        return [g for g in self.graph_names() if g not in superseded]
+
+    def load_parts(self, parts: list[KnowledgePart]) -> list[str]:
+        """Store ontology and guideline versions (one transaction); returns graph names."""
+        now = ox.Literal(datetime.now(UTC).isoformat(timespec="microseconds"),
+                         datatype=ox.NamedNode(XSD + "dateTime"))
+        graphs: dict[str, list[ox.Triple]] = {}
+        for part in parts:
+            digest = part.content_hash.split(":", 1)[-1]
+            name = (ONTOLOGY_GRAPH + digest) if part.kind == "ontology" else (
+                SNAPSHOT_BASE + digest)
+            node = ox.NamedNode(name)
+            meta = [
+                ox.Triple(node, _gg("loadedAt"), now),
+                ox.Triple(node, _gg("contentHash"), ox.Literal(part.content_hash)),
+                ox.Triple(node, _gg("snapshotKind"), ox.Literal(part.kind)),
+            ]
+            if part.info is not None:
+                meta += [
+                    ox.Triple(node, ox.NamedNode(RDF_TYPE), _gg("GuidelineSnapshot")),
+                    ox.Triple(node, _gg("snapshotOf"), ox.NamedNode(part.info.iri)),
+                    ox.Triple(node, _gg("version"), ox.Literal(part.info.version)),
+                    ox.Triple(node, ox.NamedNode(SKOS_NOTATION), ox.Literal(part.info.id)),
+                ]
+            graphs[name] = [*part.triples, *meta]
+        self.add_graphs(graphs)
+        return list(graphs)
+
+    def knowledge(self) -> Knowledge:
+        """The current ontology and guideline versions, as reasoner knowledge."""
+        parts = []
+        for snap in self.current_snapshots():
+            triples = [t for t in self.graph_triples(snap["g"])
+                       if not (t.subject.value == snap["g"]
+                               and t.predicate.value in _META_PREDICATES)]
+            info = None
+            if snap["kind"] == "guideline":
+                info = GuidelineInfo(iri=snap["of"], id=snap["id"], version=snap["version"],
+                                     title="", content_hash=snap["hash"], files=())
+            parts.append(KnowledgePart(snap["kind"], triples, snap["hash"], info))
+        if not any(p.kind == "ontology" for p in parts):
+            raise StoreError(f"store {self.location} holds no ontology: run `guidegraph load` "
+                             "first")
+        return Knowledge.from_parts(parts)
+
+    def has_knowledge(self) -> bool:
+        return any(s["kind"] == "ontology" for s in self.snapshots())
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
+_META_PREDICATES = {GG + "loadedAt", GG + "snapshotKind"}
+
+
+def _gg(name: str) -> ox.NamedNode:
+    return ox.NamedNode(GG + name)
+
+
+def _nt(t: ox.Triple) -> str:
+    return f"{t.subject} {t.predicate} {t.object} ."
+
+
+class EmbeddedStore(Store):
+    """pyoxigraph on disk (RocksDB) or in memory (``path=None``, for tests)."""
+
+    def __init__(self, path: Path | str | None) -> None:
+        self.location = str(path) if path is not None else "(in memory)"
+        try:
+            if path is None:
+                self.ox = ox.Store()
+            else:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                self.ox = ox.Store(str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from None
+
+    def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
+                union: bool) -> Any:
+        subs = {ox.Variable(k): v for k, v in bindings.items()} or None
+        kwargs: dict[str, Any] = {"substitutions": subs}
+        if default_graphs is not None:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        elif union:
+            kwargs["use_default_graph_as_union"] = True
+        try:
+            return self.ox.query(text, **kwargs)
+        except SyntaxError as exc:
+            raise StoreError(f"query is not valid SPARQL 1.1: {exc}") from None
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"query failed: {exc}") from None
+
+    def update(self, text: str) -> None:
+        try:
+            self.ox.update(text)
+        except SyntaxError as exc:
+            raise StoreError(f"update is not valid SPARQL 1.1: {exc}") from None
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"update failed, nothing was written: {exc}") from None
+
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        return [q.triple for q in self.ox.quads_for_pattern(None, None, None,
+                                                            ox.NamedNode(graph))]
+
+
+class RemoteStore(Store):
+    """Any SPARQL 1.1 engine: the Protocol for queries and updates, nothing engine-specific.
+
+    ``url`` is the query endpoint; the update endpoint defaults to the same URL with a
+    final ``/query`` or ``/sparql`` replaced by ``/update`` (Oxigraph's layout).
+    """
+
+    def __init__(self, url: str, update_url: str | None = None, timeout: float = 60.0) -> None:
+        self.location = url
+        self.url = url
+        self.update_url = update_url or re.sub(r"/(query|sparql)/?$", "/update", url)
+        if self.update_url == url and not url.endswith("/update"):
+            self.update_url = url.rstrip("/") + "/update"
+        self.timeout = timeout
+
+    def _post(self, url: str, data: list[tuple[str, str]], accept: str) -> bytes:
+        body = urllib.parse.urlencode(data).encode()
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:500]
+            raise StoreError(f"{url}: HTTP {exc.code}: {detail}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise StoreError(f"{url}: cannot reach the SPARQL endpoint: {exc}") from None
+
+    def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
+                union: bool) -> Any:
+        if bindings:
+            values = " ".join(f"?{k}" for k in bindings)
+            terms = " ".join(str(v) for v in bindings.values())
+            text = f"{text}\nVALUES ({values}) {{ ({terms}) }}"
+        params = [("query", text)]
+        params += [("default-graph-uri", g) for g in default_graphs or []]
+        if union and not default_graphs:
+            params += [("union-default-graph", "")]  # Oxigraph extension; others ignore it
+        form = query_form(text)
+        if form in ("SELECT", "ASK"):
+            data = self._post(self.url, params, "application/sparql-results+json")
+            if form == "ASK":
+                return json.loads(data)["boolean"]
+            return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+        data = self._post(self.url, params, "application/n-triples")
+        return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+
+    def update(self, text: str) -> None:
+        self._post(self.update_url, [("update", text)], "*/*")
+
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        return self._select(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", {}, None,
+            False)
+
+
+def open_store(spec: str | None = None) -> Store:
+    """``http(s)://…`` opens a remote engine; anything else is an embedded store path."""
+    spec = spec or None
+    if spec and re.match(r"^https?://", spec):
+        return RemoteStore(spec)
+    return EmbeddedStore(Path(spec) if spec else default_store_path())
