@@ -122,16 +122,31 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
               help="Explain a saved run (Turtle or N-Triples from reason --format turtle).")
 @click.option("--guideline", "guidelines", multiple=True, metavar="PATH",
               help="Guideline folder or file to use instead of the shipped ones (repeatable).")
+@click.option("--run", "run_iri", metavar="IRI", help="Explain a run saved in the store.")
+@click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
+              help="Embedded store path or SPARQL endpoint URL (with --run).")
 def explain(case: str | None, rec_id: str | None, prov_file: str | None,
-            guidelines: tuple[str, ...]) -> None:
+            guidelines: tuple[str, ...], run_iri: str | None, store_spec: str | None) -> None:
     """Why and why-not for every recommendation (or --rec ID), from the run's provenance."""
     from pathlib import Path
 
     import pyoxigraph as ox
 
     from guidegraph import provenance
+    from guidegraph.errors import GuidegraphError
     from guidegraph.explain import render_explanation
 
+    if run_iri:
+        from guidegraph.runs import run_record
+
+        store = _open_store(store_spec)
+        reasoner = _reasoner_for(store, guidelines, "compiled", ensure_loaded=False)
+        try:
+            results = [provenance.from_triples(run_record(store, run_iri), reasoner)]
+        except (GuidegraphError, KeyError) as exc:
+            _fail(str(exc).strip("'\""))
+        click.echo(render_explanation(results[0], reasoner, rec_id), nl=False)
+        return
     reasoner = _load_reasoner(guidelines, "compiled")
     if prov_file:
         path = Path(prov_file)

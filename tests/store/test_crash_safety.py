@@ -1,0 +1,64 @@
+"""A write killed with SIGKILL leaves the store either all old or all new."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from guidegraph.knowledge import read_parts
+from guidegraph.store import EmbeddedStore
+
+BIG = "http://example.org/graph/big"
+TRIPLES = 300_000
+
+WRITER = textwrap.dedent(f"""
+    import sys
+    import pyoxigraph as ox
+    from guidegraph.store import EmbeddedStore
+    store = EmbeddedStore(sys.argv[1])
+    triples = [ox.Triple(ox.NamedNode(f"http://example.org/s{{i}}"),
+                         ox.NamedNode("http://example.org/p"), ox.Literal(str(i)))
+               for i in range({TRIPLES})]
+    print("writing", flush=True)
+    store.add_graphs({{"{BIG}": triples}}, replace=False)
+    print("done", flush=True)
+""")
+
+
+def _counts(path: Path) -> tuple[int, int]:
+    store = EmbeddedStore(path)
+    rows = store.query(f"""SELECT (SUM(IF(?g = <{BIG}>, 1, 0)) AS ?big) (COUNT(*) AS ?all)
+                           WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}""").table.rows
+    big, every = (int(t.value) if t is not None else 0 for t in rows[0])
+    del store
+    return big, every - big
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])
+def test_kill_9_during_a_large_load(tmp_path: Path, delay: float) -> None:
+    path = tmp_path / "store"
+    store = EmbeddedStore(path)
+    store.load_parts(read_parts())
+    del store
+    big_before, rest_before = _counts(path)
+    assert big_before == 0
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(delay)
+    finished = proc.poll() is not None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    big_after, rest_after = _counts(path)
+    assert rest_after == rest_before, "data that was already stored changed"
+    assert big_after in (0, TRIPLES), f"partial write visible: {big_after} of {TRIPLES} triples"
+    if not finished:
+        print(f"killed after {delay}s: {'all new' if big_after else 'all old'}")

@@ -1,0 +1,149 @@
+"""The embedded store and an external SPARQL engine give the same results."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+from guidegraph import provenance
+from guidegraph.cli import main
+from guidegraph.errors import GuidegraphError
+from guidegraph.knowledge import read_parts
+from guidegraph.reasoner import Reasoner
+from guidegraph.runs import run_record, save_runs
+from guidegraph.store import QueryRefused, Store, StoreError
+
+ROOT = Path(__file__).parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "cases"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def total(store: Store) -> int:
+    return int(store.query(COUNT).table.rows[0][0].value)
+
+
+def cases(reasoner: Reasoner, names: list[str]) -> list:
+    return [c for n in names for c in reasoner.intake.read(GOLDEN / f"{n}.json")]
+
+
+def test_knowledge_round_trips_through_the_store(store: Store) -> None:
+    store.load_parts(read_parts())
+    kinds = sorted(s["kind"] for s in store.current_snapshots())
+    assert kinds == ["guideline", "ontology"]
+    from_store = Reasoner(store.knowledge())
+    from_files = Reasoner()
+    assert from_store.guidelines == from_files.guidelines
+    for case in cases(from_files, ["basilar-icad-consensus", "dnr-3-embolic-without-stenosis",
+                                   "missing-facts-only-passes"]):
+        assert from_store.reason(case).to_json() == from_files.reason(case).to_json()
+
+
+def test_saved_runs_read_back_identically(store: Store) -> None:
+    store.load_parts(read_parts())
+    reasoner = Reasoner(store.knowledge())
+    found = cases(reasoner, ["conflict-embolic-late-persistent-occlusion",
+                             "failed-thrombolysis-no-thrombectomy"])
+    results = [reasoner.reason(c) for c in found]
+    save_runs(store, reasoner, found, results)
+    for result in results:
+        back = provenance.from_triples(run_record(store, result.provenance), reasoner)
+        assert back.to_json() == result.to_json()
+    rows = store.query("""PREFIX gg: <https://w3id.org/guidegraph/ontology#>
+        SELECT ?run WHERE { ?run a gg:ReasoningRun }""",
+                       default_graphs=store.current_dataset()).table.rows
+    assert sorted(r[0].value for r in rows) == sorted(r.provenance for r in results)
+
+
+def test_no_triple_is_stored_twice(store: Store) -> None:
+    """Oxigraph's multi-graph default dataset keeps duplicates, so graphs must not overlap."""
+    store.load_parts(read_parts())
+    reasoner = Reasoner(store.knowledge())
+    found = cases(reasoner, ["basilar-icad-consensus"])
+    save_runs(store, reasoner, found, [reasoner.reason(c) for c in found])
+    save_runs(store, reasoner, found, [reasoner.reason(c) for c in found])  # again
+    dataset = store.current_dataset()
+    all_rows = store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", default_graphs=dataset)
+    distinct = store.query("SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o }", default_graphs=dataset)
+    assert len(all_rows.table.rows) == len(distinct.table.rows)
+
+
+def test_a_new_guideline_version_becomes_current_and_the_old_one_stays(
+        store: Store, tmp_path: Path) -> None:
+    store.load_parts(read_parts())
+    old_hash = Reasoner(store.knowledge()).guidelines[0]["content_hash"]
+    changed = tmp_path / "rescue-stenting"
+    shutil.copytree(ROOT / "guidelines" / "rescue-stenting", changed)
+    criteria = changed / "criteria.ttl"
+    criteria.write_text(criteria.read_text().replace("gg:threshold 360", "gg:threshold 300"))
+    store.load_parts(read_parts([changed]))
+    versions = [s for s in store.snapshots() if s["kind"] == "guideline"]
+    assert len(versions) == 2
+    reasoner = Reasoner(store.knowledge())
+    assert reasoner.guidelines[0]["content_hash"] != old_hash
+    case = reasoner.intake.from_object({"id": "t", "minutes_since_onset": 330, "evt_passes": 3,
+                                        "tici": "2a"})
+    derived = {r.id for r in reasoner.reason(case).recommendations}
+    assert "aha2015-salvage-adjunct" not in derived  # 330 > 300 under the new version
+    store.load_parts(read_parts())  # reloading the old version makes it current again
+    assert Reasoner(store.knowledge()).guidelines[0]["content_hash"] == old_hash
+
+
+def test_failed_write_leaves_the_store_unchanged(store: Store) -> None:
+    store.load_parts(read_parts())
+    before = total(store)
+    with pytest.raises(GuidegraphError):
+        store.update("INSERT DATA { GRAPH <http://example.org/g> { <http://e/s> <http://e/p> "
+                     "<http://e/o> } } ; INSERT DATA { GRAPH <http://example.org/g> { bad } }")
+    assert total(store) == before
+    assert "http://example.org/g" not in store.graph_names()
+
+
+def test_refused_constructs(store: Store) -> None:
+    for text, word in [("SELECT * WHERE { SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } }",
+                        "SERVICE"),
+                       ("SELECT * FROM <http://127.0.0.1:9/x> WHERE { ?s ?p ?o }", "FROM"),
+                       ("SELECT * FROM NAMED <http://127.0.0.1:9/x> WHERE { ?s ?p ?o }",
+                        "FROM")]:
+        with pytest.raises(QueryRefused, match=f"{word} is not allowed"):
+            store.query(text)
+    with pytest.raises(StoreError, match="not valid SPARQL"):
+        store.query("SELECT WHERE {")
+
+
+def test_bindings_are_parameters_not_text(store: Store) -> None:
+    store.load_parts(read_parts())
+    text = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?r WHERE { ?r skos:notation ?id }"""
+    before = total(store)
+    found = store.query(text, bindings={"id": ox.Literal("rs-primary")},
+                        default_graphs=store.current_dataset()).table.rows
+    assert [r[0].value.rsplit("/", 1)[-1] for r in found] == ["rec-primary"]
+    hostile = 'rs-primary" } ; DROP ALL ; # \n \\ {'
+    none = store.query(text, bindings={"id": ox.Literal(hostile)},
+                       default_graphs=store.current_dataset()).table.rows
+    assert none == [] and total(store) == before
+
+
+def test_cli_against_the_store(store: Store, tmp_path: Path) -> None:
+    runner = CliRunner()
+    # An embedded store is locked by the process that opened it: give the CLI its own.
+    spec = store.location if store.location.startswith("http") else str(tmp_path / "cli")
+    assert runner.invoke(main, ["load", "--store", spec]).exit_code == 0
+    example = str(ROOT / "examples" / "basilar-icad-failed-evt.json")
+    saved = runner.invoke(main, ["reason", example, "--save", "--store", spec, "--format",
+                                 "json"])
+    assert saved.exit_code == 0, saved.output
+    run = json.loads(saved.stdout)["provenance"]
+    out = runner.invoke(main, ["query", "--store", spec, "--format", "csv",
+                               "PREFIX gg: <https://w3id.org/guidegraph/ontology#> "
+                               "SELECT ?run WHERE { ?run a gg:ReasoningRun }"])
+    assert out.exit_code == 0 and out.stdout.splitlines() == ["run", run]
+    explained = runner.invoke(main, ["explain", "--run", run, "--store", spec])
+    direct = runner.invoke(main, ["explain", example])
+    assert explained.exit_code == 0, explained.output
+    assert explained.stdout.replace(run, "") == direct.stdout.replace(run, "")
