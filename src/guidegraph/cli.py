@@ -209,14 +209,54 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
     raise SystemExit(0 if report.conforms else 1)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default keeps the endpoint on this machine).")
+@click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True,
+              help="Port to listen on.")
+@click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
+              help="Embedded store path or SPARQL endpoint URL (default: the user data folder).")
+@click.option("--update-token", envvar="GUIDEGRAPH_UPDATE_TOKEN", metavar="TOKEN",
+              help="Allow POST /update and /reason?save=true with this Bearer token "
+                   "(prefer the environment variable; without it the server is read-only).")
+@click.option("--query-timeout", type=click.FloatRange(min=0.1), default=30.0,
+              show_default=True, metavar="SECONDS",
+              help="Cancel a query that runs longer than this (answered with 503).")
+@click.option("--max-rows", type=click.IntRange(1), default=10_000, show_default=True,
+              metavar="N", help="Return at most N rows per SELECT (header "
+                                "X-Guidegraph-Truncated: true when cut).")
+def serve(host: str, port: int, store_spec: str | None, update_token: str | None,
+          query_timeout: float, max_rows: int) -> None:
+    """Serve the store over HTTP: SPARQL 1.1 Protocol at /sparql, /update, /reason, /health.
+
+    Runs werkzeug's threaded server, meant for a local endpoint; for production, run
+    guidegraph.server.create_app under a WSGI server behind a proxy.
+    """
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.server import ServeConfig
+    from guidegraph.server import serve as run_server
+
+    config = ServeConfig(store=store_spec, host=host, port=port,
+                         update_token=update_token or None, query_timeout=query_timeout,
+                         max_rows=max_rows)
+    try:
+        run_server(config)
+    except GuidegraphError as exc:
+        _fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
 def _open_store(spec: str | None) -> Store:
     from guidegraph.errors import GuidegraphError
     from guidegraph.store import open_store
 
     try:
-        return open_store(spec)
+        store = open_store(spec)
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
+    click.get_current_context().call_on_close(store.close)
+    return store
 
 
 def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
@@ -333,3 +373,104 @@ def query(query: str | None, binds: tuple[str, ...], fmt: str | None, store_spec
     except (GuidegraphError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc), getattr(exc, "exit_code", 2))
     click.echo(out, nl=False)
+
+
+@main.command()
+@click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
+              help="Embedded store path or SPARQL endpoint URL (default: the user data folder).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text",
+              show_default=True)
+@click.option("--cases", "case_paths", multiple=True, metavar="PATH",
+              help="Also reason over these cases (files or folders) and report conflicts.")
+@click.option("--verify-log", is_flag=True,
+              help="Only check the audit log: every entry intact, the hash chain whole.")
+def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
+          verify_log: bool) -> None:
+    """Audit citations, grades, conflicts and stored runs; exit 1 when an error is found."""
+    import json
+
+    from guidegraph import audit as auditing
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.knowledge import Knowledge
+    from guidegraph.reasoner import Reasoner
+
+    store = _open_store(store_spec)
+    try:
+        if verify_log:
+            from guidegraph.audit_log import read_log, verify
+
+            problems = verify(store)
+            entries = len(read_log(store))
+            if fmt == "json":
+                click.echo(json.dumps({"entries": entries, "problems": problems}, indent=2))
+            else:
+                for problem in problems:
+                    click.echo(f"[ERROR] {problem}")
+                click.echo(f"audit log: {entries} entries, "
+                           + ("intact" if not problems else f"{len(problems)} problems"))
+            raise SystemExit(1 if problems else 0)
+        from_store = store.has_knowledge()
+        knowledge = store.knowledge() if from_store else Knowledge.load()
+        if not from_store:
+            click.echo(f"guidegraph: store {store.location} holds no guidelines; auditing the "
+                       "shipped files", err=True)
+        extra = []
+        if case_paths:
+            reasoner = Reasoner(knowledge)
+            found, errors = _read_cases(reasoner, case_paths)
+            for error in errors:
+                click.echo(f"guidegraph: {error}", err=True)
+            extra = auditing.case_results(reasoner, found)
+        report = auditing.audit(knowledge, store if from_store else None, extra)
+    except GuidegraphError as exc:
+        _fail(str(exc), exc.exit_code)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    elif fmt == "turtle":
+        import pyoxigraph as ox
+
+        from guidegraph.query_output import PREFIXES
+
+        click.echo(ox.serialize(auditing.to_ntriples(report), format=ox.RdfFormat.TURTLE,
+                                prefixes=PREFIXES).decode("utf-8"), nl=False)
+    else:
+        click.echo(auditing.render_text(report), nl=False)
+    raise SystemExit(1 if report.failed else 0)
+
+
+@main.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--cases", "case_paths", multiple=True, metavar="PATH",
+              help="Cases whose outcomes to compare (files or folders; default: the examples).")
+@click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
+              help="Store whose runs made with OLD are re-run under NEW; also resolves OLD/NEW "
+                   "given as content hashes or snapshot IRIs.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def diff(old: str, new: str, case_paths: tuple[str, ...], store_spec: str | None,
+         fmt: str) -> None:
+    """Compare two guideline versions (folders, files, or stored versions) and the outcomes
+    that change."""
+    import json
+
+    from guidegraph import diff as differ
+    from guidegraph import resources
+    from guidegraph.errors import GuidegraphError
+
+    store = _open_store(store_spec) if store_spec else None
+    try:
+        old_parts = differ.version_parts(old, store)
+        new_parts = differ.version_parts(new, store)
+        reader = differ.reasoner_for(old_parts)
+        found, errors = _read_cases(reader, case_paths or (str(resources.examples_dir()),))
+        for error in errors:
+            click.echo(f"guidegraph: {error}", err=True)
+        runs = differ.runs_made_with(store, old_parts, reader) if store is not None else []
+        result = differ.diff(old_parts, new_parts, cases=found, runs=runs)
+    except GuidegraphError as exc:
+        _fail(str(exc), exc.exit_code)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(differ.render_text(result), nl=False)

@@ -40,6 +40,7 @@ class Criterion:
     comparator: str
     test: Callable[[Any], bool]
     kind: str = "criterion"
+    text: str = ""  # the test in words, e.g. "minutes_since_onset <= 360"
 
     def evaluate(self, facts: Mapping[str, Any]) -> str:
         value = facts.get(self.key)
@@ -166,6 +167,30 @@ def _make_test(comparator: str, threshold: Any, threshold_rank: int | None,
     return lambda v: not isinstance(v, bool) and op(v, threshold)
 
 
+_SYMBOLS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "!=",
+            "oneOf": "in", "notOneOf": "not in", "within": "within", "known": "is known"}
+
+
+def _describe(comparator: str, threshold: Any, concept: Any, allowed: frozenset[str],
+              spec: Any) -> str:
+    """The test in words, with concept notations from the case contract."""
+    names = spec.notations if spec is not None else {}
+
+    def note(iri: str) -> str:
+        return names.get(iri, iri.rstrip("/").rsplit("/", 1)[-1])
+
+    symbol = _SYMBOLS.get(comparator, comparator)
+    if comparator == "known":
+        return symbol
+    if comparator in ("oneOf", "notOneOf", "within"):
+        return f"{symbol} {{{', '.join(sorted(note(a) for a in allowed))}}}"
+    if concept is not None:
+        return f"{symbol} {note(concept.value)}"
+    if isinstance(threshold, bool):
+        return f"{symbol} {'true' if threshold else 'false'}"
+    return f"{symbol} {threshold}"
+
+
 @dataclass
 class Plan:
     """Everything the reasoner needs, compiled: conditions, leaf criteria, ranks."""
@@ -202,7 +227,9 @@ def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
             raise ConfigurationError(
                 f"criterion {ident}: fact <{row['fact'].value}> is not in any case contract")
         comparator = row["comparator"].value.removeprefix(GG)
-        allowed = frozenset(to for link, to in edges.get(iri, []) if link == "allowed")
+        declared = frozenset(to for link, to in edges.get(iri, []) if link == "allowed")
+        allowed = declared | frozenset(
+            to for link, to in edges.get(iri, []) if link == "allowed-narrower")
         threshold = _literal_value(row["threshold"]) if row["threshold"] else None
         threshold_rank = int(row["thresholdRank"].value) if row["thresholdRank"] else None
         if row["thresholdConcept"] is not None and threshold_rank is None:
@@ -214,7 +241,9 @@ def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
                     f"criterion {ident}: threshold concept has no gg:rank in an ordered scheme")
         test = _make_test(comparator, threshold, threshold_rank, allowed, ranks,
                           spec.kind == "concept", f"criterion {ident}")
-        crit = Criterion(iri, ident, label, section, spec.key, comparator, test)
+        shown = _describe(comparator, threshold, row["thresholdConcept"], declared, spec)
+        crit = Criterion(iri, ident, label, section, spec.key, comparator, test,
+                         text=f"{spec.key} {shown}".strip())
         conditions[iri] = crit
         criteria.append(crit)
     links: dict[str, list[str]] = {}

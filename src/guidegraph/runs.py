@@ -12,6 +12,7 @@ import hashlib
 import pyoxigraph as ox
 
 from guidegraph import provenance
+from guidegraph.audit_log import Change, log_graph_triples
 from guidegraph.case_intake import Case
 from guidegraph.reasoner import Reasoner
 from guidegraph.result import Result
@@ -42,21 +43,32 @@ def case_graphs(reasoner: Reasoner, cases: list[Case]) -> dict[str, list[ox.Trip
     return {case_graph(c.iri): case_triples(reasoner, c) for c in cases}
 
 
-def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list[Result]
-              ) -> None:
-    """Write cases and runs, one transaction per chunk of cases."""
+def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list[Result],
+              *, actor: str | None = None) -> None:
+    """Write cases and runs with their audit-log entries, one transaction per chunk."""
     agent = {AGENT_GRAPH + provenance.__version__:
              _parse("\n".join(provenance.agent_lines()) + "\n")}
     chunk: dict[str, list[ox.Triple]] = dict(agent)
+    changes: list[Change] = []
+
+    def flush() -> None:
+        log, stamps = log_graph_triples(store, changes, actor)
+        for change, stamp in zip(changes, stamps, strict=True):
+            chunk[change.graph].append(stamp)
+        store.add_graphs(chunk, append=log)
+
     for case, result in zip(cases, results, strict=True):
         chunk[case_graph(case.iri)] = case_triples(reasoner, case)
-        chunk[result.provenance] = _parse(
-            provenance.to_ntriples(result, reasoner, self_contained=False))
+        nt = provenance.to_ntriples(result, reasoner, self_contained=False)
+        chunk[result.provenance] = _parse(nt)
+        changes.append(Change(action="reason", graph=result.provenance, subject=case.iri,
+                              before="", after="sha256:" + hashlib.sha256(nt.encode())
+                              .hexdigest()))
         if len(chunk) >= _CHUNK:
-            store.add_graphs(chunk)
-            chunk = {}
-    if chunk:
-        store.add_graphs(chunk)
+            flush()
+            chunk, changes = {}, []
+    if changes:
+        flush()
 
 
 def run_record(store: Store, run_iri: str) -> list[ox.Triple]:

@@ -202,6 +202,9 @@ class Store(ABC):
     def update(self, text: str) -> None:
         """Run one SPARQL update as one transaction."""
 
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+        """Release the store (an embedded store's lock is held until then)."""
+
     @abstractmethod
     def graph_triples(self, graph: str) -> list[ox.Triple]:
         """All triples of one named graph."""
@@ -232,13 +235,14 @@ class Store(ABC):
         drop = f"DROP SILENT GRAPH <{graph}> ;\n" if replace else ""
         self.update(f"{drop}INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
 
-    def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True
-                   ) -> None:
+    def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True,
+                   append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
         """Write several named graphs in one transaction, each replaced unless
-        ``replace=False`` (then the triples are added to whatever the graph holds)."""
+        ``replace=False``; ``append`` graphs (the audit log) are only ever added to."""
         ops = [f"DROP SILENT GRAPH <{g}>" for g in graphs] if replace else []
+        every = [*graphs.items(), *(append or {}).items()]
         data = "\n".join(f"GRAPH <{g}> {{\n" + "\n".join(_nt(t) for t in ts) + "\n}"
-                         for g, ts in graphs.items())
+                         for g, ts in every)
         self.update(" ;\n".join([*ops, f"INSERT DATA {{\n{data}\n}}"]))
 
     def graph_names(self) -> list[str]:
@@ -277,10 +281,15 @@ class Store(ABC):
             s["g"] for s in self.current_snapshots()}
         return [g for g in self.graph_names() if g not in superseded]
 
-    def load_parts(self, parts: list[KnowledgePart]) -> list[str]:
-        """Store ontology and guideline versions (one transaction); returns graph names."""
+    def load_parts(self, parts: list[KnowledgePart], *, actor: str | None = None) -> list[str]:
+        """Store ontology and guideline versions with their audit-log entries, in one
+        transaction; returns the graph names."""
+        from guidegraph.audit_log import Change, log_graph_triples
+
         now = ox.Literal(datetime.now(UTC).isoformat(timespec="microseconds"),
                          datatype=ox.NamedNode(XSD + "dateTime"))
+        current = {(s["kind"], s["of"]): s["hash"] for s in self.current_snapshots()}
+        changes: list[Change] = []
         graphs: dict[str, list[ox.Triple]] = {}
         for part in parts:
             digest = part.content_hash.split(":", 1)[-1]
@@ -300,9 +309,16 @@ class Store(ABC):
                     ox.Triple(node, ox.NamedNode(SKOS_NOTATION), ox.Literal(part.info.id)),
                 ]
             graphs[name] = [*part.triples, *meta]
+            of = part.info.iri if part.info else ""
+            changes.append(Change(
+                action=f"load-{part.kind}", graph=name, subject=of or name,
+                before=current.get((part.kind, of), ""), after=part.content_hash))
+        log, stamps = log_graph_triples(self, changes, actor)
+        for name, stamp in zip(graphs, stamps, strict=True):
+            graphs[name].append(stamp)
         # Snapshot graphs are named by their content, so adding to an existing one only adds
         # the new gg:loadedAt: no replace needed, and the embedded store can write in bulk.
-        self.add_graphs(graphs, replace=False)
+        self.add_graphs(graphs, replace=False, append=log)
         return list(graphs)
 
     def knowledge(self) -> Knowledge:
@@ -368,15 +384,16 @@ class EmbeddedStore(Store):
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}") from None
 
-    def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True
-                   ) -> None:
+    def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True,
+                   append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
         """As :meth:`Store.add_graphs`; additions go through one ``extend`` transaction,
         several times faster than parsing an INSERT DATA request for large graphs."""
         if replace:
-            super().add_graphs(graphs, replace=True)
+            super().add_graphs(graphs, replace=True, append=append)
             return
+        every = {**graphs, **(append or {})}
         quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
-                 for g, ts in graphs.items() for t in ts]
+                 for g, ts in every.items() for t in ts]
         try:
             self.ox.extend(quads)
         except (OSError, RuntimeError) as exc:
@@ -393,6 +410,10 @@ class EmbeddedStore(Store):
     def graph_triples(self, graph: str) -> list[ox.Triple]:
         return [q.triple for q in self.ox.quads_for_pattern(None, None, None,
                                                             ox.NamedNode(graph))]
+
+    def close(self) -> None:
+        # Dropping the last reference closes RocksDB and frees its lock for the next opener.
+        self.ox = None  # type: ignore[assignment]
 
 
 class RemoteStore(Store):
