@@ -6,6 +6,7 @@ Each file opens with a comment header (``# title:``, ``# purpose:``, ``# binding
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,4 +66,8 @@ def resolve(spec: str) -> tuple[str, str]:
     named = library().get(spec)
     if named is not None:
         return named.name, named.text
+    if re.fullmatch(r"[\w./-]+", spec):
+        # One word cannot be a SPARQL query: it names a query that does not exist.
+        raise FileNotFoundError(f"{spec}: no such named query or query file "
+                                "(`guidegraph query --list` shows the named queries)")
     return "inline query", spec

@@ -102,6 +102,9 @@ def bind_values(text: str, bindings: dict) -> str:
         return text
     bare = _STRIP.sub(_blank, text)
     start = 0
+    if re.search(r"(?<![\w:?$])CONSTRUCT\s+WHERE(?![\w:])", bare, flags=re.IGNORECASE):
+        raise StoreError("cannot bind values in the short form CONSTRUCT WHERE { ... }; write "
+                         "CONSTRUCT { template } WHERE { pattern }")
     if re.search(r"(?<![\w:?$])CONSTRUCT(?![\w:])", bare, flags=re.IGNORECASE):
         where = re.search(r"(?<![\w:?$])WHERE(?![\w:])", bare, flags=re.IGNORECASE)
         if where is None:
@@ -410,6 +413,9 @@ class EmbeddedStore(Store):
     def graph_triples(self, graph: str) -> list[ox.Triple]:
         return [q.triple for q in self.ox.quads_for_pattern(None, None, None,
                                                             ox.NamedNode(graph))]
+
+    def graph_names(self) -> list[str]:
+        return sorted(g.value for g in self.ox.named_graphs() if isinstance(g, ox.NamedNode))
 
     def close(self) -> None:
         # Dropping the last reference closes RocksDB and frees its lock for the next opener.

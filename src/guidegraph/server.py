@@ -1,0 +1,445 @@
+"""``guidegraph serve``: a SPARQL 1.1 Protocol endpoint, the reasoner over HTTP, health.
+
+Paths: ``GET|POST /sparql`` (queries; without a query, the service description),
+``POST /update`` (refused unless an update token is configured), ``POST /reason`` (a case
+in, the result contract out), ``GET /health`` and ``GET /audit``.
+
+Safe by default: bound to 127.0.0.1, read-only, every query under a time limit and a row
+cap. Embedded-store work runs in a worker process that is killed when a query overruns
+(see :mod:`guidegraph.store_worker`); a remote engine gets the time limit as its HTTP
+timeout. The server is werkzeug's threaded development server, fine for a local endpoint;
+production deployments run :func:`create_app` under a WSGI server behind a proxy.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import re
+import signal
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Flask, Response, request
+
+from guidegraph.errors import CaseInputError, GuidegraphError
+from guidegraph.query_output import MEDIA_TYPES
+from guidegraph.reasoner import Reasoner
+from guidegraph.store import (
+    QueryRefused,
+    RemoteStore,
+    Store,
+    StoreError,
+    default_store_path,
+    query_form,
+    refuse_unsafe,
+)
+from guidegraph.store_worker import QueryTimeout, StoreWorker, WorkerStore, run_protocol_query
+
+MAX_BODY = 64 * 1024 * 1024
+TRUNCATED_HEADER = "X-Guidegraph-Truncated"
+
+# Offers per query form, best first: (media type, render format).
+_RESULT_OFFERS = [
+    ("application/sparql-results+json", "json"), ("application/json", "json"),
+    ("application/sparql-results+xml", "xml"), ("application/xml", "xml"), ("text/xml", "xml"),
+    ("text/csv", "csv"), ("text/tab-separated-values", "tsv"),
+]
+_GRAPH_OFFERS = [
+    ("text/turtle", "turtle"), ("application/turtle", "turtle"),
+    ("application/x-turtle", "turtle"), ("application/n-triples", "ntriples"),
+    ("application/ld+json", "jsonld"), ("application/rdf+xml", "rdfxml"),
+]
+# ``format`` parameter values (short names as SPARQLWrapper and others send them).
+_RESULT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv",
+                 "tsv": "tsv"}
+_GRAPH_NAMES = {"turtle": "turtle", "ttl": "turtle", "ntriples": "ntriples",
+                "n-triples": "ntriples", "nt": "ntriples", "jsonld": "jsonld",
+                "json-ld": "jsonld", "json": "jsonld", "rdfxml": "rdfxml", "rdf+xml": "rdfxml",
+                "xml": "rdfxml"}
+_CONTENT_TYPES = {**MEDIA_TYPES, "rdfxml": "application/rdf+xml"}
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+_SD_RESULT_FORMATS = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
+                      "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML"]
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """What ``guidegraph serve`` was started with."""
+
+    store: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 7878
+    update_token: str | None = None
+    query_timeout: float = 30.0
+    max_rows: int = 10_000
+
+
+class Backend:
+    """The store behind the endpoint: the worker-owned embedded store or a remote engine."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.timeout = config.query_timeout
+        # Knowledge loading and saving are ours, not a user's query: give them more time.
+        self.internal_timeout = max(config.query_timeout, 120.0)
+        self.worker: StoreWorker | None = None
+        spec = config.store or None
+        if spec and re.match(r"^https?://", spec):
+            self.store: Store = RemoteStore(spec, timeout=config.query_timeout)
+        else:
+            self.worker = StoreWorker(Path(spec) if spec else default_store_path())
+            self.worker.start()
+            self.store = WorkerStore(self.worker, self.internal_timeout)
+        self.location = self.store.location
+
+    def query(self, text: str, fmt: str, default_graphs: list[str] | None,
+              named_graphs: list[str] | None, row_cap: int) -> tuple[str, bool]:
+        if isinstance(self.store, WorkerStore):
+            return self.store.protocol_query(text, fmt, default_graphs, named_graphs, row_cap,
+                                             self.timeout)
+        try:
+            if default_graphs is None and named_graphs is None:
+                default_graphs = self.store.current_dataset()
+            return run_protocol_query(self.store, text, fmt, default_graphs, named_graphs,
+                                      row_cap)
+        except StoreError as exc:
+            raise _remote_timeout(exc, self.timeout) from None
+
+    def update(self, text: str) -> None:
+        if isinstance(self.store, WorkerStore):
+            self.store.worker.call("update", text, self.timeout)
+            return
+        try:
+            self.store.update(text)
+        except StoreError as exc:
+            raise _remote_timeout(exc, self.timeout) from None
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+
+def _remote_timeout(exc: StoreError, timeout: float) -> GuidegraphError:
+    if "timed out" in str(exc):
+        return QueryTimeout(f"cancelled: the SPARQL engine did not answer within the time "
+                            f"limit of {timeout:g} s (--query-timeout)")
+    return exc
+
+
+def build_reasoner(store: Store) -> tuple[Reasoner, bool]:
+    """The reasoner from the store's current knowledge, else from the shipped files; and
+    whether the store already holds that knowledge (runs saved later refer to it)."""
+    if store.has_knowledge():
+        return Reasoner(store.knowledge()), True
+    return Reasoner(), False
+
+
+# ----------------------------------------------------------------------------------------
+# The application
+# ----------------------------------------------------------------------------------------
+def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
+    """The WSGI application (run it under any WSGI server; ``serve`` uses werkzeug's)."""
+    backend = backend or Backend(config)
+    reasoner, knowledge_stored = build_reasoner(backend.store)
+    token = config.update_token or None
+    state = {"knowledge_stored": knowledge_stored}
+
+    app = Flask("guidegraph")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.extensions["guidegraph.backend"] = backend
+
+    def authorize(what: str) -> Response | None:
+        """None when the request may write; otherwise the refusal to send."""
+        if token is None:
+            return _text(403, f"{what} refused: this endpoint is read-only. Start the server "
+                              "with --update-token TOKEN (or GUIDEGRAPH_UPDATE_TOKEN) and send "
+                              "'Authorization: Bearer TOKEN' to allow writes.")
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if not header or scheme.lower() != "bearer":
+            response = _text(401, f"{what} needs 'Authorization: Bearer TOKEN' (the update "
+                                  "token this server was started with).")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="guidegraph"'
+            return response
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            return _text(403, f"{what} refused: the bearer token is not this server's update "
+                              "token.")
+        return None
+
+    @app.route("/sparql", methods=["GET", "POST"])
+    def sparql() -> Response:
+        text, problem = _query_text()
+        if problem is not None:
+            return problem
+        if text is None:
+            return _service_description(token is not None)
+        try:
+            form = query_form(text)
+        except (QueryRefused, StoreError) as exc:
+            return _text(400, str(exc))
+        fmt = _negotiate(_GRAPH_OFFERS if form == "CONSTRUCT" else _RESULT_OFFERS,
+                         _GRAPH_NAMES if form == "CONSTRUCT" else _RESULT_NAMES)
+        if fmt is None:
+            offers = _GRAPH_OFFERS if form == "CONSTRUCT" else _RESULT_OFFERS
+            return _text(406, f"cannot answer a {form} query as "
+                              f"{request.headers.get('Accept', '')!r}; available: "
+                              f"{', '.join(m for m, _ in offers)}")
+        default_graphs = request.values.getlist("default-graph-uri") or None
+        named_graphs = request.values.getlist("named-graph-uri") or None
+        if default_graphs is not None or named_graphs is not None:
+            default_graphs, named_graphs = default_graphs or [], named_graphs or []
+        try:
+            body, truncated = backend.query(text, fmt, default_graphs, named_graphs,
+                                            config.max_rows)
+        except QueryTimeout as exc:
+            return _text(503, str(exc))
+        except QueryRefused as exc:
+            return _text(400, str(exc))
+        except GuidegraphError as exc:
+            return _text(500, str(exc))
+        response = Response(body, status=200, content_type=_CONTENT_TYPES[fmt])
+        response.headers["Vary"] = "Accept"
+        if truncated:
+            response.headers[TRUNCATED_HEADER] = "true"
+            response.headers["X-Guidegraph-Row-Cap"] = str(config.max_rows)
+        return response
+
+    @app.post("/update")
+    def update() -> Response:
+        refusal = authorize("SPARQL Update")
+        if refusal is not None:
+            return refusal
+        if request.mimetype == "application/sparql-update":
+            text = request.get_data(as_text=True)
+        elif request.mimetype == "application/x-www-form-urlencoded":
+            texts = request.form.getlist("update")
+            if len(texts) != 1:
+                return _text(400, "give exactly one 'update' parameter")
+            text = texts[0]
+        else:
+            return _text(415, "send the update as application/sparql-update or as the "
+                              "'update' parameter of an application/x-www-form-urlencoded body")
+        if request.values.getlist("using-graph-uri") or request.values.getlist(
+                "using-named-graph-uri"):
+            return _text(400, "using-graph-uri / using-named-graph-uri are not supported; "
+                              "write USING or GRAPH in the update itself")
+        try:
+            refuse_unsafe(text)
+            ox.Store().update(text)  # syntax check on an empty store: bad input is a 400
+        except QueryRefused as exc:
+            return _text(400, str(exc))
+        except (SyntaxError, ValueError, OSError, RuntimeError) as exc:
+            return _text(400, f"update is not valid SPARQL 1.1: {exc}")
+        try:
+            backend.update(text)
+        except QueryTimeout as exc:
+            return _text(503, str(exc))
+        except GuidegraphError as exc:
+            return _text(500, str(exc))
+        return Response(status=204)
+
+    @app.post("/reason")
+    def reason() -> Response:
+        save = request.args.get("save", "").lower() in ("1", "true", "yes")
+        if save:
+            refusal = authorize("saving the run")
+            if refusal is not None:
+                return refusal
+        suffix = {"text/turtle": ".ttl", "application/n-triples": ".nt",
+                  "application/x-ndjson": ".ndjson"}.get(request.mimetype, ".json")
+        items = list(reasoner.intake.read_bytes(request.get_data(), suffix,
+                                                source="request body"))
+        errors = [i for i in items if isinstance(i, CaseInputError)]
+        if errors:
+            return _json(400, {**_case_error(errors[0]),
+                               "errors": [_case_error(e) for e in errors]})
+        if not items:
+            return _json(400, {"error": "the request body holds no case"})
+        results = [reasoner.reason(case) for case in items]
+        if save:
+            try:
+                _save(backend, reasoner, items, results, state)
+            except QueryTimeout as exc:
+                return _json(503, {"error": f"results computed but not saved: {exc}"})
+            except GuidegraphError as exc:
+                return _json(500, {"error": f"results computed but not saved: {exc}"})
+        if len(items) == 1:
+            text = json.dumps(results[0].to_json(), ensure_ascii=False)
+        else:
+            text = "[" + ",".join(r.to_json_text() for r in results) + "]"
+        return Response(text + "\n", status=200, content_type="application/json")
+
+    @app.get("/health")
+    def health() -> Response:
+        return _json(200, {
+            "status": "ok", "store": backend.location,
+            "guidelines": [{"id": g["id"], "version": g["version"]}
+                           for g in reasoner.guidelines],
+            "read_only": token is None, "query_timeout": config.query_timeout,
+            "max_rows": config.max_rows})
+
+    @app.get("/audit")
+    @app.get("/audit/<path:_page>")
+    def audit(_page: str = "") -> Response:
+        return Response("<!doctype html><title>guidegraph audit</title>"
+                        "<p>audit page: coming with the audit issue</p>\n", status=501,
+                        content_type="text/html; charset=utf-8")
+
+    return app
+
+
+def _save(backend: Backend, reasoner: Reasoner, cases: list, results: list,
+          state: dict[str, bool]) -> None:
+    """Save runs; first store the knowledge they refer to if the store lacked it."""
+    from guidegraph.knowledge import read_parts
+    from guidegraph.runs import save_runs
+
+    if not state["knowledge_stored"]:
+        backend.store.load_parts(read_parts(None))
+        state["knowledge_stored"] = True
+    save_runs(backend.store, reasoner, cases, results)
+
+
+def _query_text() -> tuple[str | None, Response | None]:
+    """The query of a protocol request (None: none given), or the error response."""
+    if request.method == "GET":
+        texts = request.args.getlist("query")
+    elif request.mimetype == "application/sparql-query":
+        return request.get_data(as_text=True), None
+    elif request.mimetype == "application/x-www-form-urlencoded":
+        texts = request.form.getlist("query")
+    else:
+        return None, _text(415, "send the query as application/sparql-query or as the 'query' "
+                                "parameter of an application/x-www-form-urlencoded body")
+    if len(texts) > 1:
+        return None, _text(400, "give exactly one 'query' parameter")
+    if not texts and request.method == "POST":
+        return None, _text(400, "give a 'query' parameter")
+    return (texts[0] if texts else None), None
+
+
+def _negotiate(offers: list[tuple[str, str]], names: dict[str, str]) -> str | None:
+    """The render format: the ``format`` parameter if given, else the Accept header."""
+    by_type = dict(offers)
+    asked = [v.strip().lower() for v in request.values.getlist("format") if v.strip()]
+    if asked:
+        for value in asked:
+            fmt = names.get(value) or by_type.get(value.split(";")[0].strip())
+            if fmt:
+                return fmt
+        return None
+    accept = request.accept_mimetypes
+    if not accept:
+        return offers[0][1]
+    best = accept.best_match([m for m, _ in offers])
+    return by_type[best] if best else None
+
+
+def _service_description(updates: bool) -> Response:
+    """SPARQL 1.1 Service Description of this endpoint, in a negotiated RDF format."""
+    fmt = _negotiate([o for o in _GRAPH_OFFERS if o[1] != "rdfxml"], _GRAPH_NAMES) or "turtle"
+    endpoint = ox.NamedNode(request.base_url)
+    service = ox.BlankNode("service")
+    triples = [
+        ox.Triple(service, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                  sd("Service")),
+        ox.Triple(service, sd("endpoint"), endpoint),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
+        ox.Triple(service, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment"),
+                  ox.Literal("Read-only SPARQL 1.1 query endpoint of guidegraph. The default "
+                             "graph is the union of the current knowledge (superseded guideline "
+                             "versions excluded), cases and runs. SERVICE, LOAD and FROM are "
+                             "refused. Updates: POST /update, "
+                             + ("with the update token as a Bearer token."
+                                if updates else "disabled (no update token configured)."))),
+    ]
+    triples += [ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS + f))
+                for f in _SD_RESULT_FORMATS]
+    kind = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
+            "jsonld": ox.RdfFormat.JSON_LD}[fmt]
+    kwargs: dict[str, Any] = {"prefixes": {"sd": SD, "formats": FORMATS}} if (
+        fmt == "turtle") else {}
+    body = ox.serialize(triples, format=kind, **kwargs)
+    response = Response(body, status=200, content_type=_CONTENT_TYPES[fmt])
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def sd(name: str) -> ox.NamedNode:
+    return ox.NamedNode(SD + name)
+
+
+def _case_error(exc: CaseInputError) -> dict[str, Any]:
+    out: dict[str, Any] = {"error": str(exc)}
+    for name in ("case", "key", "allowed"):
+        if getattr(exc, name) is not None:
+            out[name] = getattr(exc, name)
+    if exc.value is not None:
+        value = exc.value
+        out["value"] = str(value) if isinstance(value, Decimal) else value
+        try:
+            json.dumps(out["value"])
+        except (TypeError, ValueError):
+            out["value"] = repr(value)
+    return out
+
+
+def _text(status: int, message: str) -> Response:
+    return Response(message.rstrip("\n") + "\n", status=status,
+                    content_type="text/plain; charset=utf-8")
+
+
+def _json(status: int, data: dict[str, Any]) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False) + "\n", status=status,
+                    content_type="application/json")
+
+
+# ----------------------------------------------------------------------------------------
+# Running it
+# ----------------------------------------------------------------------------------------
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(config: ServeConfig) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM), then stop the store worker."""
+    from werkzeug.serving import make_server
+
+    backend = Backend(config)
+    try:
+        app = create_app(config, backend)
+        server = make_server(config.host, config.port, app, threaded=True)
+    except BaseException:
+        backend.close()
+        raise
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    mode = "read-only" if not config.update_token else "updates need the token"
+    print(f"guidegraph: SPARQL endpoint http://{config.host}:{server.port}/sparql ({mode}); "
+          f"store {backend.location}", file=sys.stderr, flush=True)
+    if not _loopback(config.host):
+        print(f"guidegraph: warning: listening on {config.host}, beyond this machine",
+              file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        backend.close()

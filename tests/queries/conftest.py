@@ -1,0 +1,90 @@
+"""A store holding the shipped knowledge and saved runs, for the named-query tests.
+
+Two versions of the rescue-stenting guideline are loaded: the shipped one, used by five
+saved runs, and then a copy that differs only in its version string (so it gets another
+content hash and becomes current), used by one more run of a case reasoned before.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from guidegraph.knowledge import read_parts
+from guidegraph.reasoner import Reasoner
+from guidegraph.runs import save_runs
+from guidegraph.store import EmbeddedStore, QueryResult
+
+ROOT = Path(__file__).parents[2]
+GOLDEN_CASES = ROOT / "tests" / "golden" / "cases"
+SHIPPED_VERSION = "2025-11-08"
+SECOND_VERSION = "2025-11-08-r2"
+FIRST_CASES = ["conflict-embolic-late-persistent-occlusion", "basilar-icad-consensus",
+               "elective-severe-stenosis-70", "failed-thrombolysis-no-thrombectomy",
+               "dnr-1-reperfused-tici-3"]
+SECOND_CASES = ["basilar-icad-consensus"]
+
+
+@dataclass
+class SavedStore:
+    path: Path
+    hashes: dict[str, str]  # guideline version -> content hash
+
+    def query(self, text: str, bindings: dict | None = None) -> QueryResult:
+        """Run a query as `guidegraph query` does: on the store's current dataset.
+
+        The store is opened for this one query and closed again, since RocksDB allows one
+        open handle per process and the CLI tests open the same store.
+        """
+        store = EmbeddedStore(self.path)
+        try:
+            return store.query(text, bindings=bindings or {},
+                               default_graphs=store.current_dataset())
+        finally:
+            del store
+            gc.collect()
+
+    def triple_count(self) -> int:
+        store = EmbeddedStore(self.path)
+        try:
+            result = store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+            return int(result.table.rows[0][0].value)
+        finally:
+            del store
+            gc.collect()
+
+
+def _reason_and_save(store: EmbeddedStore, names: list[str]) -> None:
+    reasoner = Reasoner(store.knowledge())
+    cases = [c for n in names for c in reasoner.intake.read(GOLDEN_CASES / f"{n}.json")]
+    save_runs(store, reasoner, cases, [reasoner.reason(c) for c in cases])
+
+
+@pytest.fixture(scope="module")
+def saved_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
+    tmp = tmp_path_factory.mktemp("queries")
+    path = tmp / "store"
+    store = EmbeddedStore(path)
+    shipped = read_parts()
+    store.load_parts(shipped)
+    _reason_and_save(store, FIRST_CASES)
+
+    second = tmp / "rescue-stenting"
+    shutil.copytree(ROOT / "guidelines" / "rescue-stenting", second)
+    meta = second / "guideline.ttl"
+    text = meta.read_text(encoding="utf-8")
+    assert f'gg:version "{SHIPPED_VERSION}"' in text
+    meta.write_text(text.replace(f'gg:version "{SHIPPED_VERSION}"',
+                                 f'gg:version "{SECOND_VERSION}"'), encoding="utf-8")
+    revised = read_parts([second])
+    store.load_parts(revised)
+    _reason_and_save(store, SECOND_CASES)
+
+    hashes = {p.info.version: p.content_hash for p in [*shipped, *revised] if p.info}
+    del store
+    gc.collect()
+    return SavedStore(path, hashes)
