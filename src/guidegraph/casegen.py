@@ -31,9 +31,16 @@ def generated_cases(reasoner: Reasoner, count: int, seed: int) -> list[dict]:
             elif spec.kind == "boolean":
                 case[key] = rng.random() < 0.5
             else:
-                low, high = int(spec.minimum or 0), int(spec.maximum or 100)
+                low = spec.minimum if spec.minimum is not None else Decimal(0)
+                high = spec.maximum if spec.maximum is not None else Decimal(100)
                 pool = [v for v in edges.get(key, []) if low <= v <= high]
-                value = rng.choice(pool) if pool and rng.random() < 0.6 else rng.randint(low, high)
+                if pool and rng.random() < 0.6:
+                    value = rng.choice(pool)
+                elif spec.kind == "integer":
+                    value = rng.randint(int(low), int(high))
+                else:  # one decimal place, inside the range
+                    value = Decimal(rng.randint(int(low * 10), int(high * 10))) / 10
+                    value = min(max(value, low), high)
                 case[key] = int(value) if spec.kind == "integer" else value
         cases.append(case)
     return cases

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import pyoxigraph as ox
 
@@ -77,7 +78,7 @@ class FactSpec:
     description: str = ""
     order: int = 0
 
-    @property
+    @cached_property
     def notations(self) -> dict[str, str]:
         """Concept IRI -> notation (the reverse of ``allowed``)."""
         return {iri: notation for notation, iri in self.allowed.items()}

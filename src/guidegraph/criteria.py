@@ -17,6 +17,7 @@ from typing import Any
 from guidegraph.contract import CaseContract
 from guidegraph.errors import ConfigurationError
 from guidegraph.knowledge import GG, Knowledge
+from guidegraph.sparql_rows import Lit, select_rows, text
 
 MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -41,6 +42,9 @@ class Criterion:
     test: Callable[[Any], bool]
     kind: str = "criterion"
     text: str = ""  # the test in words, e.g. "minutes_since_onset <= 360"
+    threshold: Any = None  # literal threshold (numbers, booleans), for vectorised evaluation
+    threshold_rank: int | None = None  # rank threshold on an ordered concept scheme
+    allowed: frozenset[str] = frozenset()  # allowed concepts (with narrower ones for within)
 
     def evaluate(self, facts: Mapping[str, Any]) -> str:
         value = facts.get(self.key)
@@ -130,8 +134,10 @@ def leaves(cond: Condition) -> list[Criterion]:
 # ----------------------------------------------------------------------------------------
 # Compilation
 # ----------------------------------------------------------------------------------------
-def _literal_value(term: Any) -> Any:
-    datatype = term.datatype.value
+def _literal_value(term: Lit | str) -> Any:
+    if not isinstance(term, Lit):
+        return term
+    datatype = term.datatype
     if datatype == XSD + "boolean":
         return term.value in ("true", "1")
     if datatype == XSD + "integer":
@@ -185,7 +191,7 @@ def _describe(comparator: str, threshold: Any, concept: Any, allowed: frozenset[
     if comparator in ("oneOf", "notOneOf", "within"):
         return f"{symbol} {{{', '.join(sorted(note(a) for a in allowed))}}}"
     if concept is not None:
-        return f"{symbol} {note(concept.value)}"
+        return f"{symbol} {note(concept)}"
     if isinstance(threshold, bool):
         return f"{symbol} {'true' if threshold else 'false'}"
     return f"{symbol} {threshold}"
@@ -204,46 +210,50 @@ class Plan:
 def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
     """Compile every condition in the knowledge graph; fail clearly on malformed ones."""
     by_iri = contract.by_iri
-    ranks = {row["concept"].value: int(row["rank"].value)
-             for row in knowledge.query("concept-ranks")}
+    ranks = {text(row["concept"]): int(text(row["rank"]))
+             for row in select_rows(knowledge.query("concept-ranks"))}
     edges: dict[str, list[tuple[str, str]]] = {}
-    for row in knowledge.query("condition-links"):
-        edges.setdefault(row["from"].value, []).append((row["link"].value, row["to"].value))
+    for row in select_rows(knowledge.query("condition-links")):
+        edges.setdefault(row["from"], []).append((text(row["link"]), row["to"]))
     conditions: dict[str, Condition] = {}
     criteria: list[Criterion] = []
-    for row in knowledge.query("conditions"):
-        iri = row["cond"].value
-        ident = row["id"].value if row["id"] else iri.rsplit("/", 1)[-1]
-        label = row["label"].value if row["label"] else ident
-        section = row["section"].value if row["section"] else ""
-        kind = row["kind"].value
+    for row in select_rows(knowledge.query("conditions")):
+        iri = row["cond"]
+        ident = text(row["id"]) or iri.rsplit("/", 1)[-1]
+        label = text(row["label"]) or ident
+        section = text(row["section"]) or ""
+        kind = row["kind"]
         if kind in _GROUP_KINDS:
             conditions[iri] = Group(iri, ident, label, section, _GROUP_KINDS[kind])
             continue
         if row["fact"] is None or row["comparator"] is None:
             raise ConfigurationError(f"criterion {ident}: needs gg:fact and gg:comparator")
-        spec = by_iri.get(row["fact"].value)
+        spec = by_iri.get(row["fact"])
         if spec is None:
             raise ConfigurationError(
-                f"criterion {ident}: fact <{row['fact'].value}> is not in any case contract")
-        comparator = row["comparator"].value.removeprefix(GG)
+                f"criterion {ident}: fact <{row['fact']}> is not in any case contract")
+        comparator = row["comparator"].removeprefix(GG)
         declared = frozenset(to for link, to in edges.get(iri, []) if link == "allowed")
         allowed = declared | frozenset(
             to for link, to in edges.get(iri, []) if link == "allowed-narrower")
         threshold = _literal_value(row["threshold"]) if row["threshold"] else None
-        threshold_rank = int(row["thresholdRank"].value) if row["thresholdRank"] else None
-        if row["thresholdConcept"] is not None and threshold_rank is None:
+        threshold_rank = int(text(row["thresholdRank"])) if row["thresholdRank"] else None
+        concept = row["thresholdConcept"]
+        if concept is not None and threshold_rank is None:
             if comparator in ("eq", "ne"):
-                allowed = frozenset({row["thresholdConcept"].value})
+                allowed = frozenset({concept})
                 comparator = "oneOf" if comparator == "eq" else "notOneOf"
             else:
                 raise ConfigurationError(
                     f"criterion {ident}: threshold concept has no gg:rank in an ordered scheme")
         test = _make_test(comparator, threshold, threshold_rank, allowed, ranks,
                           spec.kind == "concept", f"criterion {ident}")
-        shown = _describe(comparator, threshold, row["thresholdConcept"], declared, spec)
+        shown = _describe(comparator, threshold, concept, declared, spec)
         crit = Criterion(iri, ident, label, section, spec.key, comparator, test,
                          text=f"{spec.key} {shown}".strip())
+        crit.threshold = threshold
+        crit.threshold_rank = threshold_rank
+        crit.allowed = allowed
         conditions[iri] = crit
         criteria.append(crit)
     links: dict[str, list[str]] = {}

@@ -26,7 +26,8 @@ def scope_notes(reasoner: Reasoner) -> list[str]:
             for r in rows]
 
 
-def explain_outcome(rec: RecommendationOutcome, facts: dict[str, str]) -> list[str]:
+def explain_outcome(rec: RecommendationOutcome, facts: dict[str, str],
+                    warnings: list[str] | None = None) -> list[str]:
     """Lines explaining one recommendation's status for the case."""
     grade = grade_text(rec)
     lines = [f"{rec.id} [{rec.action}, {rec.direction}; {grade}] — {_VERDICT[rec.status]}",
@@ -48,7 +49,7 @@ def explain_outcome(rec: RecommendationOutcome, facts: dict[str, str]) -> list[s
     if rec.status == "met":
         lines.append(f"  sources: {', '.join(rec.sources) or 'none'}"
                      + (f"; source section: {rec.section}" if rec.section else ""))
-        for warning in rec.warnings:
+        for warning in rec.warnings if warnings is None else warnings:
             lines.append(f"  ! {warning}")
     return lines
 
@@ -68,5 +69,5 @@ def render_explanation(result: Result, reasoner: Reasoner, rec_id: str | None = 
     order = {"met": 0, "unknown": 1, "unmet": 2}
     for rec in sorted(outcomes, key=lambda r: (order[r.status], r.action, r.id)):
         lines.append("")
-        lines.extend(explain_outcome(rec, result.facts))
+        lines.extend(explain_outcome(rec, result.facts, result.warnings_of(rec)))
     return "\n".join(lines) + "\n"

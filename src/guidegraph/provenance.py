@@ -159,7 +159,7 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
             rec.prov_parts = parts
         pieces[-1] += parts[0]
         pieces.extend(parts[1:])
-        for warning in rec.warnings:
+        for warning in result.conflict_warnings(rec) if rec.status == "met" else ():
             if warning.startswith("conflict:"):
                 line = f"{_entity(rec, specs[rec.iri])} {g['warning']} {_s(warning)} .\n"
                 head, tail = line.split(_RUN)
@@ -328,15 +328,14 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
             origin=spec.origin, votes=spec.votes, section=spec.section,
             sources=list(spec.sources), criteria=criteria,
             cautions=list(spec.cautions) if status == "met" else [],
-            warnings=[o.value for o in p.get(GG + "warning", [])],
+            warnings=sorted(o.value for o in p.get(GG + "warning", [])
+                            if not o.value.startswith("conflict:")),
             missing=sorted(o.value for o in p.get(GG + "missingFactKey", [])))
         (derived if status == "met" else others).append(outcome)
     key = lambda r: (r.id, r.iri)  # noqa: E731
     derived.sort(key=key)
     others.sort(key=key)
     order = {k: i for i, k in enumerate(reasoner.contract.keys())}
-    for rec in derived:
-        rec.warnings.sort(key=lambda w: (w.startswith("conflict"), w))
     conflicts = []
     for p in by_s.values():
         if P["Conflict"] in p.get(RDF + "type", []):

@@ -9,7 +9,6 @@ and tests hold them to agree.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,9 +34,12 @@ from guidegraph.criteria import (
 from guidegraph.errors import ConfigurationError
 from guidegraph.knowledge import GG, Knowledge
 from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result
+from guidegraph.sparql_rows import select_rows, text
 
 RUN_BASE = "https://w3id.org/guidegraph/run/"
 _CACHE_LIMIT = 200_000
+#: From this many recommendations on, the compiled engine evaluates with numpy arrays.
+VECTOR_MIN_RECOMMENDATIONS = 300
 
 
 @dataclass
@@ -70,9 +72,19 @@ class RecommendationSpec:
 class Reasoner:
     """Loaded knowledge plus compiled plan; reuse one instance for many cases."""
 
-    def __init__(self, knowledge: Knowledge | None = None, *, engine: str = "compiled") -> None:
-        if engine not in ("compiled", "sparql"):
-            raise ConfigurationError(f"engine {engine!r} is not known; allowed: compiled, sparql")
+    def __init__(self, knowledge: Knowledge | None = None, *, engine: str = "compiled",
+                 why_not: str = "all") -> None:
+        """``engine``: compiled (closures; numpy arrays for large guidelines), vector (always
+        arrays) or sparql (the reference). ``why_not``: "all" lists every recommendation that
+        does not apply with its deciding criteria; "undecided" lists only the undecided ones
+        and counts the rest, for registry-scale batches over large guidelines (explain still
+        answers why-not for any of them)."""
+        if engine not in ("compiled", "vector", "sparql"):
+            raise ConfigurationError(
+                f"engine {engine!r} is not known; allowed: compiled, vector, sparql")
+        if why_not not in ("all", "undecided"):
+            raise ConfigurationError(f"why_not {why_not!r} is not known; allowed: all, undecided")
+        self.why_not = why_not
         self.knowledge = knowledge or Knowledge.load()
         self.engine = engine
         self.contract: CaseContract = load_contract(self.knowledge.store)
@@ -95,6 +107,12 @@ class Reasoner:
             spec.leaf_iris = tuple(sorted(spec_leaves))
         self._outcome_cache: dict[tuple, RecommendationOutcome] = {}
         self._key_order = {k: i for i, k in enumerate(self.contract.keys())}
+        self._vector = None
+        if engine == "vector" or (engine == "compiled" and len(self.recommendations)
+                                  >= VECTOR_MIN_RECOMMENDATIONS):
+            from guidegraph.vector_eval import VectorPlan
+
+            self._vector = VectorPlan(self.plan, self.recommendations, self.contract)
 
     @classmethod
     def from_paths(cls, guidelines: list[Path] | None = None, *, engine: str = "compiled"
@@ -104,20 +122,20 @@ class Reasoner:
     # -- compilation ------------------------------------------------------------------
     def _compile_recommendations(self) -> list[RecommendationSpec]:
         citations: dict[str, dict[str, dict[str, Any]]] = {}
-        for row in self.knowledge.query("citation-dependencies"):
-            per_rec = citations.setdefault(row["rec"].value, {})
-            entry = per_rec.setdefault(row["citation"].value, {
-                "number": int(row["number"].value), "status": row["status"].value,
-                "title": row["title"].value if row["title"] else "", "direct": False,
+        for row in select_rows(self.knowledge.query("citation-dependencies")):
+            per_rec = citations.setdefault(text(row["rec"]), {})
+            entry = per_rec.setdefault(text(row["citation"]), {
+                "number": int(text(row["number"])), "status": text(row["status"]),
+                "title": text(row["title"]) if row["title"] else "", "direct": False,
                 "via": []})
             if row["via"] is None:
                 entry["direct"] = True
             else:
-                entry["via"].append(row["viaId"].value if row["viaId"] else row["via"].value)
+                entry["via"].append(text(row["viaId"]) if row["viaId"] else text(row["via"]))
         specs = []
-        for row in self.knowledge.query("recommendations"):
-            iri = row["rec"].value
-            ident = row["id"].value
+        for row in select_rows(self.knowledge.query("recommendations")):
+            iri = text(row["rec"])
+            ident = text(row["id"])
             tops = self.plan.links.get(iri)
             if not tops:
                 raise ConfigurationError(f"recommendation {ident}: has no criteria")
@@ -145,18 +163,18 @@ class Reasoner:
                                     f"missing from the reference list ({'; '.join(how)})")
             votes = None
             if row["votesFor"] is not None and row["votesCast"] is not None:
-                votes = f"{row['votesFor'].value}/{row['votesCast'].value}"
+                votes = f"{text(row['votesFor'])}/{text(row['votesCast'])}"
             specs.append(RecommendationSpec(
                 iri=iri, id=ident,
-                label=row["label"].value if row["label"] else ident,
-                text=row["statement"].value if row["statement"] else "",
-                section=row["section"].value if row["section"] else "",
-                guideline=row["guidelineId"].value if row["guidelineId"] else "",
-                action=row["actionId"].value, action_iri=row["action"].value,
-                direction=row["directionId"].value, strength=row["strengthId"].value,
-                evidence=row["evidenceId"].value if row["evidenceId"] else None,
-                grading=row["grading"].value,
-                origin=row["originLabel"].value if row["originLabel"] else None,
+                label=text(row["label"]) if row["label"] else ident,
+                text=text(row["statement"]) if row["statement"] else "",
+                section=text(row["section"]) if row["section"] else "",
+                guideline=text(row["guidelineId"]) if row["guidelineId"] else "",
+                action=text(row["actionId"]), action_iri=text(row["action"]),
+                direction=text(row["directionId"]), strength=text(row["strengthId"]),
+                evidence=text(row["evidenceId"]) if row["evidenceId"] else None,
+                grading=text(row["grading"]),
+                origin=text(row["originLabel"]) if row["originLabel"] else None,
                 votes=votes,
                 conditions=sorted((self.plan.conditions[t] for t in tops), key=lambda c: c.id),
                 sources=sources, warnings=warnings, rests_on=rests_on, cautions=cautions,
@@ -169,6 +187,11 @@ class Reasoner:
         """Status of every criterion for the case, by criterion IRI, from the chosen engine."""
         if self.engine == "sparql":
             return self.sparql_leaf_statuses(case)
+        if self._vector is not None:
+            from guidegraph.vector_eval import NAMES
+
+            status, _recs = self._vector.evaluate(case.facts)
+            return {c.iri: NAMES[status[i]] for i, c in enumerate(self._vector.criteria)}
         facts = case.facts
         return {c.iri: c.evaluate(facts) for c in self.plan.criteria}
 
@@ -207,14 +230,16 @@ class Reasoner:
         the ones a conflict annotates are copied first.
         """
         started = _now()
-        facts = case.facts
+        if self._vector is not None:
+            derived, others, rejected = self._reason_vector(case)
+            return self._result(case, derived, others, rejected, started)
         use_cache = self.engine == "compiled"
         cache = self._outcome_cache
         leaf = self.leaf_statuses(case)
         memo: dict[str, str] = {}
         derived: list[RecommendationOutcome] = []
         others: list[RecommendationOutcome] = []
-        missing_all: set[str] = set()
+        rejected = 0
         for spec in self.recommendations:
             key = (spec.iri, *[leaf[c] for c in spec.leaf_iris]) if use_cache else None
             outcome = cache.get(key) if key is not None else None
@@ -226,19 +251,62 @@ class Reasoner:
                     cache[key] = outcome
             if outcome.status == MET:
                 derived.append(outcome)
+            elif outcome.status == UNMET and self.why_not == "undecided":
+                rejected += 1
             else:
                 others.append(outcome)
-                missing_all.update(outcome.missing)
+        return self._result(case, derived, others, rejected, started)
+
+    def _reason_vector(self, case: Case) -> tuple[list, list, int]:
+        """Statuses from numpy arrays; outcome objects only for what the result lists."""
+        import numpy as np
+
+        from guidegraph.vector_eval import MET as V_MET
+        from guidegraph.vector_eval import NAMES
+        from guidegraph.vector_eval import UNMET as V_UNMET
+
+        vector = self._vector
+        status, recs = vector.evaluate(case.facts)
+        if self.why_not == "undecided":
+            chosen = np.flatnonzero(recs != V_UNMET)
+            rejected = len(recs) - len(chosen)
+        else:
+            chosen, rejected = range(len(recs)), 0
+        cache = self._outcome_cache
+        specs = self.recommendations
+        derived, others = [], []
+        memo: dict[str, str] = {}
+        packed = status[vector.leaf_flat].tobytes()
+        bounds = vector.leaf_bounds
+        for i in chosen:
+            spec = specs[i]
+            start, end = bounds[i]
+            key = (spec.iri, packed[start:end])
+            outcome = cache.get(key)
+            if outcome is None:
+                leaf = {vector.criteria[j].iri: NAMES[status[j]] for j in vector.rec_leaves[i]}
+                outcome = self._outcome(spec, case, leaf, memo)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[key] = outcome
+            (derived if recs[i] == V_MET else others).append(outcome)
+        return derived, others, rejected
+
+    def _result(self, case: Case, derived: list, others: list, rejected: int, started: str
+                ) -> Result:
+        missing_all = {m for o in others for m in o.missing}
         conflicts = _conflicts(derived)
         order = self._key_order
         display = self.intake.display
+        facts = case.facts
         return Result(
             case=case.iri, case_id=case.id, guidelines=[dict(g) for g in self.guidelines],
             recommendations=derived, not_applicable=others,
             missing_facts=sorted(missing_all, key=lambda k: order.get(k, len(order))),
             conflicts=conflicts, provenance=self.run_iri(case),
             facts={k: display(k, facts[k]) for k in sorted(facts, key=lambda k: order.get(k, 0))},
-            defaulted=sorted(case.defaulted), started=started, ended=_now())
+            defaulted=sorted(case.defaulted), started=started, ended=_now(),
+            rejected=rejected if self.why_not == "undecided" else None)
 
     def _outcome(self, spec: RecommendationSpec, case: Case, leaf: dict[str, str],
                  memo: dict[str, str]) -> RecommendationOutcome:
@@ -282,33 +350,13 @@ class Reasoner:
 
 
 def _conflicts(derived: list[RecommendationOutcome]) -> list[dict[str, Any]]:
-    """Find for/against pairs per action; annotate copies of the outcomes involved."""
-    by_action: dict[str, dict[str, list[RecommendationOutcome]]] = {}
+    """For and against derived for the same action. Outcomes are shared between cases and
+    never changed: the warnings a conflict adds are rendered from this list."""
+    by_action: dict[str, dict[str, list[str]]] = {}
     for rec in derived:
-        by_action.setdefault(rec.action, {}).setdefault(rec.direction, []).append(rec)
-    if not any("for" in d and "against" in d for d in by_action.values()):
-        return []
-    for index, rec in enumerate(derived):
-        d = by_action[rec.action]
-        if "for" in d and "against" in d:
-            copy = dataclasses.replace(rec, warnings=list(rec.warnings), json_parts=None)
-            derived[index] = copy
-            group = d[rec.direction]
-            group[group.index(rec)] = copy
-    conflicts = []
-    for action in sorted(by_action):
-        pro = by_action[action].get("for", [])
-        con = by_action[action].get("against", [])
-        if pro and con:
-            conflicts.append({"action": action, "for": [r.id for r in pro],
-                              "against": [r.id for r in con]})
-            for rec in pro:
-                rec.warnings.append(f"conflict: also derived against {action} by "
-                                    + ", ".join(r.id for r in con))
-            for rec in con:
-                rec.warnings.append(f"conflict: also derived for {action} by "
-                                    + ", ".join(r.id for r in pro))
-    return conflicts
+        by_action.setdefault(rec.action, {}).setdefault(rec.direction, []).append(rec.id)
+    return [{"action": action, "for": d["for"], "against": d["against"]}
+            for action, d in sorted(by_action.items()) if "for" in d and "against" in d]
 
 
 def _now() -> str:

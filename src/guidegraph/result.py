@@ -92,15 +92,16 @@ class RecommendationOutcome:
             out[i] = escaped[out[i]]
         return "".join(out)
 
-    def to_json(self, facts: dict[str, str]) -> dict[str, Any]:
-        """JSON of BRIEF §4; ``facts`` are the case's fact values by key, for display."""
+    def to_json(self, facts: dict[str, str], extra_warnings: list[str] = ()) -> dict[str, Any]:
+        """JSON of BRIEF §4; ``facts`` are the case's fact values by key, for display;
+        ``extra_warnings`` are the run's own (conflicts), added after the outcome's."""
         if self.status == "met":
             out: dict[str, Any] = {
                 "id": self.id, "action": self.action, "direction": self.direction,
                 "strength": self.strength, "evidence": self.evidence, "grading": self.grading,
                 "text": self.text, "guideline": self.guideline, "sources": self.sources,
                 "criteria": [c.to_json(facts) for c in self.criteria],
-                "warnings": self.warnings,
+                "warnings": [*self.warnings, *extra_warnings],
                 "label": self.label, "section": self.section,
             }
             if self.origin:
@@ -131,16 +132,24 @@ class Result:
     defaulted: list[str] = field(default_factory=list)
     started: str = ""
     ended: str = ""
+    rejected: int | None = None  # recommendations not listed (why_not="undecided"), counted
+    _conflict_map: dict[tuple[str, str], str] | None = field(default=None, repr=False,
+                                                              compare=False)
+
+    def _rejected(self) -> dict[str, int]:
+        return {} if self.rejected is None else {"rejected_not_listed": self.rejected}
 
     def to_json(self) -> dict[str, Any]:
         return {
             "case": self.case,
             "guidelines": self.guidelines,
-            "recommendations": [r.to_json(self.facts) for r in self.recommendations],
+            "recommendations": [r.to_json(self.facts, self.conflict_warnings(r))
+                                for r in self.recommendations],
             "not_applicable": [r.to_json(self.facts) for r in self.not_applicable],
             "missing_facts": self.missing_facts,
             "conflicts": self.conflicts,
             "provenance": self.provenance,
+            **self._rejected(),
         }
 
     def to_json_text(self) -> str:
@@ -148,12 +157,36 @@ class Result:
         head = json.dumps({"case": self.case, "guidelines": self.guidelines},
                           ensure_ascii=False, separators=(",", ":"))[:-1]
         tail = json.dumps({"missing_facts": self.missing_facts, "conflicts": self.conflicts,
-                           "provenance": self.provenance},
+                           "provenance": self.provenance, **self._rejected()},
                           ensure_ascii=False, separators=(",", ":"))[1:]
         escaped = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in self.facts.items()}
-        recs = ",".join(r.json_text(escaped) for r in self.recommendations)
+        recs = ",".join(
+            json.dumps(r.to_json(self.facts, extra), ensure_ascii=False, separators=(",", ":"))
+            if (extra := self.conflict_warnings(r)) else r.json_text(escaped)
+            for r in self.recommendations)
         others = ",".join(r.json_text(escaped) for r in self.not_applicable)
         return f'{head},"recommendations":[{recs}],"not_applicable":[{others}],{tail}'
+
+    def conflict_warnings(self, rec: RecommendationOutcome) -> list[str]:
+        """Warnings a conflict in this run adds to a derived recommendation."""
+        if not self.conflicts:
+            return []
+        if self._conflict_map is None:
+            table: dict[tuple[str, str], str] = {}
+            for conflict in self.conflicts:
+                for side, other in (("for", "against"), ("against", "for")):
+                    ids = conflict[other]
+                    shown = ", ".join(ids[:5]) + (
+                        f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+                    text = f"conflict: also derived {other} {conflict['action']} by {shown}"
+                    for rec_id in conflict[side]:
+                        table[(conflict["action"], rec_id)] = text
+            self._conflict_map = table
+        text = self._conflict_map.get((rec.action, rec.id))
+        return [text] if text is not None and rec.status == "met" else []
+
+    def warnings_of(self, rec: RecommendationOutcome) -> list[str]:
+        return [*rec.warnings, *self.conflict_warnings(rec)]
 
     def all_outcomes(self) -> list[RecommendationOutcome]:
         return [*self.recommendations, *self.not_applicable]
@@ -215,7 +248,7 @@ def render_text(result: Result) -> str:
         lines.append("Citation cautions: " + ", ".join(cautions)
                      + " (retracted: withdrawn study; unresolved: cited but not in the reference "
                      "list; see --format json warnings)")
-    rejected = len(result.not_applicable) - len(undecided)
+    rejected = len(result.not_applicable) - len(undecided) + (result.rejected or 0)
     lines.append(f"Not applicable: {rejected} recommendations with an unmet criterion "
                  "(guidegraph explain shows why not)")
     lines.append(f"Provenance: {result.provenance}")

@@ -130,7 +130,11 @@ def test_conflict_is_explicit(reasoner: Reasoner) -> None:
     [conflict] = result.conflicts
     assert conflict["action"] == "rescue-stenting" and "pitfall-beyond-6h" in conflict["against"]
     rec = next(r for r in result.recommendations if r.id == "ind-severe-stenosis")
-    assert any(w.startswith("conflict: also derived against rescue-stenting") for w in rec.warnings)
+    assert any(w.startswith("conflict: also derived against rescue-stenting")
+               for w in result.warnings_of(rec))
+    rendered = next(r for r in result.to_json()["recommendations"]
+                    if r["id"] == "ind-severe-stenosis")
+    assert rendered["warnings"][-1].startswith("conflict: also derived against")
 
 
 def test_retracted_citation_warning_on_derived_recommendation(reasoner: Reasoner) -> None:
