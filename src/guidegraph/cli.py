@@ -125,8 +125,12 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
 @click.option("--run", "run_iri", metavar="IRI", help="Explain a run saved in the store.")
 @click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
               help="Embedded store path or SPARQL endpoint URL (with --run).")
+@click.option("--graph", "graph_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also draw the derivation (facts, criteria, recommendation, grade, "
+                   "evidence, citations) to FILE.svg or FILE.png.")
 def explain(case: str | None, rec_id: str | None, prov_file: str | None,
-            guidelines: tuple[str, ...], run_iri: str | None, store_spec: str | None) -> None:
+            guidelines: tuple[str, ...], run_iri: str | None, store_spec: str | None,
+            graph_file: str | None) -> None:
     """Why and why-not for every recommendation (or --rec ID), from the run's provenance."""
     from pathlib import Path
 
@@ -136,6 +140,13 @@ def explain(case: str | None, rec_id: str | None, prov_file: str | None,
     from guidegraph.errors import GuidegraphError
     from guidegraph.explain import render_explanation
 
+    if graph_file:
+        from guidegraph.derivation_graph import picture_format
+
+        try:
+            picture_format(graph_file)  # refuse a bad suffix before any work
+        except GuidegraphError as exc:
+            _fail(str(exc), exc.exit_code)
     if run_iri:
         from guidegraph.runs import run_record
 
@@ -145,7 +156,10 @@ def explain(case: str | None, rec_id: str | None, prov_file: str | None,
             results = [provenance.from_triples(run_record(store, run_iri), reasoner)]
         except (GuidegraphError, KeyError) as exc:
             _fail(str(exc).strip("'\""))
+        _check_rec(reasoner, results, rec_id)
         click.echo(render_explanation(results[0], reasoner, rec_id), nl=False)
+        if graph_file:
+            _draw(results, reasoner, rec_id, graph_file)
         return
     reasoner = _load_reasoner(guidelines, "compiled")
     if prov_file:
@@ -166,11 +180,33 @@ def explain(case: str | None, rec_id: str | None, prov_file: str | None,
             raise SystemExit(2)
         results = [provenance.from_triples(provenance.to_triples(reasoner.reason(c), reasoner),
                                            reasoner) for c in found]
+    _check_rec(reasoner, results, rec_id)
+    if graph_file and len(results) != 1:
+        _fail(f"--graph draws one case; {case} holds {len(results)}")
+    click.echo("\n".join(render_explanation(r, reasoner, rec_id) for r in results), nl=False)
+    if graph_file:
+        _draw(results, reasoner, rec_id, graph_file)
+
+
+def _check_rec(reasoner: Reasoner, results: list, rec_id: str | None) -> None:
     if rec_id is not None and not any(r.id == rec_id for res in results
                                       for r in res.all_outcomes()):
         known = sorted(s.id for s in reasoner.recommendations)
         _fail(f"--rec {rec_id!r}: no such recommendation; known: {', '.join(known)}")
-    click.echo("\n".join(render_explanation(r, reasoner, rec_id) for r in results), nl=False)
+
+
+def _draw(results: list, reasoner: Reasoner, rec_id: str | None, graph_file: str) -> None:
+    """Draw the one result's derivation; say where it went on stderr (stdout is the text)."""
+    from guidegraph import derivation_graph
+
+    graph = derivation_graph.build(results[0], reasoner.knowledge, rec_id)
+    try:
+        out = derivation_graph.draw(graph, graph_file,
+                                    derivation_graph.title_for(results[0], rec_id))
+    except OSError as exc:
+        _fail(f"--graph {graph_file}: cannot write: {exc.strerror or exc}")
+    click.echo(f"guidegraph: derivation drawn to {out} ({graph.number_of_nodes()} nodes)",
+               err=True)
 
 
 @main.command("validate")
@@ -227,7 +263,8 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
                                 "X-Guidegraph-Truncated: true when cut).")
 def serve(host: str, port: int, store_spec: str | None, update_token: str | None,
           query_timeout: float, max_rows: int) -> None:
-    """Serve the store over HTTP: SPARQL 1.1 Protocol at /sparql, /update, /reason, /health.
+    """Serve the store over HTTP: SPARQL 1.1 Protocol at /sparql, /update, /reason, /health,
+    and the audit pages at /audit.
 
     Runs werkzeug's threaded server, meant for a local endpoint; for production, run
     guidegraph.server.create_app under a WSGI server behind a proxy.

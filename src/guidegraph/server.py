@@ -2,7 +2,8 @@
 
 Paths: ``GET|POST /sparql`` (queries; without a query, the service description),
 ``POST /update`` (refused unless an update token is configured), ``POST /reason`` (a case
-in, the result contract out), ``GET /health`` and ``GET /audit``.
+in, the result contract out), ``GET /health``, and the audit pages ``GET /audit`` and
+``GET /audit/run?iri=…`` (:mod:`guidegraph.audit_page`).
 
 Safe by default: bound to 127.0.0.1, read-only, every query under a time limit and a row
 cap. Embedded-store work runs in a worker process that is killed when a query overruns
@@ -19,18 +20,21 @@ import json
 import re
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Flask, Response, request
+from flask import Flask, Response, request, url_for
 
+from guidegraph.audit_page import PAGE_SIZE, AuditPages, error_page
 from guidegraph.errors import CaseInputError, GuidegraphError
 from guidegraph.query_output import MEDIA_TYPES
 from guidegraph.reasoner import Reasoner
 from guidegraph.store import (
+    RUN_BASE,
     QueryRefused,
     RemoteStore,
     Store,
@@ -285,12 +289,37 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
             "read_only": token is None, "query_timeout": config.query_timeout,
             "max_rows": config.max_rows})
 
+    pages = AuditPages(backend.store, reasoner, url_for)
+
+    def html(render: Callable[[], str]) -> Response:
+        """A rendered audit page, or an HTML error page a person can read."""
+        try:
+            return _html(200, render())
+        except KeyError as exc:
+            return _html(404, error_page(404, str(exc).strip("'\""), url_for("audit_summary")))
+        except QueryTimeout as exc:
+            return _html(503, error_page(503, str(exc), url_for("audit_summary")))
+        except (GuidegraphError, ValueError) as exc:  # ValueError: not a readable run record
+            return _html(500, error_page(500, str(exc), url_for("audit_summary")))
+
     @app.get("/audit")
-    @app.get("/audit/<path:_page>")
-    def audit(_page: str = "") -> Response:
-        return Response("<!doctype html><title>guidegraph audit</title>"
-                        "<p>audit page: coming with the audit issue</p>\n", status=501,
-                        content_type="text/html; charset=utf-8")
+    def audit_summary() -> Response:
+        page, per = request.args.get("page", "1"), request.args.get("per", "")
+        return html(lambda: pages.summary(int(page) if page.isdigit() else 1,
+                                          int(per) if per.isdigit() else PAGE_SIZE))
+
+    @app.get("/audit/run")
+    def audit_run() -> Response:
+        iri = request.args.get("iri", "")
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            iri = ""
+        if not iri.startswith(RUN_BASE):
+            return _html(400, error_page(400, f"give a run IRI as ?iri={RUN_BASE}…, not "
+                                              f"{request.args.get('iri', '')!r}",
+                                         url_for("audit_summary")))
+        return html(lambda: pages.run(iri))
 
     return app
 
@@ -395,6 +424,10 @@ def _case_error(exc: CaseInputError) -> dict[str, Any]:
 def _text(status: int, message: str) -> Response:
     return Response(message.rstrip("\n") + "\n", status=status,
                     content_type="text/plain; charset=utf-8")
+
+
+def _html(status: int, page: str) -> Response:
+    return Response(page, status=status, content_type="text/html; charset=utf-8")
 
 
 def _json(status: int, data: dict[str, Any]) -> Response:
