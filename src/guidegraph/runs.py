@@ -48,14 +48,15 @@ def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list
     """Write cases and runs with their audit-log entries, one transaction per chunk."""
     agent = {AGENT_GRAPH + provenance.__version__:
              _parse("\n".join(provenance.agent_lines()) + "\n")}
-    chunk: dict[str, list[ox.Triple]] = dict(agent)
+    chunk: dict[str, list[ox.Triple]] = {}
     changes: list[Change] = []
 
     def flush() -> None:
         log, stamps = log_graph_triples(store, changes, actor)
         for change, stamp in zip(changes, stamps, strict=True):
             chunk[change.graph].append(stamp)
-        store.add_graphs(chunk, append=log)
+        # The agent graph only ever gains the same two triples: add, never replace.
+        store.add_graphs(chunk, append={**log, **agent})
 
     for case, result in zip(cases, results, strict=True):
         chunk[case_graph(case.iri)] = case_triples(reasoner, case)

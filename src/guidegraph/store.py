@@ -391,7 +391,8 @@ class EmbeddedStore(Store):
                    append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
         """As :meth:`Store.add_graphs`; additions go through one ``extend`` transaction,
         several times faster than parsing an INSERT DATA request for large graphs."""
-        if replace:
+        if replace and any(self.ox.contains_named_graph(ox.NamedNode(g)) for g in graphs):
+            # Replacing needs DROP and INSERT in one transaction: only an update does that.
             super().add_graphs(graphs, replace=True, append=append)
             return
         every = {**graphs, **(append or {})}
