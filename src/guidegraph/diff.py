@@ -120,9 +120,10 @@ def runs_made_with(store: Store, parts: list[KnowledgePart], reasoner: Reasoner
     for row in stored_runs(store):
         if not row["snapshot"].endswith(digest):
             continue
-        record = provenance.from_triples(run_record(store, row["run"]), reasoner)
+        record = provenance.from_triples(run_record(store, row["run"]), reasoner,
+                                         known_only=True)
         facts = {k: _json_value(reasoner, k, v) for k, v in record.facts.items()
-                 if k not in record.defaulted}
+                 if k not in record.defaulted and k in reasoner.contract.facts}
         case = reasoner.intake.from_object({"id": record.case_id, **facts})
         out.append((f"{record.case_id} <{row['run']}>", case))
     return out

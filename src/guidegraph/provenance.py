@@ -261,7 +261,7 @@ def serialize_ntriples(nt: str, fmt: str) -> str:
 
 
 def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
-                 run_iri: str | None = None) -> Result:
+                 run_iri: str | None = None, *, known_only: bool = False) -> Result:
     """Read a run back into a Result (static text and grades come from the loaded guideline)."""
     by_s: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for t in triples:
@@ -307,6 +307,8 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
         if PV["Entity"] not in p.get(RDF + "type", []) or GG + "evaluates" not in p:
             continue
         rec_iri = p[GG + "evaluates"][0].value
+        if known_only and rec_iri not in specs:
+            continue  # a recommendation of a guideline this reasoner does not hold
         spec = specs[rec_iri]
         status = p[GG + "status"][0].value.removeprefix(GG)
         criteria = []
