@@ -31,27 +31,41 @@ def rows(store: ox.Store, query: str) -> list:
     return list(store.query(P + query))
 
 
-def count(store: ox.Store, cls: str) -> int:
-    [row] = rows(store, f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a {cls} }}")
+RS = "https://w3id.org/guidegraph/guideline/rescue-stenting/"
+
+
+def count(store: ox.Store, cls: str, where: str = "") -> int:
+    [row] = rows(store, f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a {cls} . {where} }}")
     return int(row["n"].value)
 
 
+def count_rs(store: ox.Store, cls: str) -> int:
+    """Instances of a class that belong to the rescue-stenting guideline: linked to it by
+    gg:partOfGuideline where the class carries it, otherwise by the guideline's namespace."""
+    return count(store, cls, f"""FILTER (EXISTS {{ ?x gg:partOfGuideline <{RS}guideline> }}
+        || STRSTARTS(STR(?x), "{RS}"))""")
+
+
 def test_counts_match_the_source(store: ox.Store) -> None:
-    assert count(store, "gg:Recommendation") == 26
-    assert count(store, "gg:EvidenceStatement") == 13
-    assert count(store, "gg:Citation") == 6
-    assert count(store, "gg:AlgorithmStep") == 6
-    assert count(store, "gg:Guideline") == 1
-    assert count(store, "gg:ExternalGuideline") == 3
+    part_of = f"?x gg:partOfGuideline <{RS}guideline>"
+    assert count(store, "gg:Recommendation", part_of) == 26
+    assert count(store, "gg:EvidenceStatement", part_of) == 13
+    assert count_rs(store, "gg:Citation") == 6
+    assert count_rs(store, "gg:AlgorithmStep") == 6
+    assert count_rs(store, "gg:Guideline") == 1
+    assert count_rs(store, "gg:ExternalGuideline") == 3
+    assert count(store, "gg:Guideline") == 2  # rescue-stenting and ivt-eligibility
 
 
 def test_citation_statuses(store: ox.Store) -> None:
-    found = {int(r["n"].value): r["s"].value for r in rows(store, """
-        SELECT ?n ?s WHERE { ?c gg:referenceNumber ?n ; gg:citationStatus/skos:notation ?s }""")}
+    found = {int(r["n"].value): r["s"].value for r in rows(store, f"""
+        SELECT ?n ?s WHERE {{ ?c gg:referenceNumber ?n ; gg:citationStatus/skos:notation ?s .
+            FILTER (STRSTARTS(STR(?c), "{RS}")) }}""")}
     assert found == {1: "active", 2: "retracted", 3: "unresolved", 4: "unresolved",
                      5: "unresolved", 6: "unresolved"}
     [ref2] = rows(store, "SELECT ?t ?v WHERE { ?c gg:referenceNumber 2 ; dcterms:title ?t ; "
-                         "gg:publicationVenue ?v }")
+                         "gg:publicationVenue ?v . FILTER (STRSTARTS(STR(?c), "
+                         f'"{RS}")) }}')
     assert ref2["t"].value.startswith("RETRACTED: Rescue intracranial stenting")
     assert ref2["v"].value.startswith("Interventional neuroradiology")
 
@@ -133,7 +147,8 @@ def test_evidence_figures_and_references(store: ox.Store, notation: str) -> None
 
 def test_guideline_metadata(store: ox.Store) -> None:
     [row] = rows(store, """SELECT ?date ?status ?q ?d ?aud WHERE { ?g a gg:Guideline ;
-        gg:lastUpdated ?date ; gg:reviewStatus/skos:notation ?status ; gg:clinicalQuestion ?q ;
+        skos:notation "rescue-stenting" ; gg:lastUpdated ?date ;
+        gg:reviewStatus/skos:notation ?status ; gg:clinicalQuestion ?q ;
         gg:disclaimer ?d ; gg:intendedAudience ?aud }""")
     assert row["date"].value == "2025-11-08"
     assert row["status"].value == "submitted"

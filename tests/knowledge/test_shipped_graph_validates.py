@@ -61,4 +61,4 @@ def test_ontology_has_version_iris() -> None:
     store = Knowledge.load().store
     rows = list(store.query("""PREFIX owl: <http://www.w3.org/2002/07/owl#>
         SELECT ?o ?v WHERE { ?o a owl:Ontology ; owl:versionIRI ?v }"""))
-    assert len(rows) == 3
+    assert len(rows) == 4  # core, schemes, stroke and IV thrombolysis vocabularies

@@ -13,7 +13,9 @@ import pytest
 from guidegraph.casegen import generated_cases
 from guidegraph.reasoner import Reasoner
 
-GOLDEN_CASES = sorted((Path(__file__).parents[1] / "golden" / "cases").iterdir())
+GOLDEN = Path(__file__).parents[1] / "golden"
+# Golden cases of every shipped guideline (tests/golden/cases, tests/golden/<guideline>/cases).
+ALL_GOLDEN_CASES = sorted(p for d in GOLDEN.glob("**/cases") for p in d.iterdir())
 
 
 def _compare(reasoner: Reasoner, sparql: Reasoner, case) -> None:
@@ -24,7 +26,7 @@ def _compare(reasoner: Reasoner, sparql: Reasoner, case) -> None:
                                    if compiled.get(k) != reference.get(k)}
 
 
-@pytest.mark.parametrize("path", GOLDEN_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ALL_GOLDEN_CASES, ids=lambda p: p.stem)
 def test_engines_agree_on_golden_cases(reasoner: Reasoner, sparql_reasoner: Reasoner,
                                        path: Path) -> None:
     for case in reasoner.intake.read(path):
@@ -46,11 +48,19 @@ def test_engines_agree_on_10000_generated_cases(reasoner: Reasoner,
 
 
 def test_generated_cases_hit_every_outcome(reasoner: Reasoner) -> None:
-    """Guards the generator: every recommendation is derived, undecided and rejected."""
+    """Guards the generator: every recommendation is derived, undecided and rejected.
+
+    Generated facts are drawn independently, so a recommendation that needs a dozen facts
+    all known and right at once (IV alteplase: every graded contraindication known absent,
+    blood pressure, glucose, window, severity) is practically never derived by them; for
+    those, a golden case that derives it must exist instead.
+    """
     seen: dict[str, set[str]] = {}
     for obj in generated_cases(reasoner, 2_000, seed=7):
         for rec in reasoner.reason(reasoner.intake.from_object(obj)).all_outcomes():
             seen.setdefault(rec.id, set()).add(rec.status)
     assert len(seen) == len(reasoner.recommendations)
     never_met = sorted(k for k, v in seen.items() if "met" not in v)
-    assert never_met == []
+    derived_by_golden = {r.id for path in ALL_GOLDEN_CASES for case in reasoner.intake.read(path)
+                         for r in reasoner.reason(case).recommendations}
+    assert [k for k in never_met if k not in derived_by_golden] == []
