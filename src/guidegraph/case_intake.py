@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -29,8 +30,20 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 GG_CASE = "https://w3id.org/guidegraph/ontology#Case"
 #: Context IRIs documents may name; they resolve to the shipped files, never to the web.
 PUBLISHED_CONTEXT_BASE = "https://w3id.org/guidegraph/context/"
-#: Largest single input document accepted, to refuse runaway input early.
-MAX_INPUT_BYTES = 16 * 1024 * 1024
+#: Largest input file (or stdin, or JSON-LD document) accepted, in bytes. A file is parsed
+#: whole, so this bounds memory; it is per file, not per case: a batch list of many small
+#: cases under it is accepted. Lower it with ``GUIDEGRAPH_MAX_CASE_BYTES``.
+MAX_CASE_BYTES = 16 * 1024 * 1024
+MAX_INPUT_BYTES = MAX_CASE_BYTES  # the earlier name
+#: Most triples one RDF case document (Turtle, N-Triples, JSON-LD) may hold: a case has a
+#: few dozen facts, so anything far larger is refused while parsing, before it is checked.
+#: Per document; plain JSON batch lists are checked case by case. ``GUIDEGRAPH_MAX_CASE_TRIPLES``.
+MAX_CASE_TRIPLES = 10_000
+MAX_BYTES_ENV = "GUIDEGRAPH_MAX_CASE_BYTES"
+MAX_TRIPLES_ENV = "GUIDEGRAPH_MAX_CASE_TRIPLES"
+#: RDF formats a case may be written in (RDF/XML is not: see :func:`parse_rdf`).
+CASE_FORMATS = (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES, ox.RdfFormat.JSON_LD)
+_RDF_XML_SUFFIXES = (".rdf", ".xml", ".owl")
 _ID_KEY = "id"
 _ID_MAX = 256
 
@@ -117,9 +130,13 @@ class Intake:
     # -- RDF ----------------------------------------------------------------------------
     def from_jsonld(self, doc: dict[str, Any], *, source: str | None = None) -> Case:
         """A JSON-LD case: published contexts resolve locally; remote ones are refused."""
-        doc = dict(doc)
-        doc["@context"] = self._resolve_context(doc["@context"], source)
-        data = json.dumps(doc).encode()
+        try:
+            doc = self._resolve_nested(doc, source)
+            data = json.dumps(doc, default=_jsonld_number).encode()
+        except RecursionError:
+            raise CaseInputError("JSON-LD nested too deeply", source=source) from None
+        except ValueError as exc:  # e.g. a float NaN from a caller's own object
+            raise CaseInputError(f"not valid JSON-LD: {exc}", source=source) from None
         cases = self.from_rdf(data, ox.RdfFormat.JSON_LD, source=source)
         if len(cases) != 1:
             raise CaseInputError(f"a JSON-LD case document must describe one case, "
@@ -137,20 +154,27 @@ class Intake:
                 f"{PUBLISHED_CONTEXT_BASE}stroke-case.jsonld (resolved locally) or embed it",
                 key="@context", value=ctx, source=source,
             )
-        if isinstance(ctx, dict) and isinstance(ctx.get("@import"), str):
-            raise CaseInputError(f"JSON-LD @import {ctx['@import']!r} is not fetched",
-                                 key="@context", value=ctx["@import"], source=source)
+        if isinstance(ctx, dict):
+            if "@import" in ctx:
+                raise CaseInputError(f"JSON-LD @import {ctx['@import']!r} is not fetched; "
+                                     "embed the context instead",
+                                     key="@context", value=ctx["@import"], source=source)
+            return {k: self._resolve_nested(v, source) for k, v in ctx.items()}
         return ctx
+
+    def _resolve_nested(self, node: Any, source: str | None) -> Any:
+        """Resolve every @context in a document: scoped and embedded contexts could name a
+        remote context too (pyoxigraph would refuse it, but less clearly)."""
+        if isinstance(node, list):
+            return [self._resolve_nested(n, source) for n in node]
+        if isinstance(node, dict):
+            return {k: (self._resolve_context(v, source) if k == "@context"
+                        else self._resolve_nested(v, source)) for k, v in node.items()}
+        return node
 
     def from_rdf(self, data: bytes, fmt: ox.RdfFormat, *, source: str | None = None) -> list[Case]:
         """Parse RDF strictly and check every triple about each case against the contract."""
-        if len(data) > MAX_INPUT_BYTES:
-            raise CaseInputError(f"input is {len(data)} bytes; the limit is {MAX_INPUT_BYTES}",
-                                 source=source)
-        try:
-            quads = list(ox.parse(data, format=fmt, base_iri=self.base))
-        except (SyntaxError, ValueError) as exc:
-            raise CaseInputError(f"not valid {fmt.name}: {exc}", source=source) from None
+        quads = parse_rdf(data, fmt, self.base, source=source)
         subjects: dict[str, list[ox.Quad]] = {}
         for q in quads:
             subjects.setdefault(q.subject.value if isinstance(q.subject, ox.NamedNode)
@@ -211,9 +235,13 @@ class Intake:
         except OSError as exc:
             yield CaseInputError(f"cannot read file: {exc.strerror}", source=source)
             return
-        if size > MAX_INPUT_BYTES:
-            yield CaseInputError(f"file is {size} bytes; the limit is {MAX_INPUT_BYTES}",
-                                 source=source)
+        try:
+            limit = max_case_bytes()
+        except CaseInputError as exc:
+            yield exc
+            return
+        if size > limit:
+            yield CaseInputError(_size_message("file", size, limit), source=source)
             return
         data = path.read_bytes()
         yield from self.read_bytes(data, path.suffix, source=source)
@@ -221,8 +249,14 @@ class Intake:
     def read_bytes(
         self, data: bytes, suffix: str, *, source: str
     ) -> Iterator[Case | CaseInputError]:
-        """Cases from bytes, the format chosen by a file suffix (.json, .ndjson, .ttl, .jsonld)."""
+        """Cases from bytes, the format chosen by a file suffix (.json, .ndjson, .ttl, .nt,
+        .jsonld); RDF/XML (.rdf, .xml, .owl) is refused."""
         try:
+            limit = max_case_bytes()
+            if len(data) > limit:
+                raise CaseInputError(_size_message("input", len(data), limit), source=source)
+            if suffix in _RDF_XML_SUFFIXES:
+                raise _rdf_xml_refused(data, source)
             if suffix in (".ttl", ".nt"):
                 fmt = ox.RdfFormat.TURTLE if suffix == ".ttl" else ox.RdfFormat.N_TRIPLES
                 yield from self.from_rdf(data, fmt, source=source)
@@ -282,6 +316,79 @@ def load_contexts() -> dict[str, Any]:
                                  "context")
             merged[term] = definition
     return merged
+
+
+def max_case_bytes() -> int:
+    """:data:`MAX_CASE_BYTES`, or ``$GUIDEGRAPH_MAX_CASE_BYTES`` when set (read per call, so
+    a service or test can tighten it without a restart)."""
+    return _env_limit(MAX_BYTES_ENV, MAX_CASE_BYTES)
+
+
+def max_case_triples() -> int:
+    """:data:`MAX_CASE_TRIPLES`, or ``$GUIDEGRAPH_MAX_CASE_TRIPLES`` when set."""
+    return _env_limit(MAX_TRIPLES_ENV, MAX_CASE_TRIPLES)
+
+
+def _env_limit(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise CaseInputError(f"${name}={text!r} is not a positive whole number")
+    return value
+
+
+def _size_message(what: str, size: int, limit: int) -> str:
+    return (f"{what} is {size} bytes; the limit is {limit} bytes per case file "
+            f"(MAX_CASE_BYTES, set by ${MAX_BYTES_ENV})")
+
+
+def _rdf_xml_refused(data: bytes, source: str | None) -> CaseInputError:
+    head = data[:65536].lower()
+    if b"<!doctype" in head or b"<!entity" in head:
+        return CaseInputError(
+            "RDF/XML with a DOCTYPE / entity declaration is refused: an external entity "
+            "would make the parser read files or the network, and nested internal entities "
+            "expand without bound; case input is Turtle, N-Triples, JSON-LD or JSON",
+            key="DOCTYPE", source=source)
+    return CaseInputError("RDF/XML is not accepted as case input; use Turtle, N-Triples, "
+                          "JSON-LD or JSON", source=source)
+
+
+def parse_rdf(data: bytes, fmt: ox.RdfFormat, base: str | None = None, *,
+              source: str | None = None) -> list[ox.Quad]:
+    """The intake's parsing step: strict (pyoxigraph), offline, bounded.
+
+    Refuses input over :func:`max_case_bytes`, documents with more than
+    :func:`max_case_triples` triples (stopping as soon as the limit is passed), RDF/XML
+    (DOCTYPE and entities are an XML parser's way to the network and to runaway expansion)
+    and any syntax error, as :class:`CaseInputError` with a ``not valid <format>`` message.
+    JSON-LD remote contexts are never loaded: pyoxigraph has no document loader set.
+    """
+    limit = max_case_bytes()
+    if len(data) > limit:
+        raise CaseInputError(_size_message("input", len(data), limit), source=source)
+    if fmt not in CASE_FORMATS:
+        raise _rdf_xml_refused(data, source) if fmt == ox.RdfFormat.RDF_XML else CaseInputError(
+            f"{fmt.name} is not accepted as case input; use Turtle, N-Triples, JSON-LD or JSON",
+            source=source)
+    most = max_case_triples()
+    quads: list[ox.Quad] = []
+    try:
+        for quad in ox.parse(data, format=fmt, base_iri=base):
+            quads.append(quad)
+            if len(quads) > most:
+                raise CaseInputError(
+                    f"more than {most} triples in one case document; the limit is {most} "
+                    f"triples per case document (MAX_CASE_TRIPLES, set by ${MAX_TRIPLES_ENV})",
+                    source=source)
+    except (SyntaxError, ValueError, UnicodeError) as exc:
+        raise CaseInputError(f"not valid {fmt.name}: {exc}", source=source) from None
+    return quads
 
 
 def rdf_term(spec: FactSpec, value: Any) -> ox.NamedNode | ox.Literal:
@@ -417,6 +524,17 @@ def _show(value: Any) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _jsonld_number(value: Any) -> float:
+    """Decimals (how the intake reads JSON numbers) back to JSON numbers for the JSON-LD
+    parser, which reads them as doubles anyway (toRdf writes 69.5 as "6.95E1")."""
+    if isinstance(value, Decimal):
+        number = float(value)
+        if number in (float("inf"), float("-inf")):
+            raise ValueError("a number beyond the range of a double (about 1.8e308)")
+        return number
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _json_type(value: Any) -> str:

@@ -4,7 +4,9 @@ rdflib accepts a good deal of invalid Turtle, so every file is first parsed by
 pyoxigraph, which rejects it; only then is it parsed by rdflib for the libraries
 that need an rdflib graph (pySHACL, SPARQL via rdflib). ``owl:imports`` is never
 followed: what is validated or reasoned over is exactly the files named, and
-nothing reaches the network.
+nothing reaches the network. Knowledge files (:func:`load_files`) go further and refuse
+``owl:imports`` of a non-local IRI, and RDF/XML with a DOCTYPE is refused before either
+parser reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import rdflib
 
 from guidegraph import resources
 from guidegraph.errors import GraphLoadError
+from guidegraph.knowledge import refuse_doctype, refuse_imports
 
 __all__ = [
     "expand_paths",
@@ -32,7 +35,9 @@ __all__ = [
 _FORMATS: dict[str, tuple[pyoxigraph.RdfFormat, str]] = {
     ".ttl": (pyoxigraph.RdfFormat.TURTLE, "turtle"),
     ".nt": (pyoxigraph.RdfFormat.N_TRIPLES, "nt"),
+    ".rdf": (pyoxigraph.RdfFormat.RDF_XML, "xml"),
 }
+_OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
 
 
 def _formats(path: Path) -> tuple[pyoxigraph.RdfFormat, str]:
@@ -52,6 +57,11 @@ def parse_file(path: Path | str) -> rdflib.Graph:
     ox_format, rdflib_format = _formats(path)
     # The same base IRI for both parsers, so relative IRIs resolve identically.
     base = path.resolve().as_uri()
+    if ox_format == pyoxigraph.RdfFormat.RDF_XML:
+        try:
+            refuse_doctype(path.read_bytes(), path)
+        except OSError as exc:
+            raise GraphLoadError(path, f"cannot read: {exc}") from exc
     try:
         for _ in pyoxigraph.parse(path=str(path), format=ox_format, base_iri=base):
             pass
@@ -83,8 +93,17 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
 
 
 def load_files(paths: Iterable[Path | str]) -> list[tuple[Path, rdflib.Graph]]:
-    """Parse each file on its own, keeping which graph came from which file."""
-    return [(p, parse_file(p)) for p in expand_paths(paths)]
+    """Parse each knowledge file on its own, keeping which graph came from which file.
+
+    ``owl:imports`` of a non-local IRI is refused here, as by knowledge loading, so
+    ``validate`` and ``reason`` agree on what a guideline may say.
+    """
+    loaded = []
+    for path in expand_paths(paths):
+        graph = parse_file(path)
+        refuse_imports((str(o) for o in graph.objects(None, _OWL_IMPORTS)), path)
+        loaded.append((path, graph))
+    return loaded
 
 
 def load_graph(paths: Iterable[Path | str]) -> rdflib.Graph:

@@ -7,6 +7,7 @@ by a content hash so that a result always says exactly which guideline text prod
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from guidegraph.errors import ConfigurationError, GraphLoadError
 GG = "https://w3id.org/guidegraph/ontology#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+OWL_IMPORTS = ox.NamedNode("http://www.w3.org/2002/07/owl#imports")
+#: IRIs under this base are the project's own ontologies, loaded from ontology/; an
+#: owl:imports of one is harmless (it is loaded anyway, never fetched). Any other import is
+#: refused rather than silently ignored, so a guideline never depends on unloaded knowledge.
+LOCAL_IRI_BASE = "https://w3id.org/guidegraph/"
 
 _FORMATS = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -57,16 +63,50 @@ def content_hash(files: list[Path] | tuple[Path, ...], root: Path | None = None)
 
 
 def load_file(store: ox.Store, path: Path) -> None:
-    """Parse one RDF file strictly into the store's default graph (no network, no imports)."""
+    """Parse one RDF file strictly into the store's default graph (no network, no imports).
+
+    RDF/XML with a DOCTYPE and ``owl:imports`` of a non-local IRI are refused
+    (:func:`refuse_doctype`, :func:`refuse_imports`); on refusal the store may hold part of
+    the file, so load into a scratch store first, as :func:`read_parts` does.
+    """
     fmt = _FORMATS.get(path.suffix)
     if fmt is None:
-        raise GraphLoadError(path, f"unsupported file type {path.suffix!r}; use .ttl, .nt, .jsonld")
+        raise GraphLoadError(path, f"unsupported file type {path.suffix!r}; use .ttl, .nt, "
+                                   ".jsonld, .rdf")
     try:
-        store.load(path=str(path), format=fmt)
+        if fmt == ox.RdfFormat.RDF_XML:
+            data = path.read_bytes()
+            refuse_doctype(data, path)
+            store.load(data, format=fmt)
+        else:
+            store.load(path=str(path), format=fmt)
     except FileNotFoundError:
         raise GraphLoadError(path, "file not found") from None
     except (SyntaxError, ValueError, OSError) as exc:
         raise GraphLoadError(path, f"not valid RDF: {exc}") from None
+    refuse_imports((q.object for q in store.quads_for_pattern(None, OWL_IMPORTS, None)), path)
+
+
+def refuse_doctype(data: bytes, path: Path | str) -> None:
+    """Refuse an XML DOCTYPE or entity declaration before any parser sees it: an external
+    entity is a way to files and the network, and pyoxigraph expands nested internal
+    entities without bound (a "billion laughs" document never finishes)."""
+    head = data.lower()
+    if b"<!doctype" in head or b"<!entity" in head:
+        raise GraphLoadError(path, "RDF/XML DOCTYPE / entity declarations are refused (external "
+                                   "entities would reach files or the network); remove the "
+                                   "DOCTYPE and write full IRIs")
+
+
+def refuse_imports(objects: Iterable[object], path: Path | str) -> None:
+    """Refuse ``owl:imports`` of any IRI outside :data:`LOCAL_IRI_BASE`: imports are never
+    fetched, so the imported knowledge would be silently missing."""
+    for obj in objects:
+        iri = getattr(obj, "value", str(obj))
+        if not (isinstance(obj, ox.NamedNode | str) and iri.startswith(LOCAL_IRI_BASE)):
+            raise GraphLoadError(
+                path, f"owl:imports <{iri}> is refused: imports are never fetched; put the "
+                      "imported file beside the guideline and load it with it")
 
 
 @dataclass

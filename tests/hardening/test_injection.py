@@ -1,0 +1,137 @@
+"""Injection: values with quotes, braces, ``#``, newlines and backslashes, given as case ids
+and as ``--bind`` values, never change the store (hash of its sorted N-Quads) and give the
+same results as a plain value; such a case id round-trips through the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+from guidegraph.cli import main
+from guidegraph.store import EmbeddedStore
+
+from .conftest import REPO, store_hash
+
+PLAIN = "plain-case"
+HOSTILE = [
+    'x" } ; DROP ALL #',
+    "x' } ; CLEAR DEFAULT #",
+    'a\\" } INSERT DATA { <s> <p> <o> } #',
+    "brace{}} ]) .",
+    "hash # comment",
+    "new\nline } #",
+    "back\\slash\\",
+    '"""triple',
+    "<not-an-iri>x",
+    "é\u202e\u0000?",
+]
+FACTS = json.loads((REPO / "examples" / "basilar-icad-failed-evt.json").read_text())
+
+
+def _case_file(folder: Path, case_id: str, index: int) -> Path:
+    path = folder / f"case-{index}.json"
+    path.write_text(json.dumps({**FACTS, "id": case_id}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """A store with the shipped knowledge and one saved run per case id (same facts)."""
+    root = tmp_path_factory.mktemp("injection")
+    spec = str(root / "store")
+    runner = CliRunner()
+    files = {cid: _case_file(root, cid, i) for i, cid in enumerate([PLAIN, *HOSTILE])}
+    result = runner.invoke(main, ["reason", *map(str, files.values()), "--save", "--store",
+                                  spec, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return Path(spec), files
+
+
+def _hash(path: Path) -> str:
+    store = EmbeddedStore(path)
+    try:
+        return store_hash(store)
+    finally:
+        store.close()
+
+
+def _runs_for(spec: Path, case_id: str) -> list[dict[str, str]]:
+    out = CliRunner().invoke(main, ["query", "runs-for-case", "--store", str(spec), "--bind",
+                                    f"case={case_id}", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)["results"]["bindings"]
+    return [{k: v["value"] for k, v in row.items()} for row in rows]
+
+
+def test_bound_values_change_nothing_and_match_the_plain_value(
+        saved: tuple[Path, dict[str, Path]]) -> None:
+    spec, _files = saved
+    before = _hash(spec)
+    same = ("guideline", "version", "derived", "undecided", "rejected")
+
+    def summary(rows: list[dict[str, str]]) -> list[tuple[str, ...]]:
+        return sorted(tuple(r[k] for k in same) for r in rows)
+
+    plain = _runs_for(spec, PLAIN)
+    assert plain and len({r["run"] for r in plain}) == 1  # one run, a row per guideline
+    for case_id in HOSTILE:
+        rows = _runs_for(spec, case_id)
+        assert len({r["run"] for r in rows}) == 1, (case_id, rows)
+        assert {r["case"] for r in rows} == {case_id}
+        assert summary(rows) == summary(plain)
+    assert _hash(spec) == before  # a change by any query would persist to here
+
+
+def test_bound_values_in_other_queries(saved: tuple[Path, dict[str, Path]]) -> None:
+    spec, _files = saved
+    before = _hash(spec)
+    runner = CliRunner()
+    for value in HOSTILE:
+        out = runner.invoke(main, ["query", "criteria-using-fact", "--store", str(spec),
+                                   "--bind", f"key=stenosis_percent{value}", "--format",
+                                   "json"])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["results"]["bindings"] == []
+        out = runner.invoke(main, ["query", "--store", str(spec), "--bind", f"v={value}",
+                                   "--format", "json",
+                                   "SELECT ?v (STRLEN(?v) AS ?n) WHERE { }"])
+        assert out.exit_code == 0, out.output
+        [row] = json.loads(out.stdout)["results"]["bindings"]
+        assert row["v"]["value"] == value.strip()
+    assert _hash(spec) == before
+
+
+def test_store_api_bindings(saved: tuple[Path, dict[str, Path]]) -> None:
+    spec, _files = saved
+    store = EmbeddedStore(spec)
+    try:
+        before = store_hash(store)
+        query = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+                 "SELECT ?c WHERE { ?c skos:notation ?id }")
+        plain = store.query(query, bindings={"id": ox.Literal(PLAIN)},
+                            default_graphs=store.current_dataset()).table
+        for case_id in HOSTILE:
+            table = store.query(query, bindings={"id": ox.Literal(case_id)},
+                                default_graphs=store.current_dataset()).table
+            assert len(table.rows) == len(plain.rows) == 1
+        assert store_hash(store) == before
+    finally:
+        store.close()
+
+
+def test_hostile_case_id_round_trips(saved: tuple[Path, dict[str, Path]]) -> None:
+    spec, files = saved
+    runner = CliRunner()
+    case_id = 'x" } ; DROP ALL #'
+    row = _runs_for(spec, case_id)[0]
+    explained = runner.invoke(main, ["explain", "--run", row["run"], "--store", str(spec)])
+    direct = runner.invoke(main, ["explain", str(files[case_id])])
+    assert explained.exit_code == 0 and direct.exit_code == 0, explained.output
+    assert explained.stdout.replace(row["run"], "") == direct.stdout.replace(row["run"], "")
+    again = runner.invoke(main, ["reason", str(files[case_id]), "--store", str(spec),
+                                 "--format", "json"])
+    assert json.loads(again.stdout)["case"].endswith("x%22%20%7D%20%3B%20DROP%20ALL%20%23")
