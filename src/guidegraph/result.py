@@ -237,12 +237,37 @@ def render_text(result: Result) -> str:
                          f"against {', '.join(conflict['against'])}")
         lines.append("")
     undecided = [r for r in result.not_applicable if r.status == "unknown"]
+    # A guideline nothing was derived from is summarised in one line: listing every one of
+    # its undecided recommendations would bury what does apply (JSON keeps them all).
+    active = {r.guideline for r in result.recommendations}
     lines.append(f"UNDECIDED ({len(undecided)}): no criterion unmet, some facts missing")
+    shown_missing: list[str] = []
+    quiet: dict[str, list[RecommendationOutcome]] = {}
     for rec in undecided:
-        lines.append(f"  {rec.id} [{rec.action}, {rec.direction}] needs: {', '.join(rec.missing)}")
+        if rec.guideline in active:
+            lines.append(f"  {rec.id} [{rec.action}, {rec.direction}] needs: "
+                         f"{', '.join(rec.missing)}")
+            shown_missing += [k for k in rec.missing if k not in shown_missing]
+        else:
+            quiet.setdefault(rec.guideline, []).append(rec)
+    for guideline, recs in sorted(quiet.items()):
+        keys = sorted({k for r in recs for k in r.missing})
+        lines.append(f"  {guideline}: {len(recs)} recommendations undecided, none derived; "
+                     f"it needs {len(keys)} facts the case does not give "
+                     f"({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}; "
+                     "--format json lists them)")
     lines.append("")
     if result.missing_facts:
-        lines.append("Missing facts: " + ", ".join(result.missing_facts))
+        listed = [k for k in result.missing_facts if k in shown_missing] if quiet else (
+            result.missing_facts)
+        extra = len(result.missing_facts) - len(listed)
+        if listed:
+            lines.append("Missing facts: " + ", ".join(listed)
+                         + (f" (and {extra} more for guidelines summarised above)"
+                            if extra else ""))
+        else:
+            lines.append(f"Missing facts: none for what applies ({extra} for guidelines "
+                         "summarised above)")
     cautions = sorted({c for r in result.recommendations for c in r.cautions})
     if cautions:
         lines.append("Citation cautions: " + ", ".join(cautions)
