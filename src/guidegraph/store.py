@@ -156,6 +156,23 @@ class QueryResult:
     triples: list[ox.Triple] | None = None
 
 
+def materialise(form: str, raw: Any, row_cap: int | None) -> QueryResult:
+    """Raw engine results as a QueryResult; SELECT rows stop at ``row_cap``."""
+    if form == "ASK":
+        return QueryResult(form, boolean=bool(raw))
+    if form == "CONSTRUCT":
+        return QueryResult(form, triples=list(raw))
+    variables = [v.value for v in raw.variables]
+    rows: list[list[Any]] = []
+    truncated = False
+    for solution in raw:
+        if row_cap is not None and len(rows) >= row_cap:
+            truncated = True
+            break
+        rows.append([solution[v] for v in variables])
+    return QueryResult(form, table=Table(variables, rows, truncated))
+
+
 def _term(text: str) -> ox.NamedNode | ox.Literal:
     """A binding value from the command line: <iri>, "literal", number, or plain string."""
     text = text.strip()
@@ -218,18 +235,7 @@ class Store(ABC):
         """A user query: refused if unsafe; SELECT rows materialised up to ``row_cap``."""
         form = query_form(text)
         raw = self._select(text, bindings or {}, default_graphs, union)
-        if form == "ASK":
-            return QueryResult(form, boolean=bool(raw))
-        if form == "CONSTRUCT":
-            return QueryResult(form, triples=list(raw))
-        variables = [v.value for v in raw.variables]
-        rows, truncated = [], False
-        for solution in raw:
-            if row_cap is not None and len(rows) >= row_cap:
-                truncated = True
-                break
-            rows.append([solution[v] for v in variables])
-        return QueryResult(form, table=Table(variables, rows, truncated))
+        return materialise(form, raw, row_cap)
 
     def add_graph(self, graph: str, triples: Iterable[ox.Triple], *, replace: bool = True
                   ) -> None:

@@ -30,7 +30,7 @@ from guidegraph.store import (
     RemoteStore,
     Store,
     StoreError,
-    Table,
+    materialise,
     query_form,
 )
 
@@ -85,23 +85,7 @@ def _query_dataset(store: Store, text: str, default_graphs: list[str],
             raw = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
     else:
         raise StoreError(f"store {store.location} cannot restrict the named graphs of a query")
-    return _materialise(form, raw, row_cap)
-
-
-def _materialise(form: str, raw: Any, row_cap: int | None) -> QueryResult:
-    if form == "ASK":
-        return QueryResult(form, boolean=bool(raw))
-    if form == "CONSTRUCT":
-        return QueryResult(form, triples=list(raw))
-    variables = [v.value for v in raw.variables]
-    rows: list[list[Any]] = []
-    truncated = False
-    for solution in raw:
-        if row_cap is not None and len(rows) >= row_cap:
-            truncated = True
-            break
-        rows.append([solution[v] for v in variables])
-    return QueryResult(form, table=Table(variables, rows, truncated))
+    return materialise(form, raw, row_cap)
 
 
 # ----------------------------------------------------------------------------------------
