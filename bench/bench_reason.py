@@ -31,11 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _texts(count: int, seed: int) -> list[str]:
+def _texts(reasoner, count: int, seed: int, pathway: str | None) -> list[str]:
+    """Generated cases; with ``pathway``, only over the keys that guideline's criteria read
+    (a registry of one kind of decision, as real case streams are)."""
     from guidegraph.casegen import generated_cases
-    from guidegraph.reasoner import Reasoner
 
-    objs = generated_cases(Reasoner(), count, seed=seed)
+    keys = None
+    if pathway:
+        keys = {c.key for s in reasoner.recommendations if s.guideline == pathway
+                for c in reasoner.plan.criteria if c.iri in s.leaf_iris}
+    objs = generated_cases(reasoner, count, seed=seed, keys=keys)
     return [json.dumps({k: float(v) if isinstance(v, Decimal) else v for k, v in o.items()})
             for o in objs]
 
@@ -106,10 +111,12 @@ def per_case(fn, texts: list[str]) -> tuple[float, float, float]:
     return median, p99, len(texts) / total
 
 
-def _worker(texts: list[str]) -> int:
-    from guidegraph.reasoner import Reasoner
+GUIDELINES: list[str] = []
+_REASONER: list = []
 
-    fn = e2e_fn(Reasoner())
+
+def _worker(texts: list[str]) -> int:
+    fn = e2e_fn(_REASONER[0])
     for text in texts:
         fn(text)
     return len(texts)
@@ -118,15 +125,19 @@ def _worker(texts: list[str]) -> int:
 def two_process_throughput(texts: list[str]) -> float:
     ctx = mp.get_context("fork")
     halves = [texts[0::2], texts[1::2]]
-    with ctx.Pool(2, initializer=_warm) as pool:
+    with ctx.Pool(2, initializer=_warm, initargs=(GUIDELINES,)) as pool:
         pool.map(_noop, range(2))  # start both workers (each loads the guideline) first
         start = time.perf_counter()
         done = sum(pool.map(_worker, halves))
         return done / (time.perf_counter() - start)
 
 
-def _warm() -> None:
-    import guidegraph.reasoner  # noqa: F401
+def _warm(guidelines: list[str]) -> None:
+    """Each worker loads the guidelines once, before the clock starts."""
+    from guidegraph.knowledge import Knowledge
+    from guidegraph.reasoner import Reasoner
+
+    _REASONER.append(Reasoner(Knowledge.load([Path(g) for g in guidelines] or None)))
 
 
 def _noop(_: int) -> None:
@@ -152,14 +163,20 @@ def main() -> None:
     parser.add_argument("--sparql-cases", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--write", action="store_true", help="write docs/performance.md")
+    parser.add_argument("--guideline", action="append", default=[],
+                        help="guideline folder to load (default: all shipped ones)")
+    parser.add_argument("--pathway", default=None,
+                        help="generate cases only over this guideline's keys")
     args = parser.parse_args()
 
+    from guidegraph.knowledge import Knowledge
     from guidegraph.reasoner import Reasoner
 
     t0 = time.perf_counter()
-    reasoner = Reasoner()
+    knowledge = Knowledge.load([Path(g) for g in args.guideline] or None)
+    reasoner = Reasoner(knowledge)
     load_s = time.perf_counter() - t0
-    texts = _texts(args.cases, args.seed)
+    texts = _texts(reasoner, args.cases, args.seed, args.pathway)
     rows = []
     floor = per_case(floor_fn(reasoner), texts)
     rows.append(("floor: pure Python on parsed facts", floor))
@@ -170,6 +187,7 @@ def main() -> None:
     sparql = Reasoner(reasoner.knowledge, engine="sparql")
     rows.append((f"e2e, SPARQL engine ({args.sparql_cases} cases)",
                  per_case(e2e_fn(sparql), texts[: args.sparql_cases])))
+    GUIDELINES[:] = args.guideline
     two = two_process_throughput(texts)
     cold, python = cold_start()
 
@@ -184,7 +202,9 @@ def main() -> None:
     table = "\n".join(lines)
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, {platform.system()}")
-    extra = (f"\nGuideline load and compile: {load_s * 1000:.0f} ms "
+    scope = (f"Guidelines: {', '.join(g['id'] for g in reasoner.guidelines)}; cases over "
+             + (f"the keys of {args.pathway}" if args.pathway else "every contract key") + ".")
+    extra = (f"\n{scope}\nGuideline load and compile: {load_s * 1000:.0f} ms "
              f"({len(reasoner.recommendations)} recommendations, {len(reasoner.plan.criteria)} "
              f"criteria, {len(reasoner.knowledge.store)} triples).\n"
              f"Cold start `guidegraph reason <example> --format json`: {cold * 1000:.0f} ms "
@@ -196,9 +216,14 @@ def main() -> None:
     if args.write:
         doc = ROOT / "docs" / "performance.md"
         text = doc.read_text() if doc.exists() else ""
-        marker = "<!-- bench_reason results -->"
-        head = text.split(marker)[0] if marker in text else text
-        doc.write_text(head.rstrip() + f"\n\n{marker}\n{report}")
+        marker = f"<!-- bench_reason {'+'.join(g['id'] for g in reasoner.guidelines)} -->"
+        end = "<!-- end bench_reason -->"
+        if marker in text:
+            head, _, rest = text.partition(marker)
+            tail = rest.split(end, 1)[1] if end in rest else ""
+        else:
+            head, tail = text, ""
+        doc.write_text(head.rstrip() + f"\n\n{marker}\n{report}{end}\n" + tail.lstrip("\n"))
 
 
 if __name__ == "__main__":

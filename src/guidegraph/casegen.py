@@ -8,7 +8,8 @@ from decimal import Decimal
 from guidegraph.reasoner import Reasoner
 
 
-def generated_cases(reasoner: Reasoner, count: int, seed: int) -> list[dict]:
+def generated_cases(reasoner: Reasoner, count: int, seed: int,
+                    keys: set[str] | None = None) -> list[dict]:
     """Random cases over the contract, biased to threshold edges and missing facts."""
     rng = random.Random(seed)
     edges: dict[str, list] = {}
@@ -24,6 +25,8 @@ def generated_cases(reasoner: Reasoner, count: int, seed: int) -> list[dict]:
     for index in range(count):
         case: dict = {"id": f"gen-{index}"}
         for key, spec in reasoner.contract.facts.items():
+            if keys is not None and key not in keys:
+                continue
             if rng.random() < 0.3:
                 continue
             if spec.kind == "concept":
