@@ -1,9 +1,11 @@
 """Python API: the same result objects the CLI renders.
 
 >>> from guidegraph.api import reason
->>> result = reason({"id": "doc-1", "evt_passes": 0, "ivt_given": True, "ivt_failed": True})
->>> [r.id for r in result.recommendations if r.action == "rescue-stenting"]
-[]
+>>> result = reason({"id": "doc-1"})
+>>> result.case
+'https://w3id.org/guidegraph/case/doc-1'
+>>> sorted(result.to_json())[:3]
+['case', 'conflicts', 'guidelines']
 """
 
 from __future__ import annotations

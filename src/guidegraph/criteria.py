@@ -41,7 +41,7 @@ class Criterion:
     comparator: str
     test: Callable[[Any], bool]
     kind: str = "criterion"
-    text: str = ""  # the test in words, e.g. "minutes_since_onset <= 360"
+    text: str = ""  # the test in words, e.g. "age_years >= 18"
     threshold: Any = None  # literal threshold (numbers, booleans), for vectorised evaluation
     threshold_rank: int | None = None  # rank threshold on an ordered concept scheme
     allowed: frozenset[str] = frozenset()  # allowed concepts (with narrower ones for within)
