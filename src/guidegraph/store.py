@@ -237,13 +237,6 @@ class Store(ABC):
         raw = self._select(text, bindings or {}, default_graphs, union)
         return materialise(form, raw, row_cap)
 
-    def add_graph(self, graph: str, triples: Iterable[ox.Triple], *, replace: bool = True
-                  ) -> None:
-        """Write a named graph in one transaction (replacing it unless ``replace=False``)."""
-        body = "\n".join(_nt(t) for t in triples)
-        drop = f"DROP SILENT GRAPH <{graph}> ;\n" if replace else ""
-        self.update(f"{drop}INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
-
     def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True,
                    append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
         """Write several named graphs in one transaction, each replaced unless
