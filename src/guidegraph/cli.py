@@ -34,20 +34,6 @@ def _fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
-def _load_reasoner(guidelines: tuple[str, ...], engine: str) -> Reasoner:
-    from pathlib import Path
-
-    from guidegraph.errors import GuidegraphError
-    from guidegraph.reasoner import Reasoner
-
-    try:
-        return Reasoner.from_paths([Path(g) for g in guidelines] or None, engine=engine)
-    except GuidegraphError as exc:
-        _fail(str(exc), exc.exit_code)
-    except FileNotFoundError as exc:
-        _fail(str(exc))
-
-
 def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]:
     """All cases from the inputs, and the input errors (reported, never fatal to the rest)."""
     import sys
@@ -161,7 +147,7 @@ def explain(case: str | None, rec_id: str | None, prov_file: str | None,
         if graph_file:
             _draw(results, reasoner, rec_id, graph_file)
         return
-    reasoner = _load_reasoner(guidelines, "compiled")
+    reasoner = _reasoner_for(None, guidelines, "compiled", ensure_loaded=False)
     if prov_file:
         path = Path(prov_file)
         fmt = ox.RdfFormat.N_TRIPLES if path.suffix == ".nt" else ox.RdfFormat.TURTLE

@@ -184,28 +184,28 @@ class Knowledge:
 
 def _guideline_info(triples: list[ox.Triple], files: tuple[Path, ...], chash: str,
                     where: str) -> GuidelineInfo:
-    part = ox.Store()
-    part.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
-    rows = list(
-        part.query(
-            f"""SELECT ?g ?id ?version ?title WHERE {{
-                ?g a <{GG}Guideline> .
-                OPTIONAL {{ ?g <{SKOS}notation> ?id }}
-                OPTIONAL {{ ?g <{GG}version> ?version }}
-                OPTIONAL {{ ?g <http://purl.org/dc/terms/title> ?title }} }}"""
-        )
-    )
-    if len(rows) != 1:
+    """The guideline node's identity, read straight from the parsed triples (no second
+    store: loading copies every triple once already)."""
+    nodes = {t.subject for t in triples
+             if t.predicate == RDF_TYPE and t.object.value == GG + "Guideline"}
+    values: dict[str, list[str]] = {"id": [], "version": [], "title": []}
+    wanted = {SKOS + "notation": "id", GG + "version": "version",
+              "http://purl.org/dc/terms/title": "title"}
+    for t in triples:
+        if t.subject in nodes and t.predicate.value in wanted:
+            values[wanted[t.predicate.value]].append(t.object.value)
+    rows = len(nodes) * max(1, len(values["id"])) * max(1, len(values["version"])) * max(
+        1, len(values["title"]))
+    if len(nodes) != 1 or rows != 1:
         raise ConfigurationError(
-            f"{where}: a guideline must describe exactly one gg:Guideline, found {len(rows)}"
+            f"{where}: a guideline must describe exactly one gg:Guideline, found {rows}"
         )
-    row = rows[0]
-    iri = row["g"].value
+    iri = next(iter(nodes)).value
     return GuidelineInfo(
         iri=iri,
-        id=row["id"].value if row["id"] else iri.rstrip("/#").rsplit("/", 1)[-1],
-        version=row["version"].value if row["version"] else "",
-        title=row["title"].value if row["title"] else "",
+        id=values["id"][0] if values["id"] else iri.rstrip("/#").rsplit("/", 1)[-1],
+        version=values["version"][0] if values["version"] else "",
+        title=values["title"][0] if values["title"] else "",
         content_hash=chash,
         files=files,
     )
