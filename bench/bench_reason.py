@@ -8,7 +8,9 @@ the same cases, and reported as a ratio, because these machines are noisy:
               Kleene logic, statuses only (no checks, no result objects, no provenance);
   * e2e       JSON text -> checked case -> derivation -> PROV-O N-Triples (the RDF record);
   * e2e+json  the same plus the BRIEF §4 JSON rendering;
-  * sparql    the same e2e with the SPARQL reference engine (on a subset).
+  * sparql    the same e2e with the SPARQL reference engine (on a subset);
+  * no-decide the same e2e with the decision layer switched off (every action left without a
+              verdict), the baseline for what one verdict per action costs.
 Batch throughput is measured in one process and in two worker processes.
 Cold start is `guidegraph reason <example> --format json` as a whole process, against
 `python -c pass`.
@@ -60,6 +62,7 @@ def floor_fn(reasoner):
     numeric = {k for k, s in reasoner.contract.facts.items() if s.kind == "decimal"}
     criteria = reasoner.plan.criteria
     specs = reasoner.recommendations
+    waiting = {c.iri: UNKNOWN for c in reasoner.plan.verdict_criteria}
 
     def run(text: str) -> list[str]:
         raw = json.loads(text, parse_float=Decimal)
@@ -73,6 +76,7 @@ def floor_fn(reasoner):
                 facts[k] = v
         facts.setdefault("setting", reasoner.contract.facts["setting"].default)
         leaf = {c.iri: c.evaluate(facts) for c in criteria}
+        leaf.update(waiting)  # dependent-action criteria: the floor forms no verdicts
         memo: dict[str, str] = {}
         out = []
         for spec in specs:
@@ -99,6 +103,20 @@ def e2e_fn(reasoner, with_json: bool = False):
     return run
 
 
+def without_decisions(reasoner):
+    """The same reasoner with the decision layer switched off: the baseline for its cost."""
+    from guidegraph.reasoner import Reasoner
+
+    class NoDecisions(Reasoner):
+        def _decide(self, group, outcomes, got=None):  # type: ignore[override]
+            return None
+
+    bare = NoDecisions(reasoner.knowledge, why_not=reasoner.why_not)
+    if getattr(bare, "_vector_decisions", None) is not None:
+        bare._vector_decisions.decide = lambda *_args: []
+    return bare
+
+
 def per_case(fn, texts: list[str]) -> tuple[float, float, float]:
     samples = []
     start = time.perf_counter()
@@ -116,28 +134,29 @@ _REASONER: list = []
 
 
 def _worker(texts: list[str]) -> int:
-    fn = e2e_fn(_REASONER[0])
+    fn = e2e_fn(_REASONER[-1])
     for text in texts:
         fn(text)
     return len(texts)
 
 
-def two_process_throughput(texts: list[str]) -> float:
+def two_process_throughput(texts: list[str], decisions: bool = True) -> float:
     ctx = mp.get_context("fork")
     halves = [texts[0::2], texts[1::2]]
-    with ctx.Pool(2, initializer=_warm, initargs=(GUIDELINES,)) as pool:
+    with ctx.Pool(2, initializer=_warm, initargs=(GUIDELINES, decisions)) as pool:
         pool.map(_noop, range(2))  # start both workers (each loads the guideline) first
         start = time.perf_counter()
         done = sum(pool.map(_worker, halves))
         return done / (time.perf_counter() - start)
 
 
-def _warm(guidelines: list[str]) -> None:
+def _warm(guidelines: list[str], decisions: bool = True) -> None:
     """Each worker loads the guidelines once, before the clock starts."""
     from guidegraph.knowledge import Knowledge
     from guidegraph.reasoner import Reasoner
 
-    _REASONER.append(Reasoner(Knowledge.load([Path(g) for g in guidelines] or None)))
+    reasoner = Reasoner(Knowledge.load([Path(g) for g in guidelines] or None))
+    _REASONER.append(reasoner if decisions else without_decisions(reasoner))
 
 
 def _noop(_: int) -> None:
@@ -184,11 +203,17 @@ def main() -> None:
     rows.append(("e2e, first pass (outcome cache filling)", per_case(e2e_fn(fresh), texts)))
     rows.append(("e2e, second pass (cache warm)", per_case(e2e_fn(fresh), texts)))
     rows.append(("e2e + JSON rendering (warm)", per_case(e2e_fn(fresh, True), texts)))
+    bare = without_decisions(reasoner)
+    per_case(e2e_fn(bare), texts)  # warm its caches as the decided one was
+    rows.append(("e2e without the decision layer (warm)", per_case(e2e_fn(bare), texts)))
+    rows.append(("e2e + JSON without the decision layer (warm)",
+                 per_case(e2e_fn(bare, True), texts)))
     sparql = Reasoner(reasoner.knowledge, engine="sparql")
     rows.append((f"e2e, SPARQL engine ({args.sparql_cases} cases)",
                  per_case(e2e_fn(sparql), texts[: args.sparql_cases])))
     GUIDELINES[:] = args.guideline
     two = two_process_throughput(texts)
+    two_bare = two_process_throughput(texts, decisions=False)
     cold, python = cold_start()
 
     lines = [
@@ -199,7 +224,22 @@ def main() -> None:
         lines.append(f"| {name} | {median:.3f} | {p99:.3f} | {rate:,.0f} | "
                      f"{median / floor[0]:.1f}x |")
     lines.append(f"| e2e, two worker processes (warm-up excluded) | | | {two:,.0f} | |")
+    lines.append("| e2e without the decision layer, two worker processes | | | "
+                 f"{two_bare:,.0f} | |")
     table = "\n".join(lines)
+    by_name = {name: figures for name, figures in rows}
+
+    def cost(with_: str, without: str) -> str:
+        a, b = by_name[with_][0], by_name[without][0]
+        return f"{(a / b - 1) * 100:+.1f} %"
+
+    decision = (
+        "Decision layer (one verdict per action, its PROV-O and JSON), against the same run "
+        "without it: median latency "
+        f"{cost('e2e, second pass (cache warm)', 'e2e without the decision layer (warm)')} "
+        "(e2e), "
+        f"{cost('e2e + JSON rendering (warm)', 'e2e + JSON without the decision layer (warm)')}"
+        f" (e2e + JSON); two-process throughput {(two / two_bare - 1) * 100:+.1f} %.\n")
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, {platform.system()}")
     scope = (f"Guidelines: {', '.join(g['id'] for g in reasoner.guidelines)}; cases over "
@@ -211,7 +251,7 @@ def main() -> None:
              f"median of 7, against {python * 1000:.0f} ms for `python -c pass` "
              f"({cold / python:.1f}x).\n"
              f"Cases: {args.cases:,} generated from the case contract (seed {args.seed}).\n")
-    report = f"Machine: {machine}\n\n{table}\n{extra}"
+    report = f"Machine: {machine}\n\n{table}\n{extra}{decision}"
     print(report)
     if args.write:
         doc = ROOT / "docs" / "performance.md"

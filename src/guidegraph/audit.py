@@ -1,5 +1,6 @@
-"""Provenance audit: what rests on retracted or unresolved citations, grading problems,
-conflicts, and stored runs computed with a guideline version that is no longer current.
+"""Provenance audit: what rests on retracted or unresolved citations (down to the stored
+verdicts they decide), grading problems, verdict conflicts, and stored runs computed with a
+guideline version that is no longer current.
 
 Dependencies form a directed graph (networkx): an edge A → B means A rests on B (cites it,
 uses it as evidence, uses it as a criterion, is supported or realized by it, or — for a
@@ -181,14 +182,94 @@ def _derived_in_runs(store: Store) -> list[tuple[str, str, str]]:
                    for r in result.table.rows})
 
 
-def _stored_conflicts(store: Store) -> list[tuple[str, str, str]]:
-    result = store.query(f"""PREFIX gg: <{GG}> PREFIX prov: <{PROV}>
-        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-        SELECT ?run ?action ?case WHERE {{ GRAPH ?run {{ ?c a gg:Conflict ;
-          gg:conflictAction ?action ; prov:wasGeneratedBy ?run . ?run prov:used ?case .
-          ?f gg:aboutCase ?case }} }}""")
-    return sorted({(r[0].value, r[1].value.rsplit("/", 1)[-1], r[2].value)
-                   for r in result.table.rows})
+def _named_rows(store: Store, name: str, bindings: dict[str, str] | None = None
+                ) -> list[dict[str, Any]]:
+    """Rows of a named query of queries/audit, values as plain text (None: unbound).
+
+    Read over the union of the store's graphs, not over the current dataset `guidegraph
+    query` uses: Oxigraph looks every pattern up in each graph of a default-graph list, one
+    per stored run, which made this quadratic in the runs (36 s for 125 runs, 0.2 s as a
+    union). What only the current knowledge may say — which references are retracted — is
+    bound by the caller from it; rows repeated by several loaded versions are merged. A
+    remote engine gets the current dataset by name: the union default graph is an Oxigraph
+    extension other engines ignore.
+    """
+    from guidegraph.named_queries import library
+    from guidegraph.store import RemoteStore
+
+    text = library()[name].text
+    if isinstance(store, RemoteStore):
+        result = store.query(text, bindings=bindings, default_graphs=store.current_dataset())
+    else:
+        result = store.query(text, bindings=bindings, union=True)
+    table = result.table
+    return [{v: (t.value if t is not None else None) for v, t in zip(table.variables, row,
+                                                                     strict=True)}
+            for row in table.rows]
+
+
+def _stored_conflicts(store: Store) -> list[dict[str, Any]]:
+    """Verdict conflicts of stored runs (conflicts-in-runs.rq), one per run and action, with
+    the recommendations deciding each side."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in _named_rows(store, "conflicts-in-runs"):
+        entry = found.setdefault((row["run"], row["action"]), {
+            "run": row["run"], "case": row["case"], "action": row["action"],
+            "for": set(), "against": set()})
+        entry.setdefault(row["direction"], set()).add(row["rec"])
+    return [{**e, "for": sorted(e["for"]), "against": sorted(e["against"])}
+            for _, e in sorted(found.items())]
+
+
+def _verdicts_on_retracted(store: Store, deps: DependencyGraph) -> list[Finding]:
+    """Stored verdicts decided by a recommendation resting on a retracted reference
+    (verdicts-on-retracted-citations.rq, once per reference the current knowledge marks
+    retracted): one finding per reference, each verdict listed with the run holding it, like
+    the runs of the retracted-citation finding. A verdict is what a clinician acts on, so
+    this separates the runs whose decision rests on the reference from those that merely
+    derived, set aside or discounted such a statement."""
+    g = deps.g
+    by_ref: dict[str, dict[tuple[str, str, str], dict[str, Any]]] = {}
+    numbers: dict[str, str] = {}
+    rows = [row for cit in deps.citations("retracted") for row in _named_rows(
+        store, "verdicts-on-retracted-citations", {"citation": str(ox.NamedNode(cit))})]
+    for row in rows:
+        numbers[row["citation"]] = row["reference"]
+        verdicts = by_ref.setdefault(row["citation"], {})
+        entry = verdicts.setdefault((row["run"], row["guideline"], row["action"]), {
+            "case": row["case"], "verdict": row["verdict"], "routes": {}})
+        recs = entry["routes"].setdefault(row["via"], [])
+        if row["rec"] not in recs:
+            recs.append(row["rec"])
+    out = []
+    for iri, verdicts in sorted(by_ref.items(), key=lambda kv: (
+            int(numbers[kv[0]]) if numbers[kv[0]].isdigit() else 0, kv[0])):
+        ref = f"[{numbers[iri]}]"
+        label = g.nodes[iri]["label"]
+        affects = []
+        for (run, _guideline, action), entry in sorted(
+                verdicts.items(), key=lambda kv: (kv[1]["case"], kv[0])):
+            # The direct route first: a deciding recommendation rests on the reference itself.
+            via = min(entry["routes"], key=lambda v: (v is not None, v or ""))
+            who = f"run of case {entry['case']}"
+            path = [who, f"verdict {action}: {entry['verdict']}",
+                    *([f"verdict {via}"] if via is not None else []),
+                    ", ".join(entry["routes"][via]), ref]
+            affects.append(Affected("stored run", who, run, path))
+        direct = sum(None in e["routes"] for e in verdicts.values())
+        runs = len({run for run, _, _ in verdicts})
+        out.append(Finding(
+            "error", "verdict-on-retracted-citation", ref,
+            f"retracted reference: {label}; {_count(len(verdicts), 'verdict')} in "
+            f"{_count(runs, 'stored run')} {'rests' if len(verdicts) == 1 else 'rest'} on it, "
+            "decided by a recommendation resting on "
+            f"it ({direct} directly, {len(verdicts) - direct} through the verdict on a parent "
+            "action)", affects, iri))
+    return out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word if n == 1 else word + 's'}"
 
 
 def audit(knowledge: Knowledge, store: Store | None = None,
@@ -224,13 +305,14 @@ def audit(knowledge: Knowledge, store: Store | None = None,
             f"reference {data['id']} is cited in the text but missing from the reference list; "
             f"{_tally(affects)} rest on it", affects, cit))
     findings += _grading_findings(knowledge, g)
-    findings += _run_findings(store, runs, snapshots, g) if store is not None else []
+    findings += _run_findings(store, runs, snapshots, deps) if store is not None else []
     for case_id, result in case_results:
-        for conflict in result.conflicts:
+        for conflict in result.conflicts:  # actions whose verdict is conflict
             findings.append(Finding(
                 "warning", "conflict-in-case", case_id,
-                f"case {case_id}: {conflict['action']} is derived both for "
-                f"({', '.join(conflict['for'])}) and against ({', '.join(conflict['against'])})",
+                f"case {case_id}: the verdict on {conflict['action']} is a conflict: for "
+                f"({', '.join(conflict['for'])}) and against ({', '.join(conflict['against'])}) "
+                "both stand and no precedence rule of the guideline orders them",
                 iri=result.case))
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.kind, f.subject))
@@ -285,7 +367,7 @@ def _grading_findings(knowledge: Knowledge, g: nx.DiGraph) -> list[Finding]:
 
 
 def _run_findings(store: Store, runs: list[dict[str, str]], snapshots: list[dict[str, str]],
-                  g: nx.DiGraph) -> list[Finding]:
+                  deps: DependencyGraph) -> list[Finding]:
     out = []
     current = {s["g"] for s in store.current_snapshots()}
     known = {s["g"]: s for s in snapshots}
@@ -315,11 +397,13 @@ def _run_findings(store: Store, runs: list[dict[str, str]], snapshots: list[dict
         out.append(Finding("error", "dangling-runs", f"{len(dangling)} stored runs",
                            f"{len(dangling)} stored runs name a guideline version the store "
                            "does not hold", dangling))
-    for run, action, case in _stored_conflicts(store):
-        case_id = case.rsplit("/", 1)[-1]
-        out.append(Finding("warning", "conflict-in-run", f"run of case {case_id}",
-                           f"stored run for case {case_id}: {action} derived both for and "
-                           "against", iri=run))
+    for c in _stored_conflicts(store):
+        out.append(Finding(
+            "warning", "conflict-in-run", f"run of case {c['case']}",
+            f"stored run for case {c['case']}: the verdict on {c['action']} is a conflict: "
+            f"for ({', '.join(c['for'])}) and against ({', '.join(c['against'])}) both stand "
+            "and no precedence rule of the guideline orders them", iri=c["run"]))
+    out += _verdicts_on_retracted(store, deps)
     return out
 
 

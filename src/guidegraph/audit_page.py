@@ -1,6 +1,7 @@
 """The audit pages of ``guidegraph serve``: plain server-side HTML for a person reviewing a
-store (guideline versions, audit findings, citation status, the audit log, stored runs) and
-one run's recommendations with why / why-not, grade, warnings, evidence and citations.
+store (guideline versions, audit findings, citation status, the audit log, stored runs with
+their verdicts) and one run's verdicts, then its recommendations with why / why-not, grade,
+warnings, evidence and citations.
 
 Everything is read through the server's :class:`~guidegraph.store.Store` (for an embedded
 store, the killable worker), with read-only operations only. Every value is escaped by
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pyoxigraph as ox
 from markupsafe import Markup, escape
 
 from guidegraph import provenance
@@ -24,7 +26,13 @@ from guidegraph.derivation_graph import Citation, Support, citations, support
 from guidegraph.explain import render_explanation
 from guidegraph.knowledge import GG, Knowledge, KnowledgePart
 from guidegraph.reasoner import Reasoner
-from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result, grade_text
+from guidegraph.result import (
+    Conclusion,
+    CriterionOutcome,
+    RecommendationOutcome,
+    Result,
+    grade_text,
+)
 from guidegraph.runs import run_record
 from guidegraph.store import CASE_GRAPH, SNAPSHOT_BASE, Store
 
@@ -42,6 +50,10 @@ def h(template: str, *args: Any, **kwargs: Any) -> Markup:
 
 def join(items: Iterable[Markup | str], sep: str = "") -> Markup:
     return Markup(sep).join(escape(i) for i in items)
+
+
+#: Order of verdicts in a run's summary: what needs attention first.
+VERDICT_ORDER = {"conflict": 0, "against": 1, "for": 2, "uncertain": 3, "undecided": 4}
 
 
 @dataclass
@@ -133,6 +145,26 @@ class AuditPages:
                               bool(current) and any(s not in current for s in snaps)))
         return sorted(out, key=lambda r: (r.ended, r.case_id, r.iri), reverse=True)
 
+    def verdicts(self, runs: list[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """(guideline, action, verdict) of each given run, read from its stored verdicts;
+        only the runs a page shows are asked for, so the list costs one small query."""
+        if not runs:
+            return {}
+        values = " ".join(str(ox.NamedNode(r)) for r in runs)  # validated IRIs, no injection
+        table = self.store.query(f"""PREFIX gg: <{GG}> PREFIX prov: <{PROV}>
+            SELECT ?run ?v ?verdict WHERE {{ VALUES ?run {{ {values} }}
+              GRAPH ?run {{ ?v a gg:ActionVerdict ; prov:wasGeneratedBy ?run ;
+                             gg:verdict ?verdict }} }}""").table
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for run, node, verdict in table.rows:
+            # <run>/verdict/<guideline>/<action>, as provenance.verdict_iri writes it
+            guideline, _, action = node.value.rsplit("/verdict/", 1)[-1].partition("/")
+            out.setdefault(run.value, []).append(
+                (guideline, action, verdict.value.removeprefix(GG + "verdict-")))
+        for found in out.values():
+            found.sort(key=lambda v: (VERDICT_ORDER.get(v[2], 9), v[1], v[0]))
+        return out
+
     # -- pages ----------------------------------------------------------------------
     def summary(self, page: int, per: int = PAGE_SIZE) -> str:
         reasoner, stored, current = self.current()
@@ -166,6 +198,7 @@ class AuditPages:
         stale = bool(current) and any(u not in current for u in used)
         sources = support(run_reasoner.knowledge)
         body = [self._run_head(result, stale, used, current),
+                self._run_verdicts(result),
                 self._run_recommendations(result, sources),
                 h('<section><h2>Plain-text explanation</h2><details><summary>As '
                   '<code>guidegraph explain --run</code> prints it</summary><pre>{}</pre>'
@@ -220,10 +253,13 @@ class AuditPages:
                 # Knowledge items stay few; stored runs can be hundreds: list them apart.
                 items_ = [a for a in f.affects if a.kind != "stored run"]
                 runs = [a for a in f.affects if a.kind == "stored run"]
+                # A run can be listed once per verdict: count the runs, not the paths.
+                n_runs = len({a.iri for a in runs})
+                paths = f" ({len(runs)} paths)" if len(runs) != n_runs else ""
                 affects = join([
                     _affected(items_, _count(len(items_), "item") + " affected",
                               severity == "error" or len(items_) <= 12),
-                    _affected(runs, _count(len(runs), "stored run") + " affected",
+                    _affected(runs, _count(n_runs, "stored run") + " affected" + paths,
                               len(runs) <= 12)])
                 items.append(h('<li class="finding"><span class="badge sev-{}">{}</span> '
                                '<strong>{}</strong> <span class="subject">{}</span><p>{}</p>{}'
@@ -267,22 +303,24 @@ class AuditPages:
     def _runs(self, runs: list[RunRow], page: int, pages: int, per: int,
               snapshots: dict[str, dict[str, str]], current: set[str]) -> Markup:
         shown = runs[(page - 1) * per: page * per]
+        verdicts = self.verdicts([r.iri for r in shown])
         rows = []
         for r in shown:
             versions = join((_version(snapshots.get(s), s, current) for s in r.snapshots),
                             Markup("<br>"))
             mark = h(' <span class="badge stale">stale</span>') if r.stale else Markup("")
-            rows.append(h('<tr class="{}"><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}</td>'
-                          '<td class="num">{}</td></tr>', "stale" if r.stale else "",
-                          self.url("audit_run", iri=r.iri), r.case_id, mark, _time(r.ended),
-                          versions or "—", r.derived))
+            rows.append(h('<tr class="{}"><td><a href="{}">{}</a>{}</td><td class="verdicts">'
+                          '{}</td><td>{}</td><td>{}</td><td class="num">{}</td></tr>',
+                          "stale" if r.stale else "", self.url("audit_run", iri=r.iri),
+                          r.case_id, mark, _verdict_summary(verdicts.get(r.iri, [])),
+                          _time(r.ended), versions or "—", r.derived))
         if not runs:
             table = h('<p class="none">No stored runs. Save some with <code>guidegraph reason '
                       'CASES --save</code>.</p>')
         else:
-            table = h('<table class="runs"><thead><tr><th>case</th><th>time (UTC)</th>'
-                      '<th>guideline version</th><th>derived</th></tr></thead><tbody>{}'
-                      '</tbody></table>', join(rows))
+            table = h('<table class="runs"><thead><tr><th>case</th><th>verdicts</th>'
+                      '<th>time (UTC)</th><th>guideline version</th><th>derived</th></tr>'
+                      '</thead><tbody>{}</tbody></table>', join(rows))
         nav = Markup("")
         if pages > 1:
             links = []
@@ -327,6 +365,28 @@ class AuditPages:
                  self.url("audit_summary"), result.case_id, result.provenance, warn, conflicts,
                  _time(result.started), _time(result.ended), join(versions, "; "),
                  result.case, len(result.facts), facts)
+
+    def _run_verdicts(self, result: Result) -> Markup:
+        """One row per action: what a clinician acts on, ahead of the statements behind it."""
+        several = len({c.guideline for c in result.conclusions}) > 1
+        derived = {(r.guideline, r.id): r for r in result.recommendations}
+        rows = [_verdict_row(c, derived, several) for c in result.conclusions]
+        if not rows and (result.recommendations or any(
+                r.status == "unknown" for r in result.not_applicable)):
+            # Runs saved before verdicts were recorded hold outcomes but no verdict.
+            table = h('<p class="note">This run records no verdict, though recommendations '
+                      'applied or are undecided: re-run the case to decide its actions.</p>')
+        elif not rows:
+            table = h('<p class="none">No verdict: no recommendation could apply.</p>')
+        else:
+            head = h('<tr>{}<th>action</th><th>verdict</th><th>decided by</th>'
+                     '<th>sets aside</th><th>pending, missing facts, notes</th></tr>',
+                     Markup("<th>guideline</th>") if several else "")
+            table = h('<table class="verdicts"><thead>{}</thead><tbody>{}</tbody></table>',
+                      head, join(rows))
+        return h('<section id="verdicts"><h2>Verdicts ({})</h2><p class="sub">One verdict '
+                 'per action, from the guideline\'s precedence rules; the recommendations '
+                 'below are the trail behind them.</p>{}</section>', len(rows), table)
 
     def _run_recommendations(self, result: Result, sources: dict[str, Support]) -> Markup:
         parts = []
@@ -388,6 +448,78 @@ class AuditPages:
         return h('<h5>Evidence</h5>{}<p class="cites">Cites directly: {}</p>',
                  h('<ul class="evidence">{}</ul>', join(items)) if items else h(
                      '<p class="none">no evidence statements</p>'), direct or "nothing")
+
+
+def _verdict_summary(verdicts: list[tuple[str, str, str]]) -> Markup:
+    """A run's verdicts in one cell: each decided one as "action: verdict", the undecided
+    ones counted (named in the tooltip), so a page of runs stays readable."""
+    if not verdicts:
+        return Markup('<span class="muted">—</span>')
+    decided = [v for v in verdicts if v[2] != "undecided"]
+    undecided = [v for v in verdicts if v[2] == "undecided"]
+    chips = [h('<span class="v v-{}" title="{}">{}: {}</span>', d, g, a, d)
+             for g, a, d in decided]
+    if undecided:
+        chips.append(h('<span class="v v-undecided" title="{}">{} undecided</span>',
+                       ", ".join(a for _, a, _ in undecided), len(undecided)))
+    return join(chips, " ")
+
+
+def _verdict_row(c: Conclusion, derived: dict[tuple[str, str], RecommendationOutcome],
+                 several: bool) -> Markup:
+    """A verdict with what decided it, what it set aside and by which rule, what it awaits."""
+    def statement(rec_id: str) -> Markup:
+        rec = derived.get((c.guideline, rec_id))
+        side = h(' <span class="dir">{}</span>', rec.direction) if rec is not None and (
+            c.direction in ("conflict", "undecided")) else ""
+        grade = h(' <span class="muted">{}</span>', grade_text(rec)) if rec else ""
+        return h('<li><a class="rid" href="#rec-{}">{}</a>{}{}</li>', rec_id, rec_id, side,
+                 grade)
+
+    if c.decided_by:
+        title = h('<p class="muted">standing so far:</p>') if c.direction == "undecided" else ""
+        decided = h('{}<ul class="plain">{}</ul>', title, join(statement(i) for i in c.decided_by))
+    else:
+        decided = h('<span class="muted">{}</span>', "none yet" if c.direction == "undecided"
+                    else "no supported statement applies")
+    by_rule: dict[str, list[str]] = {}
+    for o in c.overridden:
+        ids = by_rule.setdefault(o.rule, [])
+        if o.id not in ids:
+            ids.append(o.id)
+    total = len({o.id for o in c.overridden})
+    if by_rule:
+        rules = join(h('<li>{} by <strong>{}</strong>: <span class="muted">{}</span></li>',
+                       _count(len(ids), "statement"), rule, ", ".join(ids))
+                     for rule, ids in sorted(by_rule.items()))
+        # one statement can be set aside by two rules: then the distinct total comes first
+        total_line = h('<p>{} in all</p>', _count(total, "statement")) if len(by_rule) > 1 \
+            else ""
+        overrides = h('{}<ul class="plain">{}</ul>', total_line, rules)
+    else:
+        overrides = h('<span class="muted">—</span>')
+    notes = []
+    if c.direction == "undecided":
+        notes.append(h('<p>needs: <strong>{}</strong></p>',
+                       ", ".join(c.missing_facts) or "nothing listed"))
+        if c.pending:
+            items = join(h('<li><span class="rid">{}</span> <span class="muted">({})</span>'
+                           '</li>', p.id, ", ".join(p.missing_facts)) for p in c.pending)
+            # A guideline nothing applied from can leave dozens pending: fold them.
+            notes.append(h('<details{}><summary>pending on {}</summary><ul class="plain '
+                           'pending">{}</ul></details>', Markup(" open") if len(c.pending) <= 3
+                           else "", _count(len(c.pending), "statement"), items))
+    for w in c.warnings:
+        cls = "retracted" if "retracted" in w else ("conflict" if w.startswith("conflict")
+                                                   else "warn")
+        notes.append(h('<p class="warning {}">⚠ {}</p>', cls, w))
+    return h('<tr id="verdict-{}-{}" class="verdict {}">{}<td class="action"><strong>{}'
+             '</strong></td><td class="verdict"><span class="badge v-{}">{}</span></td>'
+             '<td class="decided">{}</td><td class="sets-aside">{}</td><td class="notes">{}'
+             '</td></tr>',
+             c.guideline, c.action, c.direction,
+             h("<td>{}</td>", c.guideline) if several else "", c.action, c.direction,
+             c.direction, decided, overrides, join(notes) or h('<span class="muted">—</span>'))
 
 
 def _affected(affects: list[Any], title: str, open_: bool) -> Markup:
@@ -513,6 +645,17 @@ tr.stale td { background: #fff6e5; }
 .badge.met { background:#e6f4ea; color: var(--ok); }
 .badge.unmet { background:#fdecea; color: var(--err); }
 .badge.unknown { background:#fff4e0; color: var(--warn); }
+.badge.v-for, .v.v-for { background:#e6f4ea; color: var(--ok); }
+.badge.v-against, .v.v-against { background:#fdecea; color: var(--err); }
+.badge.v-conflict, .v.v-conflict { background: var(--err); color:#fff; }
+.badge.v-uncertain, .v.v-uncertain { background:#eef1f5; color: var(--ink); }
+.badge.v-undecided, .v.v-undecided { background:#fff4e0; color: var(--warn); }
+.v { display:inline-block; border-radius: 4px; padding: 0 6px; margin: 1px 0; font-size: 12px;
+  white-space: nowrap; }
+td.verdicts { max-width: 440px; line-height: 1.9; }
+table.verdicts td { padding: 8px 10px; } table.verdicts p { margin: 2px 0; font-size: 13px; }
+ul.plain { list-style: none; padding: 0; margin: 0; font-size: 13px; }
+tr.verdict.conflict td { background: #fdecea; }
 .cite.retracted { background: var(--err); color:#fff; }
 .cite.unresolved { background:#f1f1f1; color:#616161; border:1px dashed #9e9e9e; }
 .cite.active { background:#e8f0fe; color: var(--info); }
@@ -554,7 +697,7 @@ ul.evidence { padding-left: 18px; margin: 4px 0; font-size: 14px; }
 ul.evidence li { margin: 4px 0; } .statement { color:#444; } .cites { margin: 3px 0; }
 pre { white-space: pre-wrap; font-size: 13px; background:#f6f8fa; padding: 12px;
   border-radius: 6px; }
-td code, td.nowrap, table.runs td:nth-child(2) { white-space: nowrap; }
+td code, td.nowrap, table.runs td:nth-child(3) { white-space: nowrap; }
 #citations td:first-child { white-space: nowrap; }
 .old { color: #8a4b00; font-weight: 600; }
 .pages a, .pages strong { display:inline-block; padding: 2px 8px; }

@@ -104,6 +104,9 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
 @main.command()
 @click.argument("case", required=False)
 @click.option("--rec", "rec_id", metavar="ID", help="Explain only this recommendation.")
+@click.option("--action", "action", metavar="ACTION",
+              help="Explain the verdict on one action: why, what was set aside by which rule, "
+                   "and which single-fact changes would change it.")
 @click.option("--provenance", "prov_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Explain a saved run (Turtle or N-Triples from reason --format turtle).")
 @click.option("--guideline", "guidelines", multiple=True, metavar="PATH",
@@ -114,10 +117,11 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
 @click.option("--graph", "graph_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also draw the derivation (facts, criteria, recommendation, grade, "
                    "evidence, citations) to FILE.svg or FILE.png.")
-def explain(case: str | None, rec_id: str | None, prov_file: str | None,
+def explain(case: str | None, rec_id: str | None, action: str | None, prov_file: str | None,
             guidelines: tuple[str, ...], run_iri: str | None, store_spec: str | None,
             graph_file: str | None) -> None:
-    """Why and why-not for every recommendation (or --rec ID), from the run's provenance."""
+    """Why and why-not for every recommendation (or --rec ID, or the verdict on --action
+    ACTION), from the run's provenance."""
     from pathlib import Path
 
     import pyoxigraph as ox
@@ -143,6 +147,9 @@ def explain(case: str | None, rec_id: str | None, prov_file: str | None,
         except (GuidegraphError, KeyError) as exc:
             _fail(str(exc).strip("'\""))
         _check_rec(reasoner, results, rec_id)
+        if action is not None:
+            _explain_action(reasoner, results, action)
+            return
         click.echo(render_explanation(results[0], reasoner, rec_id), nl=False)
         if graph_file:
             _draw(results, reasoner, rec_id, graph_file)
@@ -167,11 +174,26 @@ def explain(case: str | None, rec_id: str | None, prov_file: str | None,
         results = [provenance.from_triples(provenance.to_triples(reasoner.reason(c), reasoner),
                                            reasoner) for c in found]
     _check_rec(reasoner, results, rec_id)
+    if action is not None:
+        _explain_action(reasoner, results, action)
+        return
     if graph_file and len(results) != 1:
         _fail(f"--graph draws one case; {case} holds {len(results)}")
     click.echo("\n".join(render_explanation(r, reasoner, rec_id) for r in results), nl=False)
     if graph_file:
         _draw(results, reasoner, rec_id, graph_file)
+
+
+def _explain_action(reasoner: Reasoner, results: list, action: str) -> None:
+    """Render the verdict explanation of each result, for a known action."""
+    from guidegraph.counterfactual import case_from_result
+    from guidegraph.explain import render_action
+
+    known = sorted({g.action for g in reasoner.decisions.groups})
+    if action not in known:
+        _fail(f"--action {action!r}: no such action; known: {', '.join(known)}")
+    click.echo("\n".join(render_action(r, reasoner, action, case_from_result(r, reasoner))
+                         for r in results), nl=False)
 
 
 def _check_rec(reasoner: Reasoner, results: list, rec_id: str | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -82,6 +83,23 @@ class FactSpec:
     def notations(self) -> dict[str, str]:
         """Concept IRI -> notation (the reverse of ``allowed``)."""
         return {iri: notation for notation, iri in self.allowed.items()}
+
+    def from_display(self, shown: str) -> Any:
+        """The typed fact value (as a case holds it) of a value as results show it."""
+        if self.kind == "concept":
+            return self.allowed[shown]
+        if self.kind == "boolean":
+            return shown == "true"
+        return int(shown) if self.kind == "integer" else Decimal(shown)
+
+    def to_json(self, value: Any) -> Any:
+        """A typed fact value as the plain JSON case format writes it."""
+        if self.kind == "concept":
+            return self.notations.get(value, value)
+        if self.kind == "decimal":
+            number = Decimal(value)
+            return int(number) if number == number.to_integral_value() else float(number)
+        return value
 
     def allowed_text(self) -> str:
         """What values the key takes, in words, for error messages and docs."""

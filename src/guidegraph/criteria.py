@@ -45,6 +45,10 @@ class Criterion:
     threshold: Any = None  # literal threshold (numbers, booleans), for vectorised evaluation
     threshold_rank: int | None = None  # rank threshold on an ordered concept scheme
     allowed: frozenset[str] = frozenset()  # allowed concepts (with narrower ones for within)
+    #: For a dependent-action criterion (kind "verdict"): the action whose verdict it tests
+    #: and the guideline that verdict is reached under; ``key`` is empty.
+    verdict_of: str | None = None
+    verdict_guideline: str | None = None
 
     def evaluate(self, facts: Mapping[str, Any]) -> str:
         value = facts.get(self.key)
@@ -202,9 +206,12 @@ class Plan:
     """Everything the reasoner needs, compiled: conditions, leaf criteria, ranks."""
 
     conditions: dict[str, Condition]
-    criteria: list[Criterion]
+    criteria: list[Criterion]  # criteria on case facts
     ranks: dict[str, int]
     links: dict[str, list[str]]  # recommendation IRI -> top-level condition IRIs
+    #: Dependent-action criteria: they test another action's verdict, not a case fact, so
+    #: the reasoner sets their status once that verdict is reached.
+    verdict_criteria: list[Criterion] = field(default_factory=list)
 
 
 def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
@@ -217,6 +224,7 @@ def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
         edges.setdefault(row["from"], []).append((text(row["link"]), row["to"]))
     conditions: dict[str, Condition] = {}
     criteria: list[Criterion] = []
+    verdict_criteria: list[Criterion] = []
     for row in select_rows(knowledge.query("conditions")):
         iri = row["cond"]
         ident = text(row["id"]) or iri.rsplit("/", 1)[-1]
@@ -225,6 +233,11 @@ def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
         kind = row["kind"]
         if kind in _GROUP_KINDS:
             conditions[iri] = Group(iri, ident, label, section, _GROUP_KINDS[kind])
+            continue
+        if row["verdictOf"] is not None:
+            verdict_criteria.append(_verdict_criterion(row, ident, label, section,
+                                                       edges.get(iri, [])))
+            conditions[iri] = verdict_criteria[-1]
             continue
         if row["fact"] is None or row["comparator"] is None:
             raise ConfigurationError(f"criterion {ident}: needs gg:fact and gg:comparator")
@@ -277,7 +290,36 @@ def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
                 raise ConfigurationError(f"group {cond.id}: has no members")
     _check_acyclic(conditions)
     criteria.sort(key=lambda c: c.id)
-    return Plan(conditions, criteria, ranks, links)
+    verdict_criteria.sort(key=lambda c: c.id)
+    return Plan(conditions, criteria, ranks, links, verdict_criteria)
+
+
+def _verdict_criterion(row: dict, ident: str, label: str, section: str,
+                       edges: list[tuple[str, str]]) -> Criterion:
+    """A dependent-action criterion: met when the tested action's verdict is allowed.
+
+    Its status is set by the reasoner from the verdict (see queries/decide/
+    verdict-criteria.rq for the reference); ``test`` is applied to the verdict notation.
+    """
+    comparator = (row["comparator"] or "").removeprefix(GG)
+    if comparator not in ("oneOf", "notOneOf"):
+        raise ConfigurationError(f"criterion {ident}: a gg:verdictOf criterion takes gg:oneOf "
+                                 f"or gg:notOneOf, not {comparator or 'no comparator'}")
+    if row["verdictGuideline"] is None:
+        raise ConfigurationError(f"criterion {ident}: a gg:verdictOf criterion needs "
+                                 "gg:partOfGuideline (whose verdict it tests)")
+    allowed = frozenset(to for link, to in edges if link == "allowed")
+    if not allowed:
+        raise ConfigurationError(f"criterion {ident}: a gg:verdictOf criterion needs at least "
+                                 "one gg:allowedValue verdict")
+    test = allowed.__contains__ if comparator == "oneOf" else (lambda v: v not in allowed)
+    action = row["verdictOf"]
+    names = ", ".join(sorted(a.removeprefix(GG + "verdict-") for a in allowed))
+    symbol = _SYMBOLS[comparator]
+    return Criterion(row["cond"], ident, label, section, "", comparator, test, kind="verdict",
+                     text=f"verdict on {action.rstrip('/').rsplit('/', 1)[-1]} {symbol} "
+                          f"{{{names}}}",
+                     allowed=allowed, verdict_of=action, verdict_guideline=row["verdictGuideline"])
 
 
 def _check_acyclic(conditions: Mapping[str, Condition]) -> None:

@@ -3,14 +3,14 @@
 Versions are compared as compiled plans (so a change shows up the way the reasoner sees it:
 grade, direction, statement, citations, evidence, and every criterion in words), then the
 given cases and the store's runs made with the old version are reasoned under both versions
-and compared case by case.
+and compared case by case: first the verdicts (one per action, what a clinician acts on),
+then the recommendation outcomes behind them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,11 @@ from guidegraph.reasoner import Reasoner, RecommendationSpec
 
 if TYPE_CHECKING:
     from guidegraph.case_intake import Case
+    from guidegraph.result import Result
     from guidegraph.store import Store
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 class DiffError(GuidegraphError):
@@ -36,12 +40,36 @@ class Change:
 
 
 @dataclass
+class VerdictChange:
+    """One action whose verdict differs between the versions. A verdict of None means no
+    verdict: nothing on the action could apply under that version."""
+
+    guideline: str
+    action: str
+    old: str | None
+    new: str | None
+    old_decided_by: list[str] = field(default_factory=list)
+    new_decided_by: list[str] = field(default_factory=list)
+    #: facts an undecided verdict waits for (empty for a decided one)
+    old_missing_facts: list[str] = field(default_factory=list)
+    new_missing_facts: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"guideline": self.guideline, "action": self.action, "old": self.old,
+                "new": self.new, "old_decided_by": self.old_decided_by,
+                "new_decided_by": self.new_decided_by,
+                "old_missing_facts": self.old_missing_facts,
+                "new_missing_facts": self.new_missing_facts}
+
+
+@dataclass
 class OutcomeChange:
     case: str
     source: str  # "case file" | "stored run"
     added: dict[str, str]  # derived under NEW only: id -> direction
     removed: dict[str, str]  # derived under OLD only
     changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    verdicts: list[VerdictChange] = field(default_factory=list)
 
 
 @dataclass
@@ -60,13 +88,19 @@ class GuidelineDiff:
                 {"id": c.id, "status": c.status,
                  "fields": {k: {"old": o, "new": n} for k, (o, n) in c.fields.items()}}
                 for c in self.changes],
-            "outcomes": [{"case": o.case, "source": o.source, "now_derived": o.added,
-                          "no_longer_derived": o.removed,
+            "outcomes": [{"case": o.case, "source": o.source,
+                          "verdict_changed": [v.to_json() for v in o.verdicts],
+                          "now_derived": o.added, "no_longer_derived": o.removed,
                           "direction_changed": {k: {"old": a, "new": b}
                                                 for k, (a, b) in o.changed.items()}}
                          for o in self.outcomes],
+            "verdicts_changed": self.verdicts_changed(),
             "cases_checked": self.cases_checked, "runs_checked": self.runs_checked,
         }
+
+    def verdicts_changed(self) -> int:
+        """Verdict changes over all cases and runs (one per case or run and action)."""
+        return sum(len(o.verdicts) for o in self.outcomes)
 
 
 def _signature(spec: RecommendationSpec) -> dict[str, Any]:
@@ -122,23 +156,13 @@ def runs_made_with(store: Store, parts: list[KnowledgePart], reasoner: Reasoner
             continue
         record = provenance.from_triples(run_record(store, row["run"]), reasoner,
                                          known_only=True)
-        facts = {k: _json_value(reasoner, k, v) for k, v in record.facts.items()
-                 if k not in record.defaulted and k in reasoner.contract.facts}
+        contract = reasoner.contract.facts
+        facts = {k: contract[k].to_json(contract[k].from_display(v))
+                 for k, v in record.facts.items()
+                 if k not in record.defaulted and k in contract}
         case = reasoner.intake.from_object({"id": record.case_id, **facts})
         out.append((f"{record.case_id} <{row['run']}>", case))
     return out
-
-
-def _json_value(reasoner: Reasoner, key: str, text: str) -> Any:
-    """A displayed fact value back to its plain JSON value, through the case contract."""
-    kind = reasoner.contract.facts[key].kind
-    if kind == "boolean":
-        return text == "true"
-    if kind == "integer":
-        return int(text)
-    if kind == "decimal":
-        return Decimal(text)
-    return text
 
 
 def diff(old: list[KnowledgePart], new: list[KnowledgePart], *,
@@ -182,14 +206,53 @@ def _describe(reasoner: Reasoner) -> dict[str, str]:
 
 def _outcome(before: Reasoner, after: Reasoner, case: Case, label: str, source: str
              ) -> OutcomeChange | None:
-    old = {r.id: r.direction for r in before.reason(case).recommendations}
-    new = {r.id: r.direction for r in after.reason(case).recommendations}
+    first, second = before.reason(case), after.reason(case)
+    old = {r.id: r.direction for r in first.recommendations}
+    new = {r.id: r.direction for r in second.recommendations}
     added = {k: v for k, v in new.items() if k not in old}
     removed = {k: v for k, v in old.items() if k not in new}
     changed = {k: (old[k], new[k]) for k in old.keys() & new.keys() if old[k] != new[k]}
-    if not (added or removed or changed):
+    verdicts = _verdict_changes(first, second)
+    if not (added or removed or changed or verdicts):
         return None
-    return OutcomeChange(label, source, added, removed, changed)
+    return OutcomeChange(label, source, added, removed, changed, verdicts)
+
+
+def _verdict_changes(first: Result, second: Result) -> list[VerdictChange]:
+    """Actions whose verdict differs, in the order the new version decides them (then the
+    actions only the old one decided). A change of only the deciding statements under the
+    same verdict shows in the recommendation outcomes, not here."""
+    old = {(c.guideline, c.action): c for c in first.conclusions}
+    new = {(c.guideline, c.action): c for c in second.conclusions}
+    keys = [*new, *(k for k in old if k not in new)]
+    out = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if a is not None and b is not None and a.direction == b.direction:
+            continue
+        out.append(VerdictChange(
+            key[0], key[1], a.direction if a else None, b.direction if b else None,
+            list(a.decided_by) if a else [], list(b.decided_by) if b else [],
+            list(a.missing_facts) if a else [], list(b.missing_facts) if b else []))
+    return out
+
+
+def _few(items: list[str], n: int = 3) -> str:
+    return ", ".join(items[:n]) + (f" +{len(items) - n} more" if len(items) > n else "")
+
+
+def _verdict_text(direction: str | None, decided_by: list[str], missing: list[str]) -> str:
+    """A verdict in a few words. An undecided verdict has no deciding side: its decided_by
+    are the statements standing so far, and what it waits for matters more."""
+    if direction is None:
+        return "no verdict"
+    if direction == "undecided":
+        parts = [f"needs {_few(missing, 4)}"] if missing else []
+        parts += [f"standing: {_few(decided_by)}"] if decided_by else []
+        return f"undecided ({'; '.join(parts)})" if parts else "undecided"
+    if not decided_by:
+        return f"{direction} (no supported statement)"
+    return f"{direction} (decided by {_few(decided_by)})"
 
 
 def render_text(d: GuidelineDiff) -> str:
@@ -210,10 +273,17 @@ def render_text(d: GuidelineDiff) -> str:
             else:
                 lines.append(f"      {name}: {old!r} -> {new!r}")
     lines.append("")
-    lines.append(f"Outcomes changed: {len(d.outcomes)} of {d.cases_checked} cases and "
-                 f"{d.runs_checked} stored runs")
+    checked = f"{d.cases_checked} cases and {d.runs_checked} stored runs"
+    with_verdicts = sum(bool(o.verdicts) for o in d.outcomes)
+    lines.append(f"Verdicts changed: {d.verdicts_changed()} in {with_verdicts} of {checked}")
+    lines.append(f"Outcomes changed: {len(d.outcomes)} of {checked} (verdicts or "
+                 "recommendation outcomes)")
     for o in d.outcomes:
         lines.append(f"  {o.source}: {o.case}")
+        for v in o.verdicts:
+            lines.append(f"      verdict:           {v.action} [{v.guideline}]: "
+                         f"{_verdict_text(v.old, v.old_decided_by, v.old_missing_facts)} -> "
+                         f"{_verdict_text(v.new, v.new_decided_by, v.new_missing_facts)}")
         for k, v in sorted(o.added.items()):
             lines.append(f"      now derived:       {k} ({v})")
         for k, v in sorted(o.removed.items()):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from guidegraph.result import RecommendationOutcome, Result, grade_text
 
 if TYPE_CHECKING:
+    from guidegraph.case_intake import Case
     from guidegraph.reasoner import Reasoner
 
 _VERDICT = {"met": "APPLIES", "unknown": "UNDECIDED", "unmet": "DOES NOT APPLY"}
@@ -70,4 +71,45 @@ def render_explanation(result: Result, reasoner: Reasoner, rec_id: str | None = 
     for rec in sorted(outcomes, key=lambda r: (order[r.status], r.action, r.id)):
         lines.append("")
         lines.extend(explain_outcome(rec, result.facts, result.warnings_of(rec)))
+    return "\n".join(lines) + "\n"
+
+
+def render_action(result: Result, reasoner: Reasoner, action: str, case: Case) -> str:
+    """Why the verdict on one action holds, what was set aside by which rule, and what would
+    change it (single-fact changes, each checked by re-running the case)."""
+    from guidegraph import counterfactual
+
+    lines = [f"Verdict on {action} for case {result.case_id} <{result.case}>",
+             f"Run: {result.provenance}"]
+    outcomes = {(r.guideline, r.id): r for r in result.all_outcomes()}
+    groups = [g for g in reasoner.decisions.groups if g.action == action]
+    rules = reasoner.decisions.rule_definition
+    for group in groups:
+        conclusion = next((c for c in result.conclusions if c.guideline == group.guideline
+                           and c.action == action), None)
+        lines.append("")
+        if conclusion is None:
+            lines.append(f"[{group.guideline}] NO VERDICT: none of its "
+                         f"{len(group.specs)} statements on {action} can apply")
+        else:
+            lines.append(f"[{group.guideline}] {conclusion.direction.upper()}"
+                         + (f" — {conclusion.strength}" if conclusion.strength else ""))
+            if conclusion.decided_by:
+                lines.append("decided by:")
+                for rec_id in conclusion.decided_by:
+                    lines.extend("  " + x for x in explain_outcome(
+                        outcomes[(group.guideline, rec_id)], result.facts))
+            for o in conclusion.overridden:
+                lines.append(f"set aside: {o.id} ({o.direction}) by {', '.join(o.by)} — rule "
+                             f"{o.rule}: {rules.get(o.rule_iri, '')}".rstrip(": "))
+            for pend in conclusion.pending:
+                lines.append(f"pending: {pend.id} needs {', '.join(pend.missing_facts)}")
+            if conclusion.missing_facts:
+                lines.append(f"would be settled by: {', '.join(conclusion.missing_facts)}")
+            for warning in conclusion.warnings:
+                lines.append(f"! {warning}")
+        found = counterfactual.changes(reasoner, case, group)
+        lines.append("what would change it:" if found else
+                     "what would change it: no change of a single fact")
+        lines.extend(f"  {c.text()}" for c in found)
     return "\n".join(lines) + "\n"

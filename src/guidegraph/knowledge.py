@@ -175,9 +175,10 @@ class Knowledge:
             raise ConfigurationError(f"guideline {', '.join(dupes)} given more than once")
         return cls(store, infos, parts)
 
-    def query(self, name: str, **bindings: ox.NamedNode | ox.Literal) -> ox.QuerySolutions:
-        """Run a named query from queries/derive/ with parameters bound, never pasted."""
-        text = resources.resource("queries", "derive", f"{name}.rq").read_text(encoding="utf-8")
+    def query(self, name: str, folder: str = "derive", **bindings: ox.NamedNode | ox.Literal
+              ) -> ox.QuerySolutions:
+        """Run a named query from queries/<folder>/ with parameters bound, never pasted."""
+        text = resources.resource("queries", folder, f"{name}.rq").read_text(encoding="utf-8")
         subs = {ox.Variable(k): v for k, v in bindings.items()}
         return self.store.query(text, substitutions=subs or None)
 

@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from guidegraph import __version__
+from guidegraph.decide import conflicts_of, strength_key
 from guidegraph.knowledge import GG
-from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result
+from guidegraph.result import (
+    Conclusion,
+    CriterionOutcome,
+    Overridden,
+    Pending,
+    RecommendationOutcome,
+    Result,
+)
 
 if TYPE_CHECKING:
     from guidegraph.reasoner import Reasoner, RecommendationSpec
@@ -52,11 +60,13 @@ P = {name: _n(GG + name) for name in (
     "contentHash", "snapshotOf", "version", "aboutCase", "factKey", "factProperty",
     "assumedByDefault", "evaluates", "status", "criterion", "usedFact", "missingFactKey",
     "decisive", "viaPath", "evaluationIndex", "warning", "restsOnCitation", "conflictAction",
-    "conflictingResult", "action", "direction")}
+    "conflictingResult", "action", "direction", "ActionVerdict", "verdict", "decidedUnder",
+    "decidedBy", "pendingOn", "strengthText", "SetAside", "setAsideBy", "byRule",
+    "usedVerdict")}
 PV = {name: _n(PROV + name) for name in (
     "Activity", "Entity", "SoftwareAgent", "Derivation", "startedAtTime", "endedAtTime",
     "wasAssociatedWith", "used", "wasGeneratedBy", "wasDerivedFrom", "qualifiedDerivation",
-    "entity", "hadActivity")}
+    "entity", "hadActivity", "Influence", "qualifiedInfluence", "influencer")}
 _NOTATION = _n(SKOS + "notation")
 _LABEL = _n(RDFS + "label")
 _CITES = _n(CITO + "cites")
@@ -146,8 +156,9 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
         add(f"{node} {_T} {g['Conflict']} .")
         add(f"{node} {pv['wasGeneratedBy']} {run} .")
         add(f"{node} {g['conflictAction']} <{reasoner.action_iri[conflict['action']]}> .")
+        sides = {*conflict["for"], *conflict["against"]}
         for rec in result.recommendations:
-            if rec.action == conflict["action"] and rec.direction in ("for", "against"):
+            if rec.action == conflict["action"] and rec.id in sides:
                 add(f"{node} {g['conflictingResult']} "
                     f"{_entity(rec, specs[rec.iri]).replace(_RUN, result.provenance)} .")
     # Cached outcome blocks are split at the run IRI; joining the pieces with it is one pass.
@@ -155,7 +166,7 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
     for rec in result.all_outcomes():
         parts = rec.prov_parts
         if parts is None:
-            parts = _outcome_block(rec, specs[rec.iri]).split(_RUN)
+            parts = _outcome_block(rec, specs[rec.iri], reasoner.verdict_action).split(_RUN)
             rec.prov_parts = parts
         pieces[-1] += parts[0]
         pieces.extend(parts[1:])
@@ -165,7 +176,58 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
                 head, tail = line.split(_RUN)
                 pieces[-1] += head
                 pieces.append(tail)
+    for conclusion in result.conclusions:
+        parts = conclusion.prov_parts
+        if parts is None:
+            parts = conclusion.prov_parts = _conclusion_block(conclusion, reasoner).split(_RUN)
+        pieces[-1] += parts[0]
+        pieces.extend(parts[1:])
     return result.provenance.join(pieces)
+
+
+def verdict_iri(run: str, guideline: str, action: str) -> str:
+    """The IRI of a run's verdict on one action of one guideline."""
+    return f"{run}/verdict/{guideline}/{action}"
+
+
+def _conclusion_block(c: Conclusion, reasoner: Reasoner) -> str:
+    """PROV-O lines of one verdict, with the run IRI left as a placeholder.
+
+    The verdict is derived from the prevailing outcomes (prov:wasDerivedFrom, gg:decidedBy);
+    each applicable outcome a rule set aside is a qualified influence naming the outcome
+    that prevailed and the rule.
+    """
+    g, pv = _G, _PR
+    node = f"<{verdict_iri(_RUN, c.guideline, c.action)}>"
+    def ent(rec_id: str) -> str:
+        return f"<{_RUN}/rec/{c.guideline}/{rec_id}>"
+
+    out = [f"{node} {_T} {g['ActionVerdict']} .", f"{node} {_T} {pv['Entity']} .",
+           f"{node} {pv['wasGeneratedBy']} <{_RUN}> .",
+           f"{node} {g['action']} <{c.action_iri}> .",
+           f"{node} {g['decidedUnder']} <{c.guideline_iri}> .",
+           f"{node} {g['verdict']} <{GG}verdict-{c.direction}> ."]
+    add = out.append
+    if c.strength:
+        add(f"{node} {g['strengthText']} {_s(c.strength)} .")
+    for rec_id in c.decided_by:
+        add(f"{node} {pv['wasDerivedFrom']} {ent(rec_id)} .")
+        add(f"{node} {g['decidedBy']} {ent(rec_id)} .")
+    for index, (loser, winner, rule) in enumerate(c.set_aside):
+        inf = f"<{verdict_iri(_RUN, c.guideline, c.action)}/set-aside/{index}>"
+        add(f"{node} {pv['qualifiedInfluence']} {inf} .")
+        add(f"{inf} {_T} {g['SetAside']} .")
+        add(f"{inf} {_T} {pv['Influence']} .")
+        add(f"{inf} {pv['influencer']} {ent(loser)} .")
+        add(f"{inf} {g['setAsideBy']} {ent(winner)} .")
+        add(f"{inf} {g['byRule']} <{rule}> .")
+    for p in c.pending:
+        add(f"{node} {g['pendingOn']} {ent(p.id)} .")
+    for key in c.missing_facts:
+        add(f"{node} {g['missingFactKey']} {_s(key)} .")
+    for warning in c.warnings:
+        add(f"{node} {g['warning']} {_s(warning)} .")
+    return "\n".join(out) + "\n"
 
 
 def agent_lines() -> list[str]:
@@ -182,7 +244,8 @@ def _entity(rec: RecommendationOutcome, spec: RecommendationSpec) -> str:
     return f"<{_RUN}/rec/{spec.guideline}/{rec.id}>"
 
 
-def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec) -> str:
+def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec,
+                   verdict_of: dict[str, str]) -> str:
     """PROV-O lines of one outcome, with the run IRI left as a placeholder.
 
     An outcome depends only on the facts it read, so its block can be cached with it and
@@ -227,6 +290,9 @@ def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec) -> str:
             add(f"{ev} {g['viaPath']} {_s(' > '.join(crit.via))} .")
         for key in crit.missing:
             add(f"{ev} {g['missingFactKey']} {_s(key)} .")
+        used = verdict_of.get(crit.iri)
+        if used is not None:
+            add(f"{ev} {g['usedVerdict']} <{verdict_iri(_RUN, spec.guideline, used)}> .")
         for key in crit.fact_keys:
             node = f"<{_RUN}/fact/{key}>"
             add(f"{ev} {g['usedFact']} {node} .")
@@ -338,22 +404,76 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
     derived.sort(key=key)
     others.sort(key=key)
     order = {k: i for i, k in enumerate(reasoner.contract.keys())}
-    conflicts = []
-    for p in by_s.values():
-        if P["Conflict"] in p.get(RDF + "type", []):
-            action = reasoner.action_notation[p[GG + "conflictAction"][0].value]
-            members = [r for r in derived if r.action == action]
-            conflicts.append({"action": action,
-                              "for": [r.id for r in members if r.direction == "for"],
-                              "against": [r.id for r in members if r.direction == "against"]})
-    conflicts.sort(key=lambda c: c["action"])
     missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing},
                          key=lambda k: order.get(k, len(order)))
     guidelines.sort(key=lambda g: g["id"])
+    conclusions = _read_conclusions(by_s, run, reasoner, known_only)
+    conflicts = conflicts_of(conclusions, reasoner.decisions.direction)
     return Result(
         case=case_iri, case_id=one(case_iri, SKOS + "notation").value, guidelines=guidelines,
         recommendations=derived, not_applicable=others, missing_facts=missing_all,
         conflicts=conflicts, provenance=run,
         facts={k: facts[k] for k in sorted(facts, key=lambda k: order.get(k, 0))},
         defaulted=sorted(defaulted), started=one(run, PROV + "startedAtTime").value,
-        ended=one(run, PROV + "endedAtTime").value)
+        ended=one(run, PROV + "endedAtTime").value, conclusions=conclusions)
+
+
+def _read_conclusions(by_s: dict[str, dict[str, list[Any]]], run: str, reasoner: Reasoner,
+                      known_only: bool = False) -> list[Conclusion]:
+    """The run's verdicts, in the order the reasoner gives them (dependency stages);
+    with ``known_only``, those of guidelines or actions the reasoner does not hold are
+    skipped."""
+    def rec_id(iri: str) -> str:
+        return iri.rsplit("/", 1)[-1]
+
+    def first(subject: str, pred: str) -> Any:
+        values = by_s[subject].get(pred, [])
+        return values[0].value if values else None
+
+    order = {g.key: i for i, g in enumerate(
+        g for stage in reasoner.decisions.stages for g in stage)}
+    notation = reasoner.decisions.rule_notation
+    specs = {(s.guideline, s.id): s for s in reasoner.recommendations}
+    direction = {k: s.direction for k, s in specs.items()}
+    key_order = {k: i for i, k in enumerate(reasoner.contract.keys())}
+    out: list[tuple[int, Conclusion]] = []
+    for subject, p in by_s.items():
+        if P["ActionVerdict"] not in p.get(RDF + "type", []):
+            continue
+        if first(subject, PROV + "wasGeneratedBy") != run:
+            continue
+        action_iri = first(subject, GG + "action")
+        guideline_iri = first(subject, GG + "decidedUnder")
+        if known_only and (guideline_iri, action_iri) not in order:
+            continue
+        guideline = subject.rsplit("/verdict/", 1)[1].split("/", 1)[0]
+        decided = sorted((specs[(guideline, rec_id(o.value))] for o in p.get(GG + "decidedBy", [])),
+                         key=strength_key)
+        set_aside = []
+        for inf in sorted((o.value for o in p.get(PROV + "qualifiedInfluence", [])),
+                          key=lambda e: int(e.rsplit("/", 1)[1])):
+            set_aside.append((rec_id(first(inf, PROV + "influencer")),
+                              rec_id(first(inf, GG + "setAsideBy")), first(inf, GG + "byRule")))
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for loser, winner, rule in set_aside:
+            grouped.setdefault((loser, rule), []).append(winner)
+        overridden = [Overridden(loser, direction[(guideline, loser)], sorted(winners),
+                                 notation.get(rule, rule), rule)
+                      for (loser, rule), winners in sorted(grouped.items())]
+        pending_ids = sorted(rec_id(o.value) for o in p.get(GG + "pendingOn", []))
+        pending = []
+        for pid in pending_ids:
+            entity = f"{run}/rec/{guideline}/{pid}"
+            pending.append(Pending(pid, sorted(
+                o.value for o in by_s[entity].get(GG + "missingFactKey", []))))
+        conclusion = Conclusion(
+            action=reasoner.action_notation[action_iri], action_iri=action_iri,
+            guideline=guideline, guideline_iri=guideline_iri,
+            direction=first(subject, GG + "verdict").removeprefix(GG + "verdict-"),
+            decided_by=[s.id for s in decided], strength=first(subject, GG + "strengthText"),
+            overridden=overridden, pending=pending,
+            missing_facts=sorted((o.value for o in p.get(GG + "missingFactKey", [])),
+                                 key=lambda k: (key_order.get(k, len(key_order)), k)),
+            warnings=sorted(o.value for o in p.get(GG + "warning", [])), set_aside=set_aside)
+        out.append((order.get((guideline_iri, action_iri), len(order)), conclusion))
+    return [c for _, c in sorted(out, key=lambda t: (t[0], t[1].guideline, t[1].action))]

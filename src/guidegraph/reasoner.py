@@ -31,12 +31,22 @@ from guidegraph.criteria import (
     evaluate,
     leaves,
 )
+from guidegraph.decide import (
+    VALUE,
+    VERDICT_IRI,
+    VERDICT_NAME,
+    ActionGroup,
+    DecisionPlan,
+    conflicts_of,
+)
 from guidegraph.errors import ConfigurationError
 from guidegraph.knowledge import GG, Knowledge
-from guidegraph.result import CriterionOutcome, RecommendationOutcome, Result
+from guidegraph.result import Conclusion, CriterionOutcome, RecommendationOutcome, Result
 from guidegraph.sparql_rows import select_rows, text
 
 RUN_BASE = "https://w3id.org/guidegraph/run/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD_INT = "http://www.w3.org/2001/XMLSchema#integer"
 _CACHE_LIMIT = 200_000
 #: From this many recommendations on, the compiled engine evaluates with numpy arrays.
 VECTOR_MIN_RECOMMENDATIONS = 300
@@ -65,8 +75,10 @@ class RecommendationSpec:
     warnings: list[str]
     rests_on: list[str]
     cautions: list[str]
+    strength_rank: int | None = None  # gg:strengthRank of its grade, if ranked
     keys: tuple[str, ...] = ()  # case keys its criteria read, in a fixed order
     leaf_iris: tuple[str, ...] = ()  # its leaf criteria, in a fixed order
+    verdict_iris: tuple[str, ...] = ()  # its dependent-action criteria, in a fixed order
 
 
 class Reasoner:
@@ -101,18 +113,29 @@ class Reasoner:
         self.spec_by_iri = {s.iri: s for s in self.recommendations}
         self.action_iri = {s.action: s.action_iri for s in self.recommendations}
         self.action_notation = {s.action_iri: s.action for s in self.recommendations}
+        #: dependent-action criterion IRI -> notation of the action whose verdict it reads
+        self.verdict_action = {c.iri: self.action_notation.get(c.verdict_of or "", "")
+                               for c in self.plan.verdict_criteria}
         for spec in self.recommendations:
             spec_leaves = {c.iri: c for cond in spec.conditions for c in leaves(cond)}
-            spec.keys = tuple(sorted({c.key for c in spec_leaves.values()}))
+            spec.keys = tuple(sorted({c.key for c in spec_leaves.values() if c.key}))
             spec.leaf_iris = tuple(sorted(spec_leaves))
+            spec.verdict_iris = tuple(sorted(i for i, c in spec_leaves.items()
+                                             if c.kind == "verdict"))
+        self.decisions = DecisionPlan(self.knowledge, self.plan, self.recommendations)
+        self._conclusion_cache: dict[tuple, tuple[Conclusion | None, tuple]] = {}
+        self._decide_queries: dict[str, str] = {}
+        self._decide_base: list[ox.Quad] | None = None
+        self._scratch: ox.Store | None = None
         self._outcome_cache: dict[tuple, RecommendationOutcome] = {}
         self._key_order = {k: i for i, k in enumerate(self.contract.keys())}
         self._vector = None
         if engine == "vector" or (engine == "compiled" and len(self.recommendations)
                                   >= VECTOR_MIN_RECOMMENDATIONS):
-            from guidegraph.vector_eval import VectorPlan
+            from guidegraph.vector_eval import VectorDecisions, VectorPlan
 
             self._vector = VectorPlan(self.plan, self.recommendations, self.contract)
+            self._vector_decisions = VectorDecisions(self.decisions, self.recommendations)
 
     @classmethod
     def from_paths(cls, guidelines: list[Path] | None = None, *, engine: str = "compiled"
@@ -176,6 +199,7 @@ class Reasoner:
                 grading=text(row["grading"]),
                 origin=text(row["originLabel"]) if row["originLabel"] else None,
                 votes=votes,
+                strength_rank=int(text(row["strengthRank"])) if row["strengthRank"] else None,
                 conditions=sorted((self.plan.conditions[t] for t in tops), key=lambda c: c.id),
                 sources=sources, warnings=warnings, rests_on=rests_on, cautions=cautions,
             ))
@@ -221,44 +245,196 @@ class Reasoner:
         return self._status_query
 
     def reason(self, case: Case) -> Result:
-        """Evaluate every recommendation for the case and build the result.
+        """Evaluate every recommendation for the case, decide every action, build the result.
 
-        With the compiled engine, a recommendation's outcome is cached by the statuses of
-        its criteria: nothing else shapes it (a fact is absent exactly when its criterion is
-        unknown, and fact values are rendered from the case at output time), so after
-        warm-up every outcome is a lookup. Cached outcomes are shared and never mutated;
-        the ones a conflict annotates are copied first.
+        Actions are decided in dependency order (parents first), so a dependent-action
+        criterion reads a verdict already reached. With the compiled engine, a
+        recommendation's outcome is cached by the statuses of its criteria (and, for a
+        dependent-action criterion, the facts its verdict waits for): nothing else shapes it
+        (a fact is absent exactly when its criterion is unknown, and fact values are rendered
+        from the case at output time), so after warm-up every outcome is a lookup; a verdict
+        is cached by the outcomes of its action's recommendations in the same way. Cached
+        objects are shared and never mutated.
         """
         started = _now()
-        if self._vector is not None:
-            derived, others, rejected = self._reason_vector(case)
-            return self._result(case, derived, others, rejected, started)
+        if self._vector is not None and not self.decisions.has_dependencies:
+            derived, others, rejected, conclusions = self._reason_vector(case)
+            return self._result(case, derived, others, rejected, started, conclusions)
         use_cache = self.engine == "compiled"
         cache = self._outcome_cache
+        self._scratch = None  # the reference engine's per-case decision store
         leaf = self.leaf_statuses(case)
+        waits: dict[str, list[str]] = {}  # dependent-action criterion -> facts its verdict needs
         memo: dict[str, str] = {}
+        outcomes: dict[str, RecommendationOutcome] = {}
+        conclusions: list[Conclusion] = []
+        sparql = self.engine == "sparql"
+        for stage in self.decisions.stages:
+            decided: dict[tuple[str, str], Conclusion | None] = {}
+            for group in stage:
+                got = []
+                for spec in group.specs:
+                    key = ((spec.iri, *[leaf[c] for c in spec.leaf_iris],
+                            *[tuple(waits[c]) for c in spec.verdict_iris])
+                           if use_cache else None)
+                    outcome = cache.get(key) if key is not None else None
+                    if outcome is None:
+                        outcome = self._outcome(spec, case, leaf, memo, waits)
+                        if key is not None:
+                            if len(cache) >= _CACHE_LIMIT:
+                                cache.clear()
+                            cache[key] = outcome
+                    outcomes[spec.iri] = outcome
+                    got.append(outcome)
+                if not sparql:
+                    decided[group.key] = self._decide(group, outcomes, tuple(got))
+            if sparql:
+                decided = self._sparql_decide(stage, outcomes)
+            for group in stage:
+                conclusion = decided[group.key]
+                if conclusion is not None:
+                    conclusions.append(conclusion)
+                if group.tested:
+                    for crit, status, missing in self.decisions.verdict_statuses(group,
+                                                                                 conclusion):
+                        leaf[crit.iri] = status
+                        waits[crit.iri] = missing
+            if sparql and self.decisions.has_dependencies:
+                self._sparql_verdict_statuses(stage, conclusions, leaf)
         derived: list[RecommendationOutcome] = []
         others: list[RecommendationOutcome] = []
         rejected = 0
         for spec in self.recommendations:
-            key = (spec.iri, *[leaf[c] for c in spec.leaf_iris]) if use_cache else None
-            outcome = cache.get(key) if key is not None else None
-            if outcome is None:
-                outcome = self._outcome(spec, case, leaf, memo)
-                if key is not None:
-                    if len(cache) >= _CACHE_LIMIT:
-                        cache.clear()
-                    cache[key] = outcome
+            outcome = outcomes[spec.iri]
             if outcome.status == MET:
                 derived.append(outcome)
             elif outcome.status == UNMET and self.why_not == "undecided":
                 rejected += 1
             else:
                 others.append(outcome)
-        return self._result(case, derived, others, rejected, started)
+        return self._result(case, derived, others, rejected, started, conclusions)
 
-    def _reason_vector(self, case: Case) -> tuple[list, list, int]:
-        """Statuses from numpy arrays; outcome objects only for what the result lists."""
+    def _decide(self, group: ActionGroup, outcomes: dict[str, RecommendationOutcome],
+                got: tuple[RecommendationOutcome | None, ...] | None = None
+                ) -> Conclusion | None:
+        """The compiled decision for one action.
+
+        With the compiled engine, outcomes are shared objects (see :meth:`reason`), so a
+        verdict is cached by the identity of its recommendations' outcomes; the entry keeps
+        those outcomes alive, so an identity cannot be reused while its entry exists.
+        """
+        if got is None:
+            got = tuple(outcomes.get(s.iri) for s in group.specs)
+        key = (group.index, *map(id, got)) if self.engine == "compiled" else None
+        cache = self._conclusion_cache
+        if key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                return hit[0]
+        value = {s.iri: VALUE[o.status] if o is not None else 0
+                 for s, o in zip(group.specs, got, strict=True)}
+        standing, verdict = self.decisions.evaluate(group, value)
+        conclusion = (None if verdict is None else self.decisions.conclusion(
+            group, verdict, outcomes, value, standing, self._key_order))
+        if key is not None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = (conclusion, got)
+        return conclusion
+
+    # -- reference decision semantics (queries/decide/) ---------------------------------
+    def _decide_text(self, name: str) -> str:
+        if name not in self._decide_queries:
+            from guidegraph import resources
+            self._decide_queries[name] = resources.resource(
+                "queries", "decide", f"{name}.rq").read_text(encoding="utf-8")
+        return self._decide_queries[name]
+
+    def _decide_store(self, quads: list[ox.Quad]) -> ox.Store:
+        """The case's decision store with ``quads`` added: what the decide queries read of the
+        knowledge, and the case's outcomes and verdicts so far.
+
+        Inserting and deleting scratch triples in the long-lived knowledge store slows every
+        later query (the in-memory store keeps their history); one small store per case does
+        not, and holds only the predicates the queries use.
+        """
+        if self._scratch is None:
+            if self._decide_base is None:
+                keep = {GG + p for p in ("action", "direction", "partOfGuideline",
+                                         "verdictOf", "comparator", "allowedValue")} | {RDF_TYPE}
+                self._decide_base = [q for q in self.knowledge.store
+                                     if q.predicate.value in keep]
+            self._scratch = ox.Store()
+            self._scratch.bulk_extend(self._decide_base)
+        self._scratch.bulk_extend(quads)
+        return self._scratch
+
+    def _sparql_decide(self, stage: list[ActionGroup],
+                       outcomes: dict[str, RecommendationOutcome]
+                       ) -> dict[tuple[str, str], Conclusion | None]:
+        """standing.rq and verdict.rq over the stage's outcomes in a scratch graph."""
+        scratch = ox.NamedNode(RUN_BASE + "scratch/decide")
+        defeats = ox.NamedNode("urn:guidegraph:decide:defeats")
+        standing_graph = ox.NamedNode("urn:guidegraph:decide:standing")
+        evaluates, status = ox.NamedNode(GG + "evaluates"), ox.NamedNode(GG + "status")
+        quads = []
+        for group in stage:
+            for j, spec in enumerate(group.specs):
+                out = ox.NamedNode(f"{RUN_BASE}scratch/decide/{group.index}/{j}")
+                o = outcomes[spec.iri]
+                quads += [ox.Quad(out, evaluates, ox.NamedNode(spec.iri), scratch),
+                          ox.Quad(out, status, ox.NamedNode(GG + o.status), scratch)]
+                for d in self.decisions.defeaters.get(spec.iri, ()):
+                    quads.append(ox.Quad(ox.NamedNode(d.winner), ox.NamedNode(GG + "overrides"),
+                                         ox.NamedNode(spec.iri), defeats))
+                if spec.iri in self.decisions.unsupported:
+                    quads.append(ox.Quad(ox.NamedNode(spec.iri), ox.NamedNode(RDF_TYPE),
+                                         ox.NamedNode(GG + "Unsupported"), defeats))
+        store = self._decide_store(quads)
+        standing: dict[str, int] = {}
+        for row in store.query(self._decide_text("standing"), use_default_graph_as_union=True):
+            rec = row["rec"].value
+            standing[rec] = int(row["standing"].value)
+            store.add(ox.Quad(row["rec"], ox.NamedNode(GG + "standing"),
+                              ox.Literal(str(standing[rec]), datatype=ox.NamedNode(XSD_INT)),
+                              standing_graph))
+        verdicts = {(row["guideline"].value, row["action"].value):
+                    VERDICT_NAME[row["verdict"].value]
+                    for row in store.query(self._decide_text("verdict"),
+                                           use_default_graph_as_union=True)}
+        out: dict[tuple[str, str], Conclusion | None] = {}
+        for group in stage:
+            value = {s.iri: VALUE[outcomes[s.iri].status] for s in group.specs}
+            verdict = verdicts.get(group.key)
+            out[group.key] = None if verdict is None else self.decisions.conclusion(
+                group, verdict, outcomes, value, {s.iri: standing[s.iri] for s in group.specs},
+                self._key_order)
+        return out
+
+    def _sparql_verdict_statuses(self, stage: list[ActionGroup],
+                                 conclusions: list[Conclusion], leaf: dict[str, str]) -> None:
+        """verdict-criteria.rq: the reference status of each criterion testing a verdict of
+        this stage, given every verdict reached so far."""
+        graph = ox.NamedNode("urn:guidegraph:decide:verdicts")
+        quads = []
+        for c in conclusions:
+            node = ox.NamedNode(f"{RUN_BASE}scratch/verdict/{c.guideline}/{c.action}")
+            quads += [ox.Quad(node, ox.NamedNode(GG + "decidedUnder"),
+                              ox.NamedNode(c.guideline_iri), graph),
+                      ox.Quad(node, ox.NamedNode(GG + "action"), ox.NamedNode(c.action_iri),
+                              graph),
+                      ox.Quad(node, ox.NamedNode(GG + "verdict"),
+                              ox.NamedNode(VERDICT_IRI[c.direction]), graph)]
+        wanted = {crit.iri for g in stage for crit in self.decisions.by_action.get(g.key, ())}
+        store = self._decide_store(quads)
+        for row in store.query(self._decide_text("verdict-criteria"),
+                               use_default_graph_as_union=True):
+            if row["criterion"].value in wanted:
+                leaf[row["criterion"].value] = row["status"].value.removeprefix(GG)
+
+    def _reason_vector(self, case: Case) -> tuple[list, list, int, list[Conclusion]]:
+        """Statuses and verdicts from numpy arrays; outcome objects only for what the result
+        lists (every verdict reads only applicable or undecided statements, which it lists)."""
         import numpy as np
 
         from guidegraph.vector_eval import MET as V_MET
@@ -275,6 +451,7 @@ class Reasoner:
         cache = self._outcome_cache
         specs = self.recommendations
         derived, others = [], []
+        built: dict[int, RecommendationOutcome] = {}
         memo: dict[str, str] = {}
         packed = status[vector.leaf_flat].tobytes()
         bounds = vector.leaf_bounds
@@ -290,12 +467,14 @@ class Reasoner:
                     cache.clear()
                 cache[key] = outcome
             (derived if recs[i] == V_MET else others).append(outcome)
-        return derived, others, rejected
+            built[i] = outcome
+        conclusions = self._vector_decisions.decide(recs, built.__getitem__, self._key_order)
+        return derived, others, rejected, conclusions
 
-    def _result(self, case: Case, derived: list, others: list, rejected: int, started: str
-                ) -> Result:
+    def _result(self, case: Case, derived: list, others: list, rejected: int, started: str,
+                conclusions: list[Conclusion]) -> Result:
         missing_all = {m for o in others for m in o.missing}
-        conflicts = _conflicts(derived)
+        conflicts = conflicts_of(conclusions, self.decisions.direction)
         order = self._key_order
         display = self.intake.display
         facts = case.facts
@@ -306,10 +485,12 @@ class Reasoner:
             conflicts=conflicts, provenance=self.run_iri(case),
             facts={k: display(k, facts[k]) for k in sorted(facts, key=lambda k: order.get(k, 0))},
             defaulted=sorted(case.defaulted), started=started, ended=_now(),
-            rejected=rejected if self.why_not == "undecided" else None)
+            rejected=rejected if self.why_not == "undecided" else None,
+            conclusions=conclusions)
 
     def _outcome(self, spec: RecommendationSpec, case: Case, leaf: dict[str, str],
-                 memo: dict[str, str]) -> RecommendationOutcome:
+                 memo: dict[str, str], waits: dict[str, list[str]] | None = None
+                 ) -> RecommendationOutcome:
         statuses = [evaluate(c, leaf, memo) for c in spec.conditions]
         status = UNMET if UNMET in statuses else UNKNOWN if UNKNOWN in statuses else MET
         facts = case.facts
@@ -322,11 +503,15 @@ class Reasoner:
                 if crit.iri in seen:
                     continue
                 seen.add(crit.iri)
-                present = crit.key in facts
+                if crit.kind == "verdict":  # reads a verdict: waits for that verdict's facts
+                    present, needs = False, sorted((waits or {}).get(crit.iri, ()))
+                else:
+                    present = crit.key in facts
+                    needs = [] if present else [crit.key]
                 outcomes.append(CriterionOutcome(
                     criterion=crit.id, label=crit.label, status=memo[crit.iri], iri=crit.iri,
                     fact_keys=[crit.key] if present else [],
-                    missing=[] if present else [crit.key],
+                    missing=needs if memo[crit.iri] == UNKNOWN else [],
                     via=[g.id for g in path], section=crit.section))
         missing = sorted({m for o in outcomes for m in o.missing}) if status == UNKNOWN else []
         return RecommendationOutcome(
@@ -347,16 +532,6 @@ class Reasoner:
             digest.update(f"\0{key}={case.facts[key]}{'*' if key in case.defaulted else ''}"
                           .encode())
         return RUN_BASE + digest.hexdigest()[:32]
-
-
-def _conflicts(derived: list[RecommendationOutcome]) -> list[dict[str, Any]]:
-    """For and against derived for the same action. Outcomes are shared between cases and
-    never changed: the warnings a conflict adds are rendered from this list."""
-    by_action: dict[str, dict[str, list[str]]] = {}
-    for rec in derived:
-        by_action.setdefault(rec.action, {}).setdefault(rec.direction, []).append(rec.id)
-    return [{"action": action, "for": d["for"], "against": d["against"]}
-            for action, d in sorted(by_action.items()) if "for" in d and "against" in d]
 
 
 def _now() -> str:

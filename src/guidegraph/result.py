@@ -117,6 +117,77 @@ class RecommendationOutcome:
 
 
 @dataclass
+class Overridden:
+    """An applicable recommendation a precedence rule set aside, and what prevailed over it."""
+
+    id: str
+    direction: str
+    by: list[str]
+    rule: str  # rule notation
+    rule_iri: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "direction": self.direction, "by": self.by, "rule": self.rule}
+
+
+@dataclass
+class Pending:
+    """An undecided recommendation that could change an undecided verdict."""
+
+    id: str
+    missing_facts: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "missing_facts": self.missing_facts}
+
+
+@dataclass
+class Conclusion:
+    """One verdict on one action of one guideline (BRIEF §4 ``conclusions``)."""
+
+    action: str
+    action_iri: str
+    guideline: str
+    guideline_iri: str
+    direction: str  # for | against | uncertain | undecided | conflict
+    decided_by: list[str]
+    strength: str | None
+    overridden: list[Overridden] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    missing_facts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: Every (set-aside id, prevailing id, rule IRI), for the provenance record.
+    set_aside: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Cached PROV-O lines, split where the run IRI goes (see provenance).
+    prov_parts: list[str] | None = field(default=None, repr=False, compare=False)
+    json_cache: str | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action, "direction": self.direction,
+            "decided_by": self.decided_by, "strength": self.strength,
+            "guideline": self.guideline,
+            "overridden": [o.to_json() for o in self.overridden],
+            "pending": [p.to_json() for p in self.pending],
+            "missing_facts": self.missing_facts, "warnings": self.warnings,
+        }
+
+    def json_text(self) -> str:
+        """Compact JSON, encoded once: conclusions are shared by cases with equal outcomes."""
+        if self.json_cache is None:
+            self.json_cache = json.dumps(self.to_json(), ensure_ascii=False,
+                                         separators=(",", ":"))
+        return self.json_cache
+
+    def overrides_count(self) -> dict[str, int]:
+        """How many distinct statements were set aside, by their direction."""
+        seen: dict[str, set[str]] = {}
+        for o in self.overridden:
+            seen.setdefault(o.direction, set()).add(o.id)
+        return {d: len(ids) for d, ids in sorted(seen.items())}
+
+
+@dataclass
 class Result:
     """Everything one reasoning run found for one case."""
 
@@ -133,6 +204,7 @@ class Result:
     started: str = ""
     ended: str = ""
     rejected: int | None = None  # recommendations not listed (why_not="undecided"), counted
+    conclusions: list[Conclusion] = field(default_factory=list)
     _conflict_map: dict[tuple[str, str], str] | None = field(default=None, repr=False,
                                                               compare=False)
 
@@ -147,6 +219,7 @@ class Result:
                                 for r in self.recommendations],
             "not_applicable": [r.to_json(self.facts) for r in self.not_applicable],
             "missing_facts": self.missing_facts,
+            "conclusions": [c.to_json() for c in self.conclusions],
             "conflicts": self.conflicts,
             "provenance": self.provenance,
             **self._rejected(),
@@ -156,16 +229,19 @@ class Result:
         """Compact JSON text equal, as data, to ``json.dumps(self.to_json())`` but faster."""
         head = json.dumps({"case": self.case, "guidelines": self.guidelines},
                           ensure_ascii=False, separators=(",", ":"))[:-1]
-        tail = json.dumps({"missing_facts": self.missing_facts, "conflicts": self.conflicts,
+        missing = json.dumps(self.missing_facts, ensure_ascii=False, separators=(",", ":"))
+        tail = json.dumps({"conflicts": self.conflicts,
                            "provenance": self.provenance, **self._rejected()},
                           ensure_ascii=False, separators=(",", ":"))[1:]
+        conclusions = ",".join(c.json_text() for c in self.conclusions)
         escaped = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in self.facts.items()}
         recs = ",".join(
             json.dumps(r.to_json(self.facts, extra), ensure_ascii=False, separators=(",", ":"))
             if (extra := self.conflict_warnings(r)) else r.json_text(escaped)
             for r in self.recommendations)
         others = ",".join(r.json_text(escaped) for r in self.not_applicable)
-        return f'{head},"recommendations":[{recs}],"not_applicable":[{others}],{tail}'
+        return (f'{head},"recommendations":[{recs}],"not_applicable":[{others}],'
+                f'"missing_facts":{missing},"conclusions":[{conclusions}],{tail}')
 
     def conflict_warnings(self, rec: RecommendationOutcome) -> list[str]:
         """Warnings a conflict in this run adds to a derived recommendation."""
@@ -192,7 +268,8 @@ class Result:
         return [*self.recommendations, *self.not_applicable]
 
 
-_GROUPS = (("for", "FOR"), ("against", "AGAINST"), ("uncertain", "UNCERTAIN"))
+_GROUPS = (("for", "STATEMENTS FOR"), ("against", "STATEMENTS AGAINST"),
+           ("uncertain", "STATEMENTS UNCERTAIN"))
 
 
 def grade_text(rec: RecommendationOutcome) -> str:
@@ -207,9 +284,35 @@ def grade_text(rec: RecommendationOutcome) -> str:
     return text + (f", {rec.evidence}" if rec.evidence else "")
 
 
+def decision_line(c: Conclusion) -> str:
+    """One verdict as a clinician reads it: verdict, deciding statement, what it set aside."""
+    head = f"  {c.action} [{c.guideline}]: {c.direction.upper()}"
+    if c.direction == "undecided":
+        keys = c.missing_facts
+        needs = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        ids = [p.id for p in c.pending]
+        pending = ", ".join(ids[:2]) + (f" and {len(ids) - 2} more" if len(ids) > 2 else "")
+        return (f"{head} — needs {needs or 'nothing listed'}"
+                + (f" (pending: {pending})" if ids else ""))
+    if c.direction == "conflict":
+        note = next((w for w in c.warnings if w.startswith("conflict:")), "")
+        return f"{head} — {note.removeprefix('conflict: ') or ', '.join(c.decided_by)}"
+    if not c.decided_by:
+        return f"{head} — no supported statement applies (see warnings)"
+    more = f" +{len(c.decided_by) - 1} more" if len(c.decided_by) > 1 else ""
+    counts = c.overrides_count()
+    sets = "; overrides " + ", ".join(f"{n} statement{'s' if n > 1 else ''} {d}"
+                                       for d, n in counts.items()) if counts else ""
+    return f"{head} — {c.decided_by[0]} ({c.strength}){more}{sets}"
+
+
 def render_text(result: Result) -> str:
-    """Plain-text report for a clinician: for / against / uncertain / undecided, by action."""
+    """Plain-text report for a clinician: the verdicts first, then the statements behind them."""
     lines = [f"Case {result.case_id}  <{result.case}>"]
+    lines.append(f"DECISIONS ({len(result.conclusions)}): one verdict per action"
+                 + ("" if result.conclusions else "; no recommendation could apply"))
+    lines.extend(decision_line(c) for c in result.conclusions)
+    lines.append("")
     for g in result.guidelines:
         lines.append(f"Guideline {g['id']} version {g['version']} ({g['content_hash'][:19]}...)")
     if result.facts:
@@ -240,7 +343,8 @@ def render_text(result: Result) -> str:
     # A guideline nothing was derived from is summarised in one line: listing every one of
     # its undecided recommendations would bury what does apply (JSON keeps them all).
     active = {r.guideline for r in result.recommendations}
-    lines.append(f"UNDECIDED ({len(undecided)}): no criterion unmet, some facts missing")
+    lines.append(f"STATEMENTS UNDECIDED ({len(undecided)}): no criterion unmet, some facts "
+                 "missing")
     shown_missing: list[str] = []
     quiet: dict[str, list[RecommendationOutcome]] = {}
     for rec in undecided:

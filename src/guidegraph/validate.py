@@ -1,13 +1,19 @@
-"""Guideline authoring QA: SHACL shapes, algorithm flow and OWL consistency.
+"""Guideline authoring QA: SHACL shapes, algorithm flow, decisions and OWL consistency.
 
-Three independent checks feed one report, so an author sees every problem in one run:
+Independent checks feed one report, so an author sees every problem in one run:
 
 1. pySHACL with ``shapes/authoring.ttl`` over ontology + guideline files + case
    contracts (the contracts are data here: criteria are checked against the ranges
    and value sets they allow).
 2. Algorithm flow with networkx: every step reachable from ``gg:firstStep``, no
    cycle, no step without a way out. Graph questions are awkward in SHACL.
-3. OWL 2 DL consistency with HermiT through owlready2 (needs Java; slow, so it can
+3. Decisions: cycles among gg:overrides and among dependent actions (networkx, from the
+   RDF), then, per guideline the reasoner loads, a search for a case with a ``conflict``
+   verdict on each action and for recommendations no case reaches
+   (:mod:`guidegraph.decision_checks`; every case reported is re-run through the reasoner
+   and shown, as JSON ``guidegraph reason`` accepts). Files that are not a whole guideline
+   are skipped by this step.
+4. OWL 2 DL consistency with HermiT through owlready2 (needs Java; slow, so it can
    be switched off and is never on the per-case path).
 
 Results keep the file each focus node was defined in, so a report can be read file
@@ -50,10 +56,25 @@ FLOW_CYCLE = GGSH["AlgorithmFlow-cycle"]
 FLOW_DEAD_END = GGSH["AlgorithmFlow-deadEnd"]
 OWL_INCONSISTENT = GGSH["OwlConsistency-inconsistent"]
 OWL_NOT_RUN = GGSH["OwlConsistency-notRun"]
+DECISION_CONFLICT = GGSH["DecisionCheck-conflict"]
+DECISION_NEVER_APPLIES = GGSH["DecisionCheck-neverApplies"]
+DECISION_NEVER_PREVAILS = GGSH["DecisionCheck-neverPrevails"]
+DECISION_INCOMPLETE = GGSH["DecisionCheck-searchIncomplete"]
+DECISION_OVERRIDE_CYCLE = GGSH["DecisionCheck-overrideCycle"]
+DECISION_DEPENDENCY_CYCLE = GGSH["DecisionCheck-dependencyCycle"]
+DECISION_NOT_LOADED = GGSH["DecisionCheck-notLoaded"]
+#: The case that shows a decision finding, as a JSON literal on the report's result.
+WITNESS_CASE = GGSH["witnessCase"]
+_RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
+#: At most this many cycles are reported per check (a dense graph has very many).
+_MAX_CYCLES = 50
 
 
-# A finding of a check run outside SHACL: (source, severity, focus, message, value).
-_Finding = tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]
+# A finding of a check run outside SHACL: (source, severity, focus, message, value), with
+# the witness case (a plain JSON case object) as a sixth element when there is one.
+_Finding = (tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]
+            | tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None,
+                    dict[str, Any] | None])
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,8 @@ class ValidationResult:
     value: str | None = None
     source: str | None = None
     component: str | None = None
+    #: The case that shows the finding (decision checks), a plain JSON case object.
+    witness: dict[str, Any] | None = None
 
 
 @dataclass
@@ -110,6 +133,8 @@ class ValidationReport:
                 last_focus = focus
             where = f" [{r.path}]" if r.path else ""
             lines.append(f"    {r.severity}{where}: {r.message}")
+            if r.witness is not None:
+                lines.append(f"      witness case: {json.dumps(r.witness, ensure_ascii=False)}")
         if "hermit_s" in self.timings:
             lines.append(f"OWL consistency (HermiT): {self.timings['hermit_s']:.1f} s")
         c = self.counts()
@@ -117,13 +142,16 @@ class ValidationReport:
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON report: conforms, counts and the flat result list."""
+        """The JSON report: conforms, counts and the flat result list (a result that has a
+        witness case carries it as ``witness``)."""
         keys = ("file", "focus", "label", "severity", "path", "value", "message")
-        return {
-            "conforms": self.conforms,
-            "counts": self.counts(),
-            "results": [{k: asdict(r)[k] for k in keys} for r in self.results],
-        }
+        results = []
+        for r in self.results:
+            row = {k: asdict(r)[k] for k in keys}
+            if r.witness is not None:
+                row["witness"] = r.witness
+            results.append(row)
+        return {"conforms": self.conforms, "counts": self.counts(), "results": results}
 
     def to_json_text(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
@@ -144,7 +172,8 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    guideline_files = graphs.expand_paths([resources.guidelines_dir()] if paths is None else paths)
+    given = [resources.guidelines_dir()] if paths is None else [Path(p) for p in paths]
+    guideline_files = graphs.expand_paths(given)
     ontology_files = sorted(resources.ontology_dir().glob("*.ttl"))
     contract_files = sorted(resources.shapes_dir().glob("case-contract-*.ttl"))
     loaded_guidelines = graphs.load_files(guideline_files)
@@ -172,6 +201,14 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
     t2 = time.perf_counter()
     extra += _algorithm_checks(data)
     timings["flow_s"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    cycle_findings, cyclic = _decision_cycle_checks(data)
+    extra += cycle_findings
+    violated = any(sev == "Violation" for _, sev, *_ in extra) or any(
+        report_graph.value(r, SH.resultSeverity) == SH.Violation
+        for r in report_graph.subjects(RDF.type, SH.ValidationResult))
+    extra += _decision_search_checks(given, loaded_guidelines, cyclic, violated)
+    timings["decisions_s"] = time.perf_counter() - t3
     if hermit:
         owl_results, hermit_s = _owl_check(knowledge)
         extra += owl_results
@@ -179,7 +216,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
             timings["hermit_s"] = hermit_s
     _add_extra_results(report_graph, extra)
 
-    results = _flatten(report_graph, data, origins)
+    results = _flatten(report_graph, data, origins, shapes)
     return ValidationReport(results=results, graph=report_graph, timings=timings)
 
 
@@ -338,8 +375,13 @@ def _local(node: rdflib.term.Node | None) -> str | None:
 
 
 def _flatten(
-    report: rdflib.Graph, data: rdflib.Graph, origins: dict[rdflib.term.Node, str]
+    report: rdflib.Graph,
+    data: rdflib.Graph,
+    origins: dict[rdflib.term.Node, str],
+    shapes: rdflib.Graph | None = None,
 ) -> list[ValidationResult]:
+    """Flat results; an unnamed (blank-node) property shape is reported as the named shape
+    that holds it, its path telling which property it checks."""
     results = []
     for r in report.subjects(RDF.type, SH.ValidationResult):
         focus = report.value(r, SH.focusNode)
@@ -348,7 +390,10 @@ def _flatten(
         constraint = report.value(r, SH.sourceConstraint)
         shape = report.value(r, SH.sourceShape)
         source = constraint if isinstance(constraint, URIRef) else shape
+        if isinstance(source, BNode) and shapes is not None:
+            source = shapes.value(predicate=SH.property, object=source) or source
         value = report.value(r, SH.value)
+        witness = report.value(r, WITNESS_CASE)
         results.append(
             ValidationResult(
                 severity=severity,
@@ -360,6 +405,7 @@ def _flatten(
                 value=_name(data, value),
                 source=_name(data, source) if isinstance(source, URIRef) else None,
                 component=_name(data, report.value(r, SH.sourceConstraintComponent)),
+                witness=json.loads(str(witness)) if witness is not None else None,
             )
         )
     order = {s: i for i, s in enumerate(SEVERITIES)}
@@ -378,7 +424,7 @@ def _add_extra_results(
     if top is None:
         top = BNode()
         report.add((top, RDF.type, SH.ValidationReport))
-    for source, severity, focus, message, value in extra:
+    for source, severity, focus, message, value, *rest in extra:
         node = BNode()
         report.add((top, SH.result, node))
         report.add((node, RDF.type, SH.ValidationResult))
@@ -389,6 +435,9 @@ def _add_extra_results(
             report.add((node, SH.focusNode, focus))
         if value is not None:
             report.add((node, SH.value, value))
+        if rest and rest[0] is not None:
+            text = json.dumps(rest[0], ensure_ascii=False, sort_keys=False)
+            report.add((node, WITNESS_CASE, Literal(text, datatype=_RDF_JSON)))
     violated = any(
         report.value(r, SH.resultSeverity) == SH.Violation for r in report.objects(top, SH.result)
     )
@@ -469,6 +518,197 @@ def _algorithm_checks(
                         None,
                     )
                 )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Decisions: cycles (networkx, from the RDF) and witness searches (reasoner)
+# ---------------------------------------------------------------------------
+def _rotated(cycle: list, name: Any) -> list:
+    """A cycle started at its smallest member by name, so reports are stable."""
+    start = cycle.index(min(cycle, key=name))
+    return cycle[start:] + cycle[:start]
+
+
+def _decision_cycle_checks(g: rdflib.Graph) -> tuple[list[_Finding], set[rdflib.term.Node]]:
+    """Cycles among gg:overrides, and among actions whose criteria read each other's
+    verdict (gg:verdictOf). Read from the RDF, since the reasoner refuses to load a guideline
+    with a dependency cycle; returns the findings and the guidelines that have one."""
+    import networkx as nx
+
+    out: list[_Finding] = []
+    overrides = nx.DiGraph()
+    overrides.add_edges_from(g.subject_objects(GG.overrides))
+
+    def rec_name(node: rdflib.term.Node) -> str:
+        return _label(g, node) or _name(g, node) or str(node)
+
+    for n, cycle in enumerate(nx.simple_cycles(overrides)):
+        if n >= _MAX_CYCLES:
+            break
+        cycle = _rotated(cycle, rec_name)
+        loop = " gg:overrides ".join(rec_name(r) for r in (*cycle, cycle[0]))
+        out.append((
+            DECISION_OVERRIDE_CYCLE, "Violation", cycle[0],
+            f"Recommendations override each other in a cycle: {loop}. Explicit superiority "
+            "must not loop (two statements that override each other stay unordered; a longer "
+            "loop sets every statement in it aside): remove the gg:overrides that does not "
+            "hold.", None))
+
+    cyclic: set[rdflib.term.Node] = set()
+    for guideline in sorted(g.subjects(RDF.type, GG.Guideline), key=str):
+        recs = set(g.subjects(GG.partOfGuideline, guideline)) | set(
+            g.objects(guideline, GG.hasRecommendation))
+        deps = nx.DiGraph()
+        readers: dict[tuple, set[str]] = {}
+        for rec in recs:
+            action = g.value(rec, GG.action)
+            if action is None or (rec, RDF.type, GG.Recommendation) not in g:
+                continue
+            todo = [*g.objects(rec, GG.hasCriterion), *g.objects(rec, GG.scopeCriterion)]
+            seen: set[rdflib.term.Node] = set()
+            while todo:
+                cond = todo.pop()
+                if cond in seen:
+                    continue
+                seen.add(cond)
+                todo.extend(g.objects(cond, GG.member))
+                for parent in g.objects(cond, GG.verdictOf):
+                    deps.add_edge(parent, action)
+                    readers.setdefault((parent, action), set()).add(rec_name(cond))
+
+        def action_name(node: rdflib.term.Node) -> str:
+            return str(g.value(node, SKOS.notation) or _local_name(node))
+
+        for n, cycle in enumerate(nx.simple_cycles(deps)):
+            if n >= _MAX_CYCLES:
+                break
+            cyclic.add(guideline)
+            cycle = _rotated(cycle, action_name)
+            path = " -> ".join(action_name(a) for a in (*cycle, cycle[0]))
+            edges = list(zip(cycle, [*cycle[1:], cycle[0]], strict=True))
+            crits = ", ".join(sorted({c for e in edges for c in readers.get(e, ())}))
+            out.append((
+                DECISION_DEPENDENCY_CYCLE, "Violation", guideline,
+                f"Dependent actions form a cycle: {path} (criteria {crits} read these "
+                "verdicts), so no action of the cycle can be decided first and the reasoner "
+                "refuses to load the guideline. Make one of the actions independent of the "
+                "other's verdict (remove or replace its gg:verdictOf criterion). The conflict "
+                "and reachability checks were skipped for this guideline.", None))
+    return out, cyclic
+
+
+def _local_name(node: rdflib.term.Node) -> str:
+    text = str(node).rstrip("/#")
+    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _guideline_units(
+    paths: Sequence[Path], graphs_by_file: dict[Path, rdflib.Graph]
+) -> list[list[Path]]:
+    """Group the validated files into guidelines the reasoner can load on their own.
+
+    All files together when they describe one gg:Guideline; otherwise each given folder
+    that describes one (a folder of guidelines is split into its entries), and each given
+    file on its own. Groups that do not describe exactly one guideline are dropped: a
+    fragment has no decisions to check.
+    """
+    def guidelines_in(files: Iterable[Path]) -> set[rdflib.term.Node]:
+        return {s for f in files for s in graphs_by_file[f].subjects(RDF.type, GG.Guideline)}
+
+    def files_of(path: Path) -> list[Path]:
+        return [f for f in graphs.expand_paths([path]) if f in graphs_by_file]
+
+    every = list(graphs_by_file)
+    if len(guidelines_in(every)) == 1:
+        return [every]
+    units: list[list[Path]] = []
+
+    def visit(path: Path) -> None:
+        files = files_of(path)
+        if not path.is_dir() or len(guidelines_in(files)) <= 1:
+            if len(guidelines_in(files)) == 1:
+                units.append(files)
+            return
+        for child in sorted(path.iterdir()):
+            if child.is_dir() or child in graphs_by_file:
+                visit(child)
+
+    for path in paths:
+        visit(path)
+    return units
+
+
+def _decision_search_checks(
+    paths: Sequence[Path],
+    loaded: list[tuple[Path, rdflib.Graph]],
+    cyclic: set[rdflib.term.Node],
+    violated: bool,
+) -> list[_Finding]:
+    """Conflict and reachability searches, one reasoner per guideline.
+
+    A guideline with a dependent-action cycle is skipped (already reported). One the
+    reasoner refuses to load is reported only when nothing else is a violation: otherwise
+    the refusal is most likely a consequence of what was reported.
+    """
+    import pyoxigraph as ox
+
+    from guidegraph import decision_checks
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.knowledge import (
+        GuidelineInfo,
+        Knowledge,
+        KnowledgePart,
+        content_hash,
+        load_file,
+        read_parts,
+    )
+    from guidegraph.reasoner import Reasoner
+
+    graphs_by_file = {path: g for path, g in loaded}
+    units = _guideline_units(list(paths), graphs_by_file)
+    if not units:
+        return []
+    ontology = read_parts([])
+    sources = {
+        decision_checks.CONFLICT: DECISION_CONFLICT,
+        decision_checks.NEVER_APPLIES: DECISION_NEVER_APPLIES,
+        decision_checks.NEVER_PREVAILS: DECISION_NEVER_PREVAILS,
+        decision_checks.INCOMPLETE: DECISION_INCOMPLETE,
+    }
+    out: list[_Finding] = []
+    for files in units:
+        merged = rdflib.Graph()
+        for f in files:
+            merged += graphs_by_file[f]
+        node = next(iter(merged.subjects(RDF.type, GG.Guideline)))
+        if node in cyclic:
+            continue
+        # Identity as knowledge loading reads it (skos:notation, else the IRI's last part).
+        name = str(merged.value(node, SKOS.notation) or str(node).rstrip("/#").rsplit("/", 1)[-1])
+        try:
+            scratch = ox.Store()
+            for f in files:
+                load_file(scratch, f)
+            info = GuidelineInfo(
+                iri=str(node), id=name, version=str(merged.value(node, GG.version) or ""),
+                title=str(merged.value(node, rdflib.DCTERMS.title) or ""),
+                content_hash=content_hash(files), files=tuple(files))
+            part = KnowledgePart("guideline", [q.triple for q in scratch], info.content_hash,
+                                 info)
+            reasoner = Reasoner(Knowledge.from_parts([*ontology, part]))
+        except (GuidegraphError, ValueError) as exc:
+            if not violated:
+                out.append((
+                    DECISION_NOT_LOADED, "Violation", node,
+                    f"Guideline {name}: the reasoner cannot load it ({exc}), so "
+                    "`guidegraph reason` would refuse it too and its decisions were not "
+                    "checked: fix what the message names.", None))
+            continue
+        for finding in decision_checks.check_decisions(
+                reasoner, budget=decision_checks.DEFAULT_BUDGET):
+            out.append((sources[finding.kind], finding.severity, URIRef(finding.focus),
+                        finding.message, None, finding.witness))
     return out
 
 

@@ -119,7 +119,11 @@ class VectorPlan:
         self.node = dict(self.index)
         for offset, g in enumerate(order):
             self.node[g.iri] = n + offset
-        self.size = n + len(order)
+        # Dependent-action criteria are nodes too, left unknown here: the reasoner decides
+        # guidelines that use them stage by stage (see decide.DecisionPlan).
+        for offset, crit in enumerate(plan.verdict_criteria):
+            self.node[crit.iri] = n + len(order) + offset
+        self.size = n + len(order) + len(plan.verdict_criteria)
         self.levels: list[list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = []
         for level in sorted({depth[g.iri] for g in order}):
             at = [g for g in order if depth[g.iri] == level]
@@ -143,7 +147,7 @@ class VectorPlan:
             members.extend(self.node[c.iri] for c in spec.conditions)
         self.rec_members = np.array(members, dtype=np.int64)
         self.rec_offsets = np.array(offsets, dtype=np.int64)
-        self.rec_leaves = [np.array(sorted(self.index[c.iri] for cond in spec.conditions
+        self.rec_leaves = [np.array(sorted(self.node[c.iri] for cond in spec.conditions
                                            for c in leaves(cond)), dtype=np.int64)
                            for spec in specs]
         # One gather gives every recommendation's leaf statuses; slices of its bytes are
@@ -197,3 +201,76 @@ class VectorPlan:
                     status[targets] = MET - np.maximum.reduceat(values, offsets)
         recs = np.minimum.reduceat(status[self.rec_members], self.rec_offsets)
         return status, recs
+
+
+class VectorDecisions:
+    """The decision layer (decide.DecisionPlan) over numpy arrays, for large guidelines.
+
+    Same semantics as the closure path, held identical to it (and so to queries/decide/) by
+    tests: standing is ``min(status, 2 - max status of supported defeaters)`` (0 when the
+    statement gives no support), per action the highest standing per direction gives the
+    verdict, and what a conclusion lists is read off boolean masks, so a verdict over
+    thousands of statements costs a few array operations instead of a Python loop. Used only
+    for guidelines without dependent actions (they are decided stage by stage).
+    """
+
+    def __init__(self, decisions: Any, specs: Sequence[RecommendationSpec]) -> None:
+        self.decisions = decisions
+        self.specs = list(specs)
+        index = {s.iri: i for i, s in enumerate(self.specs)}
+        unsupported = decisions.unsupported
+        self.unsupported = np.array([s.iri in unsupported for s in self.specs], dtype=bool)
+        pairs = [(index[loser], index[d.winner]) for loser, found in decisions.defeaters.items()
+                 for d in found if loser in index and d.winner in index
+                 and d.winner not in unsupported]
+        self.losers = np.array([p[0] for p in pairs], dtype=np.int64)
+        self.winners = np.array([p[1] for p in pairs], dtype=np.int64)
+        self.has_defeats = bool(pairs)
+        # Every group's statements laid end to end, so that one reduceat per quantity gives
+        # the highest standing per direction (and the highest status) of every group at once.
+        self.groups = [g for g in decisions.groups if g.specs]
+        self.orders = [np.array([index[s.iri] for s in g.specs], dtype=np.int64)
+                       for g in self.groups]
+        self.cat = (np.concatenate(self.orders) if self.orders
+                    else np.zeros(0, dtype=np.int64))
+        self.offsets = np.cumsum([0] + [len(o) for o in self.orders[:-1]]).astype(np.int64)
+        direction = np.array([self.specs[i].direction for i in self.cat], dtype=object)
+        self.masks = {d: (direction == d) for d in ("for", "against", "uncertain")}
+        self.cat_unsupported = self.unsupported[self.cat]
+
+    def decide(self, recs: np.ndarray, outcome_of: Any, key_order: Mapping[str, int]
+               ) -> list[Any]:
+        """Every verdict for one case; ``outcome_of(i)`` gives the outcome of spec i."""
+        from guidegraph.decide import verdict_from
+
+        value = recs.astype(np.int8)
+        defeat = np.zeros(len(value), dtype=np.int8)
+        if self.has_defeats:
+            np.maximum.at(defeat, self.losers, value[self.winners])
+        standing = np.where(self.unsupported, 0, np.minimum(value, 2 - defeat)).astype(np.int8)
+        if not self.groups:
+            return []
+        v, st = value[self.cat], standing[self.cat]
+        offsets = self.offsets
+        top = {d: np.maximum.reduceat(np.where(mask, st, 0), offsets)
+               for d, mask in self.masks.items()}
+        n = np.maximum.reduceat(np.where(self.cat_unsupported, v, 0), offsets)
+        any_ = np.maximum.reduceat(v, offsets)
+        out = []
+        for k, group in enumerate(self.groups):
+            verdict = verdict_from(int(top["for"][k]), int(top["against"][k]),
+                                   int(top["uncertain"][k]), int(n[k]), int(any_[k]))
+            if verdict is None:
+                continue
+            order = self.orders[k]
+            gv = value[order]
+            # only applicable statements (and, for an undecided verdict, undecided ones)
+            # shape a conclusion
+            live = order[gv > 0] if verdict == "undecided" else order[gv == 2]
+            values = {self.specs[i].iri: int(value[i]) for i in live}
+            stands = {self.specs[i].iri: int(standing[i]) for i in live}
+            outcomes = {self.specs[i].iri: outcome_of(i) for i in live}
+            out.append(self.decisions.conclusion(group, verdict, outcomes, values, stands,
+                                                 key_order,
+                                                 live=[self.specs[i] for i in live]))
+        return out

@@ -19,10 +19,25 @@ from guidegraph.store import EmbeddedStore
 
 ROOT = Path(__file__).parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "cases"
+PRECEDENCE_LINE = "    gg:precedence rs:precedence-1, rs:precedence-2, rs:precedence-3 ;\n"
+#: Golden cases whose for and against statements on rescue-stenting stand unordered once the
+#: guideline's precedence rules are removed (with them, the against statements prevail).
+UNORDERED = {"conflict-embolic-late-persistent-occlusion", "dnr-2-beyond-6h-361-minutes",
+             "dnr-3-embolic-without-stenosis", "ind-2-stenosis-69-below-threshold"}
 
 
 def run(*args: str):
     return CliRunner().invoke(main, list(args))
+
+
+def without_precedence(target: Path) -> Path:
+    """A copy of the rescue-stenting guideline whose precedence rules are removed."""
+    shutil.copytree(ROOT / "guidelines" / "rescue-stenting", target)
+    meta = target / "guideline.ttl"
+    text = meta.read_text()
+    assert PRECEDENCE_LINE in text
+    meta.write_text(text.replace(PRECEDENCE_LINE, ""))
+    return target
 
 
 @pytest.fixture
@@ -30,6 +45,17 @@ def store_path(tmp_path: Path) -> Path:
     """A store with the shipped knowledge and saved runs of every golden case."""
     path = tmp_path / "store"
     assert run("load", "--store", str(path)).exit_code == 0
+    saved = run("reason", str(GOLDEN), "--save", "--store", str(path), "--format", "ndjson")
+    assert saved.exit_code == 0, saved.output
+    return path
+
+
+@pytest.fixture
+def unordered_store(tmp_path: Path) -> Path:
+    """A store with the precedence-free variant only and saved runs of every golden case."""
+    path = tmp_path / "unordered"
+    variant = without_precedence(tmp_path / "rescue-stenting")
+    assert run("load", "--store", str(path), "--guideline", str(variant)).exit_code == 0
     saved = run("reason", str(GOLDEN), "--save", "--store", str(path), "--format", "ndjson")
     assert saved.exit_code == 0, saved.output
     return path
@@ -53,7 +79,24 @@ def test_audit_names_the_retracted_reference_and_what_rests_on_it() -> None:
     assert report.failed
 
 
-def test_audit_over_a_store_finds_runs_conflicts_and_stale_results(
+def direct_verdicts_on_retracted(knowledge: Knowledge) -> set[tuple[str, str]]:
+    """(case, action) of every golden verdict one of whose deciding statements rests on a
+    retracted citation itself, found from the in-memory results, not from the store."""
+    from guidegraph.audit import DependencyGraph
+
+    retracted = set(DependencyGraph(knowledge).citations("retracted"))
+    reasoner = Reasoner(knowledge)
+    specs = {(s.guideline, s.id): s for s in reasoner.recommendations}
+    out = set()
+    for path in GOLDEN.iterdir():
+        for case in reasoner.intake.read(path):
+            for c in reasoner.reason(case).conclusions:
+                if any(retracted & set(specs[(c.guideline, i)].rests_on) for i in c.decided_by):
+                    out.add((case.id, c.action))
+    return out
+
+
+def test_audit_over_a_store_finds_runs_verdicts_and_stale_results(
         store_path: Path, tmp_path: Path) -> None:
     res = run("audit", "--store", str(store_path), "--format", "json")
     assert res.exit_code == 1  # the retracted citation is an error
@@ -62,11 +105,29 @@ def test_audit_over_a_store_finds_runs_conflicts_and_stale_results(
     runs = {a["id"] for a in retracted["affects"] if a["kind"] == "stored run"}
     assert "run of case ind-1-persistent-occlusion-3-passes" in runs
     assert "run of case elective-severe-stenosis-70" not in runs
-    conflicts = {f["subject"] for f in doc["findings"] if f["kind"] == "conflict-in-run"}
-    assert conflicts == {"run of case conflict-embolic-late-persistent-occlusion",
-                         "run of case dnr-2-beyond-6h-361-minutes",
-                         "run of case dnr-3-embolic-without-stenosis",
-                         "run of case ind-2-stenosis-69-below-threshold"}
+    # Conflicts are verdict conflicts now: the shipped precedence rules order every pair.
+    assert not [f for f in doc["findings"] if f["kind"] == "conflict-in-run"]
+    # Verdicts resting on [2]: retracted = error, as for the retracted-citation finding.
+    [verdicts] = [f for f in doc["findings"] if f["kind"] == "verdict-on-retracted-citation"]
+    assert verdicts["severity"] == "error" and verdicts["subject"] == "[2]"
+    assert verdicts["iri"] == retracted["iri"]
+    direct = {(a["id"].removeprefix("run of case "), a["path"][1].split(" ")[1].rstrip(":"))
+              for a in verdicts["affects"] if not a["path"][2].startswith("verdict ")}
+    want = direct_verdicts_on_retracted(store_knowledge(store_path))
+    assert direct == want and ("basilar-icad-consensus", "rescue-stenting") in want
+    by_run = {}
+    for a in verdicts["affects"]:
+        by_run.setdefault(a["id"], []).append(a["path"])
+    basilar = by_run["run of case basilar-icad-consensus"]
+    assert ["run of case basilar-icad-consensus", "verdict rescue-stenting: for", "rs-primary",
+            "[2]"] in basilar
+    # a dependent action's verdict rests on [2] through the verdict it tests
+    assert ["run of case basilar-icad-consensus", "verdict antiplatelet-therapy: for",
+            "verdict rescue-stenting", "rs-primary", "[2]"] in basilar
+    # ind-1 derived a statement resting only on [2], which gave its verdict no support
+    assert "run of case ind-1-persistent-occlusion-3-passes" not in by_run
+    n_runs, n_verdicts = len(by_run), len(verdicts["affects"])
+    assert f"{n_verdicts} verdicts in {n_runs} stored runs rest on it" in verdicts["message"]
     assert not [f for f in doc["findings"] if f["kind"] == "stale-runs"]
     changed = tmp_path / "rescue-stenting"
     shutil.copytree(ROOT / "guidelines" / "rescue-stenting", changed)
@@ -78,20 +139,84 @@ def test_audit_over_a_store_finds_runs_conflicts_and_stale_results(
     assert len(stale["affects"]) == len(list(GOLDEN.iterdir()))
 
 
+def store_knowledge(path: Path) -> Knowledge:
+    store = EmbeddedStore(path)
+    try:
+        return store.knowledge()
+    finally:
+        del store
+
+
+def test_a_reference_retracted_after_the_runs_is_found_under_their_verdicts(
+        store_path: Path, tmp_path: Path) -> None:
+    """The runs recorded no dependency on [1] (active when they ran): the current guideline's
+    citations show which of their verdicts rest on it."""
+    changed = tmp_path / "rescue-stenting"
+    shutil.copytree(ROOT / "guidelines" / "rescue-stenting", changed)
+    meta = changed / "guideline.ttl"
+    text = meta.read_text()
+    active = "gg:referenceNumber 1 ;\n    gg:citationStatus gg:active ;"
+    assert active in text
+    meta.write_text(text.replace(active, active.replace("gg:active", "gg:retracted")))
+    assert run("load", "--store", str(store_path), "--guideline", str(changed)).exit_code == 0
+    doc = json.loads(run("audit", "--store", str(store_path), "--format", "json").stdout)
+    found = {f["subject"]: f for f in doc["findings"]
+             if f["kind"] == "verdict-on-retracted-citation"}
+    assert set(found) == {"[1]", "[2]"}
+    runs = {a["id"] for a in found["[1]"]["affects"]}
+    assert "run of case basilar-icad-consensus" in runs
+    assert any(f["kind"] == "stale-runs" for f in doc["findings"])
+
+
 def test_audit_text_and_turtle(store_path: Path) -> None:
     text = run("audit", "--store", str(store_path))
     assert "[ERROR] retracted-citation: retracted reference: [2] RETRACTED" in text.stdout
+    assert "[ERROR] verdict-on-retracted-citation: retracted reference: [2] RETRACTED" in (
+        text.stdout)
+    assert "verdict rescue-stenting: for -> rs-primary -> [2]" in text.stdout
     assert text.stdout.count("[WARNING] unresolved-citation") == 4
     turtle = run("audit", "--store", str(store_path), "--format", "turtle")
     assert "gg:AuditRun" in turtle.stdout and "gg:AuditFinding" in turtle.stdout
 
 
-def test_audit_reports_conflicts_in_case_files(tmp_path: Path) -> None:
+def test_audit_reports_no_conflict_in_the_golden_case_files(tmp_path: Path) -> None:
     res = run("audit", "--store", str(tmp_path / "empty"), "--cases", str(GOLDEN),
               "--format", "json")
     kinds = [f for f in json.loads(res.stdout)["findings"] if f["kind"] == "conflict-in-case"]
-    assert {f["subject"] for f in kinds} >= {"conflict-embolic-late-persistent-occlusion"}
+    assert kinds == []  # for and against pairs exist, but the precedence rules order them
     assert "holds no guidelines; auditing the shipped files" in res.stderr
+
+
+def test_audit_reports_verdict_conflicts_in_runs_and_cases(unordered_store: Path) -> None:
+    """Without precedence rules, for and against statements stand unordered: a conflict."""
+    res = run("audit", "--store", str(unordered_store), "--cases", str(GOLDEN),
+              "--format", "json")
+    doc = json.loads(res.stdout)
+    in_runs = {f["subject"].removeprefix("run of case "): f for f in doc["findings"]
+               if f["kind"] == "conflict-in-run"}
+    in_cases = {f["subject"]: f for f in doc["findings"] if f["kind"] == "conflict-in-case"}
+    assert set(in_runs) >= UNORDERED and set(in_cases) == set(in_runs)
+    # the oracle: every case whose in-memory verdict is a conflict, and no other
+    reasoner = Reasoner(store_knowledge(unordered_store))
+    expected = {c.id for p in GOLDEN.iterdir() for c in reasoner.intake.read(p)
+                if reasoner.reason(c).conflicts}
+    assert set(in_runs) == expected
+    finding = in_runs["conflict-embolic-late-persistent-occlusion"]
+    assert finding["severity"] == "warning"
+    # the deciding statements on each side; ind-failed-passes rests only on the retracted
+    # reference and gives no support, so it is not part of the conflict
+    assert finding["message"] == (
+        "stored run for case conflict-embolic-late-persistent-occlusion: the verdict on "
+        "rescue-stenting is a conflict: for (rs-primary, rs-summary) and against "
+        "(acute-reserve-for-severe-stenosis, pitfall-beyond-6h, pitfall-embolic-no-stenosis) "
+        "both stand and no precedence rule of the guideline orders them")
+    assert "ind-failed-passes" not in in_cases["conflict-embolic-late-persistent-occlusion"][
+        "message"]
+    # a conflict verdict rests on [2] through rs-primary, like any other verdict
+    [verdicts] = [f for f in doc["findings"] if f["kind"] == "verdict-on-retracted-citation"]
+    assert ["run of case conflict-embolic-late-persistent-occlusion",
+            "verdict rescue-stenting: conflict", "rs-primary", "[2]"] in [
+        a["path"] for a in verdicts["affects"]]
 
 
 def test_log_records_loads_and_runs(store_path: Path) -> None:
@@ -153,10 +278,57 @@ def test_diff_reports_a_changed_threshold_and_the_cases_it_changes(
                             ("stored run", "edge-within-6h-360-minutes")}
     assert by_case[("case file", "edge-within-6h-360-minutes")]["no_longer_derived"] == {
         "aha2015-salvage-adjunct": "for"}
+    # other indications still stand: the verdict does not change, and diff does not say so
+    assert by_case[("case file", "edge-within-6h-360-minutes")]["verdict_changed"] == []
+    assert doc["verdicts_changed"] == 0
     assert doc["cases_checked"] == len(list(GOLDEN.iterdir()))
     assert doc["runs_checked"] == len(list(GOLDEN.iterdir()))
     text = run("diff", str(ROOT / "guidelines" / "rescue-stenting"), str(changed))
     assert "within-6h: minutes_since_onset <= 360" in text.stdout
+
+
+def test_diff_reports_verdict_changes_case_by_case(tmp_path: Path, store_path: Path
+                                                   ) -> None:
+    """Removing the precedence rules changes no recommendation, but verdicts: the against
+    statements no longer prevail, so pairs of standing for and against become conflicts."""
+    variant = without_precedence(tmp_path / "rescue-stenting")
+    res = run("diff", str(ROOT / "guidelines" / "rescue-stenting"), str(variant),
+              "--cases", str(GOLDEN), "--store", str(store_path), "--format", "json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["recommendations"] == []
+    changed = {(o["source"], o["case"].split(" ")[0]): o["verdict_changed"]
+               for o in doc["outcomes"]}
+    reasoner = Reasoner(Knowledge.from_parts(read_parts([variant])))
+    expected = {c.id for p in GOLDEN.iterdir() for c in reasoner.intake.read(p)
+                if reasoner.reason(c).conflicts}
+    assert expected >= UNORDERED
+    for source in ("case file", "stored run"):
+        conflicts = {case for (src, case), vs in changed.items() if src == source
+                     for v in vs if v["new"] == "conflict"}
+        assert conflicts == expected
+    [change] = changed[("case file", "conflict-embolic-late-persistent-occlusion")]
+    assert change == {
+        "guideline": "rescue-stenting", "action": "rescue-stenting",
+        "old": "against", "new": "conflict",
+        "old_decided_by": ["acute-reserve-for-severe-stenosis", "pitfall-beyond-6h",
+                           "pitfall-embolic-no-stenosis"],
+        "new_decided_by": ["acute-reserve-for-severe-stenosis", "pitfall-beyond-6h",
+                           "pitfall-embolic-no-stenosis", "rs-primary", "rs-summary"],
+        "old_missing_facts": [], "new_missing_facts": []}
+    # the recommendation outcomes themselves do not change
+    outcome = next(o for o in doc["outcomes"]
+                   if o["case"] == "conflict-embolic-late-persistent-occlusion")
+    assert outcome["now_derived"] == outcome["no_longer_derived"] == {}
+    assert doc["verdicts_changed"] == sum(len(vs) for vs in changed.values())
+    text = run("diff", str(ROOT / "guidelines" / "rescue-stenting"), str(variant),
+               "--cases", str(GOLDEN / "conflict-embolic-late-persistent-occlusion.json"))
+    assert text.exit_code == 0, text.output
+    assert "Verdicts changed: 1 in 1 of 1 cases and 0 stored runs" in text.stdout
+    assert ("      verdict:           rescue-stenting [rescue-stenting]: against (decided by "
+            "acute-reserve-for-severe-stenosis, pitfall-beyond-6h, pitfall-embolic-no-stenosis)"
+            " -> conflict (decided by acute-reserve-for-severe-stenosis, pitfall-beyond-6h, "
+            "pitfall-embolic-no-stenosis +2 more)") in text.stdout
 
 
 def test_diff_of_a_version_with_itself_is_empty() -> None:

@@ -3,6 +3,10 @@
 Two versions of the rescue-stenting guideline are loaded: the shipped one, used by five
 saved runs, and then a copy that differs only in its version string (so it gets another
 content hash and becomes current), used by one more run of a case reasoned before.
+
+A second store holds a variant of the guideline with its precedence rules removed, so that
+"for" and "against" recommendations on one action stand unordered: a verdict conflict, which
+the shipped guideline never reaches on the golden cases.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ FIRST_CASES = ["conflict-embolic-late-persistent-occlusion", "basilar-icad-conse
                "elective-severe-stenosis-70", "failed-thrombolysis-no-thrombectomy",
                "dnr-1-reperfused-tici-3"]
 SECOND_CASES = ["basilar-icad-consensus"]
+NO_PRECEDENCE_CASES = ["conflict-embolic-late-persistent-occlusion", "dnr-1-reperfused-tici-3"]
+PRECEDENCE_LINE = "    gg:precedence rs:precedence-1, rs:precedence-2, rs:precedence-3 ;\n"
 
 
 @dataclass
@@ -86,6 +92,31 @@ def saved_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
     _reason_and_save(store, SECOND_CASES)
 
     hashes = {p.info.version: p.content_hash for p in [*shipped, *revised] if p.info}
+    del store
+    gc.collect()
+    return SavedStore(path, hashes)
+
+
+def without_precedence(target: Path) -> Path:
+    """A copy of the rescue-stenting guideline whose precedence rules are removed."""
+    shutil.copytree(ROOT / "guidelines" / "rescue-stenting", target)
+    meta = target / "guideline.ttl"
+    text = meta.read_text(encoding="utf-8")
+    assert PRECEDENCE_LINE in text
+    meta.write_text(text.replace(PRECEDENCE_LINE, ""), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="module")
+def conflict_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
+    """The precedence-free variant, with runs of a case it leaves in conflict and one not."""
+    tmp = tmp_path_factory.mktemp("queries-conflict")
+    path = tmp / "store"
+    store = EmbeddedStore(path)
+    parts = read_parts([without_precedence(tmp / "rescue-stenting")])
+    store.load_parts(parts)
+    _reason_and_save(store, NO_PRECEDENCE_CASES)
+    hashes = {p.info.version: p.content_hash for p in parts if p.info}
     del store
     gc.collect()
     return SavedStore(path, hashes)

@@ -3,8 +3,10 @@
 Expected rows live in ``expected/<name>.json``, one file per query of queries/examples and
 queries/audit. They were written from the guideline source (guidelines/rescue-stenting/)
 and the golden expectations of the saved cases (tests/golden/expected/), not from query
-output. Placeholders ``{hash:VERSION}`` and ``{snapshot:VERSION}`` stand for the content
-hash and snapshot graph of a guideline version loaded by the fixture.
+output. A scenario runs on the ``saved_store`` fixture unless its ``"store"`` names another
+(``"no-precedence"``: the ``conflict_store`` fixture). Placeholders ``{hash:VERSION}`` and
+``{snapshot:VERSION}`` stand for the content hash and snapshot graph of a guideline version
+loaded by the fixture.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def scenarios() -> list[Any]:
         spec = expected(path.stem)
         for index, scenario in enumerate(spec["scenarios"]):
             binds = ",".join(scenario["bind"]) or "unbound"
-            out.append(pytest.param(path.stem, index, id=f"{path.stem}[{binds}]"))
+            where = f"@{scenario['store']}" if "store" in scenario else ""
+            out.append(pytest.param(path.stem, index, id=f"{path.stem}[{binds}]{where}"))
     return out
 
 
@@ -153,11 +156,15 @@ def test_list_shows_every_named_query_with_its_title() -> None:
 # ----------------------------------------------------------------------------------------
 # Expected rows
 # ----------------------------------------------------------------------------------------
+STORES = {"saved": "saved_store", "no-precedence": "conflict_store"}
+
+
 @pytest.mark.parametrize(("name", "index"), scenarios())
-def test_query_returns_the_expected_rows(saved_store: Any, name: str,
+def test_query_returns_the_expected_rows(request: pytest.FixtureRequest, name: str,
                                          index: int) -> None:
     spec = expected(name)
     scenario = spec["scenarios"][index]
+    saved_store = request.getfixturevalue(STORES[scenario.get("store", "saved")])
     result = saved_store.query(library()[name].text, parse_bindings(scenario["bind"]))
     if spec.get("form") == "CONSTRUCT":
         assert result.form == "CONSTRUCT"

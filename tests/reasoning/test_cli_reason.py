@@ -21,7 +21,8 @@ def run(*args: str, stdin: str | None = None):
 def test_reason_text_groups_by_direction() -> None:
     res = run("reason", EXAMPLE)
     assert res.exit_code == 0, res.output
-    for heading in ("FOR (", "AGAINST (", "UNCERTAIN (", "UNDECIDED (", "Provenance: "):
+    for heading in ("DECISIONS (", "STATEMENTS FOR (", "STATEMENTS AGAINST (",
+                    "STATEMENTS UNCERTAIN (", "STATEMENTS UNDECIDED (", "Provenance: "):
         assert heading in res.output
     assert "eso2024-bao-rescue — expert consensus (10/10)" in res.output
 
@@ -31,7 +32,10 @@ def test_reason_json_matches_contract() -> None:
     assert res.exit_code == 0
     doc = json.loads(res.output)
     assert set(doc) == {"case", "guidelines", "recommendations", "not_applicable",
-                        "missing_facts", "conflicts", "provenance"}
+                        "missing_facts", "conclusions", "conflicts", "provenance"}
+    for c in doc["conclusions"]:
+        assert set(c) == {"action", "direction", "decided_by", "strength", "guideline",
+                          "overridden", "pending", "missing_facts", "warnings"}
     rec = next(r for r in doc["recommendations"] if r["id"] == "aha2015-salvage-adjunct")
     assert {k: rec[k] for k in ("action", "direction", "strength", "evidence", "grading")} == {
         "action": "rescue-stenting", "direction": "for", "strength": "IIb", "evidence": "B-R",

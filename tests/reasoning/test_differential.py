@@ -1,7 +1,11 @@
-"""The compiled evaluator agrees exactly with the SPARQL reference (criterion-status.rq).
+"""The compiled engine agrees exactly with the SPARQL reference.
 
-Checked criterion by criterion on every golden case and on 10,000 generated cases that
-cover every key, absent values, and the values on and around every threshold.
+Criteria (criterion-status.rq) are checked criterion by criterion, and decisions
+(queries/decide/: precedence, support, standing, verdict, dependent-action criteria) verdict
+by verdict with everything they report, on every golden case and on 10,000 generated cases
+per guideline set that cover every key, absent values, and the values on and around every
+threshold: the shipped guidelines, and the synthetic decision guideline, which has every
+precedence rule, an unordered pair and a dependent action.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from guidegraph.casegen import generated_cases
+from guidegraph.knowledge import Knowledge
 from guidegraph.reasoner import Reasoner
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 # Golden cases of every shipped guideline (tests/golden/cases, tests/golden/<guideline>/cases).
-ALL_GOLDEN_CASES = sorted(p for d in GOLDEN.glob("**/cases") for p in d.iterdir())
+ALL_GOLDEN_CASES = sorted(p for d in GOLDEN.glob("**/cases") for p in d.iterdir()
+                          if "decisions" not in d.parts)
 
 
 def _compare(reasoner: Reasoner, sparql: Reasoner, case) -> None:
@@ -35,16 +41,33 @@ def test_engines_agree_on_golden_cases(reasoner: Reasoner, sparql_reasoner: Reas
                 == sparql_reasoner.reason(case).to_json())
 
 
+def _agree_on_generated(compiled: Reasoner, sparql: Reasoner, count: int, seed: int
+                        ) -> tuple[set[str], set[str]]:
+    statuses, verdicts = set(), set()
+    for obj in generated_cases(compiled, count, seed=seed):
+        case = compiled.intake.from_object(obj)
+        _compare(compiled, sparql, case)
+        result = compiled.reason(case)
+        assert result.to_json() == sparql.reason(case).to_json(), obj
+        statuses.update(compiled.leaf_statuses(case).values())
+        verdicts.update(c.direction for c in result.conclusions)
+    return statuses, verdicts
+
+
 @pytest.mark.slow
 def test_engines_agree_on_10000_generated_cases(reasoner: Reasoner,
                                                 sparql_reasoner: Reasoner) -> None:
-    objects = generated_cases(reasoner, 10_000, seed=20261125)
-    statuses = set()
-    for obj in objects:
-        case = reasoner.intake.from_object(obj)
-        _compare(reasoner, sparql_reasoner, case)
-        statuses.update(reasoner.leaf_statuses(case).values())
+    statuses, verdicts = _agree_on_generated(reasoner, sparql_reasoner, 10_000, 20261125)
     assert statuses == {"met", "unmet", "unknown"}
+    assert verdicts == {"for", "against", "uncertain", "undecided"}
+
+
+@pytest.mark.slow
+def test_decisions_agree_on_10000_generated_cases_of_the_decision_guideline() -> None:
+    demo = Reasoner(Knowledge.load([GOLDEN / "decisions" / "guideline"]))
+    _, verdicts = _agree_on_generated(demo, Reasoner(demo.knowledge, engine="sparql"),
+                                      10_000, 20261201)
+    assert verdicts == {"for", "against", "uncertain", "undecided", "conflict"}
 
 
 def test_generated_cases_hit_every_outcome(reasoner: Reasoner) -> None:

@@ -28,6 +28,15 @@ FULL = ["basilar-icad-consensus", "failed-thrombolysis-no-thrombectomy",
 TIMESTAMPS = ("http://www.w3.org/ns/prov#startedAtTime", "http://www.w3.org/ns/prov#endedAtTime")
 
 
+def _verdicts(result) -> dict[str, dict]:
+    """The reviewed part of each verdict: verdict, deciding statements, what was set aside by
+    which rule, and the facts an undecided verdict waits for."""
+    return {f"{c.guideline}/{c.action}": {
+        "verdict": c.direction, "decided_by": c.decided_by,
+        "overridden": {o.id: o.rule for o in c.overridden},
+        "missing_facts": c.missing_facts} for c in result.conclusions}
+
+
 def _case(reasoner: Reasoner, path: Path):
     items = list(reasoner.intake.read(path))
     assert len(items) == 1 and not isinstance(items[0], Exception), items
@@ -44,6 +53,7 @@ def test_expected_outcome(reasoner: Reasoner, path: Path) -> None:
     assert undecided == expected["undecided"]
     assert result.missing_facts == expected["missing_facts"]
     assert result.conflicts == expected["conflicts"]
+    assert _verdicts(result) == expected["conclusions"]
 
 
 def _graph(nt: str) -> Graph:
@@ -124,17 +134,19 @@ def test_failed_thrombolysis_without_thrombectomy_gets_a_why_not(reasoner: Reaso
     assert crit.via == ["failed-thrombectomy"]
 
 
-def test_conflict_is_explicit(reasoner: Reasoner) -> None:
+def test_do_not_rule_settles_what_used_to_be_a_conflict(reasoner: Reasoner) -> None:
+    """Beyond 6 hours, for and against statements are both derived; the guideline's
+    prohibition rule decides, so there is one verdict and no conflict to resolve by hand."""
     case = reasoner.intake.from_object({"id": "c", "minutes_since_onset": 400, **FAILED})
     result = reasoner.reason(case)
-    [conflict] = result.conflicts
-    assert conflict["action"] == "rescue-stenting" and "pitfall-beyond-6h" in conflict["against"]
+    assert result.conflicts == []
+    directions = {r.direction for r in result.recommendations if r.action == "rescue-stenting"}
+    assert directions == {"for", "against"}
+    [verdict] = [c for c in result.conclusions if c.action == "rescue-stenting"]
+    assert verdict.direction == "against" and "pitfall-beyond-6h" in verdict.decided_by
     rec = next(r for r in result.recommendations if r.id == "ind-severe-stenosis")
-    assert any(w.startswith("conflict: also derived against rescue-stenting")
-               for w in result.warnings_of(rec))
-    rendered = next(r for r in result.to_json()["recommendations"]
-                    if r["id"] == "ind-severe-stenosis")
-    assert rendered["warnings"][-1].startswith("conflict: also derived against")
+    assert not any(w.startswith("conflict:") for w in result.warnings_of(rec))
+    assert "ind-severe-stenosis" in {o.id for o in verdict.overridden}
 
 
 def test_retracted_citation_warning_on_derived_recommendation(reasoner: Reasoner) -> None:

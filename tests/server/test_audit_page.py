@@ -19,6 +19,7 @@ from .conftest import Server, clean_env, start_server, stop_server
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "cases"
+EXPECTED = ROOT / "tests" / "golden" / "expected"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CASES = ["ind-1-persistent-occlusion-3-passes", "dnr-1-reperfused-tici-3",
          "missing-facts-only-passes", "conflict-embolic-late-persistent-occlusion"]
@@ -73,6 +74,19 @@ def serving(store: Path, name: str) -> Server:
     return start_server(store, store.parent / f"{name}.log")
 
 
+def golden_verdict(case: str, action: str, guideline: str = "rescue-stenting") -> dict:
+    """A verdict as the golden expectations of the case state it."""
+    doc = json.loads((EXPECTED / f"{case}.expect.json").read_text(encoding="utf-8"))
+    return doc["conclusions"][f"{guideline}/{action}"]
+
+
+def before(page: object, first: str, second: str) -> bool:
+    """Whether the element matching ``first`` comes before ``second`` in the document."""
+    return page.evaluate(
+        "([a, b]) => !!(document.querySelector(a).compareDocumentPosition("
+        "document.querySelector(b)) & Node.DOCUMENT_POSITION_FOLLOWING)", [first, second])
+
+
 def shot(page: object, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     out = ARTIFACTS / name
@@ -110,6 +124,15 @@ def test_audit_page_in_chromium(store: Path, browser: object, tmp_path: Path) ->
             assert case in runs
         assert f"1–{RUNS} of {RUNS}" in runs and page.locator("#runs nav.pages").count() == 0
         assert page.locator("#runs tr.stale").count() == 0
+        # each run with a compact summary of its stored verdicts
+        conflict_case = "conflict-embolic-late-persistent-occlusion"
+        want = golden_verdict(conflict_case, "rescue-stenting")["verdict"]
+        summary = page.locator("#runs tbody tr", has_text=conflict_case).locator(
+            "td.verdicts").inner_text()
+        assert f"rescue-stenting: {want}" in summary
+        missing_only = page.locator("#runs tbody tr", has_text="missing-facts-only-passes")
+        assert "undecided" in missing_only.locator("td.verdicts").inner_text()
+        assert missing_only.locator("td.verdicts .v-for, td.verdicts .v-against").count() == 0
         # paginated (50 a page by default; ?per= sets it)
         page.goto(server.url + "/audit?per=5")
         assert f"1–5 of {RUNS}" in page.locator("#runs").inner_text()
@@ -164,9 +187,38 @@ def test_audit_page_in_chromium(store: Path, browser: object, tmp_path: Path) ->
         assert "decision made for elective secondary prevention: unmet (setting=acute)" in (
             why_not)
         assert page.locator("#undecided").count() == 1
+        # the verdicts come first, one row per action: undecided here, with what it needs
+        assert before(page, "#verdicts", "#derived") and before(page, "#verdicts", "#undecided")
+        want = golden_verdict("ind-1-persistent-occlusion-3-passes", "rescue-stenting")
+        row = page.locator("#verdicts tr#verdict-rescue-stenting-rescue-stenting")
+        assert row.locator(".badge").inner_text() == want["verdict"] == "undecided"
+        notes = row.locator("td.notes").inner_text()
+        assert f"needs: {', '.join(want['missing_facts'])}" in notes
+        assert "acute-reserve-for-severe-stenosis" in notes  # pending on it
+        assert "ind-failed-passes applies but every source it rests on is retracted" in notes
         shot(page, "audit-run-page.png")
         page.locator("a", has_text="← audit").click()
         assert page.locator("#runs").count() == 1
+
+        # A run whose verdict sets statements aside: what decided it, with grade and rule.
+        page.locator("#runs a", has_text=conflict_case).click()
+        page.wait_for_url(re.compile(r"/audit/run\?iri="))
+        assert before(page, "#verdicts", "#derived")
+        want = golden_verdict(conflict_case, "rescue-stenting")
+        row = page.locator("#verdicts tr#verdict-rescue-stenting-rescue-stenting")
+        assert row.locator(".badge").inner_text() == want["verdict"]
+        decided = row.locator("td.decided").inner_text()
+        for rec in want["decided_by"]:
+            assert rec in decided
+        assert "not graded" in decided  # each deciding statement with its grade
+        rules = sorted(set(want["overridden"].values()))
+        assert rules == ["prohibition-over-indication"]
+        sets_aside = row.locator("td.sets-aside").inner_text()
+        assert sets_aside.startswith(f"{len(want['overridden'])} statements")
+        assert (f"{len(want['overridden'])} statements by prohibition-over-indication: "
+                + ", ".join(sorted(want["overridden"]))) in sets_aside
+        link = row.locator("td.decided a", has_text=want["decided_by"][0])
+        assert link.get_attribute("href") == f"#rec-{want['decided_by'][0]}"
         page.close()
     finally:
         stop_server(server)
