@@ -22,7 +22,7 @@ GOLDEN = ROOT / "tests" / "golden" / "cases"
 PRECEDENCE_LINE = "    gg:precedence rs:precedence-1, rs:precedence-2, rs:precedence-3 ;\n"
 #: Golden cases whose for and against statements on rescue-stenting stand unordered once the
 #: guideline's precedence rules are removed (with them, the against statements prevail).
-UNORDERED = {"conflict-embolic-late-persistent-occlusion", "dnr-2-beyond-6h-361-minutes",
+UNORDERED = {"dnr-embolic-late-persistent-occlusion", "dnr-2-beyond-6h-361-minutes",
              "dnr-3-embolic-without-stenosis", "ind-2-stenosis-69-below-threshold"}
 
 
@@ -201,20 +201,20 @@ def test_audit_reports_verdict_conflicts_in_runs_and_cases(unordered_store: Path
     expected = {c.id for p in GOLDEN.iterdir() for c in reasoner.intake.read(p)
                 if reasoner.reason(c).conflicts}
     assert set(in_runs) == expected
-    finding = in_runs["conflict-embolic-late-persistent-occlusion"]
+    finding = in_runs["dnr-embolic-late-persistent-occlusion"]
     assert finding["severity"] == "warning"
     # the deciding statements on each side; ind-failed-passes rests only on the retracted
     # reference and gives no support, so it is not part of the conflict
     assert finding["message"] == (
-        "stored run for case conflict-embolic-late-persistent-occlusion: the verdict on "
+        "stored run for case dnr-embolic-late-persistent-occlusion: the verdict on "
         "rescue-stenting is a conflict: for (rs-primary, rs-summary) and against "
         "(acute-reserve-for-severe-stenosis, pitfall-beyond-6h, pitfall-embolic-no-stenosis) "
         "both stand and no precedence rule of the guideline orders them")
-    assert "ind-failed-passes" not in in_cases["conflict-embolic-late-persistent-occlusion"][
+    assert "ind-failed-passes" not in in_cases["dnr-embolic-late-persistent-occlusion"][
         "message"]
     # a conflict verdict rests on [2] through rs-primary, like any other verdict
     [verdicts] = [f for f in doc["findings"] if f["kind"] == "verdict-on-retracted-citation"]
-    assert ["run of case conflict-embolic-late-persistent-occlusion",
+    assert ["run of case dnr-embolic-late-persistent-occlusion",
             "verdict rescue-stenting: conflict", "rs-primary", "[2]"] in [
         a["path"] for a in verdicts["affects"]]
 
@@ -307,7 +307,7 @@ def test_diff_reports_verdict_changes_case_by_case(tmp_path: Path, store_path: P
         conflicts = {case for (src, case), vs in changed.items() if src == source
                      for v in vs if v["new"] == "conflict"}
         assert conflicts == expected
-    [change] = changed[("case file", "conflict-embolic-late-persistent-occlusion")]
+    [change] = changed[("case file", "dnr-embolic-late-persistent-occlusion")]
     assert change == {
         "guideline": "rescue-stenting", "action": "rescue-stenting",
         "old": "against", "new": "conflict",
@@ -318,11 +318,11 @@ def test_diff_reports_verdict_changes_case_by_case(tmp_path: Path, store_path: P
         "old_missing_facts": [], "new_missing_facts": []}
     # the recommendation outcomes themselves do not change
     outcome = next(o for o in doc["outcomes"]
-                   if o["case"] == "conflict-embolic-late-persistent-occlusion")
+                   if o["case"] == "dnr-embolic-late-persistent-occlusion")
     assert outcome["now_derived"] == outcome["no_longer_derived"] == {}
     assert doc["verdicts_changed"] == sum(len(vs) for vs in changed.values())
     text = run("diff", str(ROOT / "guidelines" / "rescue-stenting"), str(variant),
-               "--cases", str(GOLDEN / "conflict-embolic-late-persistent-occlusion.json"))
+               "--cases", str(GOLDEN / "dnr-embolic-late-persistent-occlusion.json"))
     assert text.exit_code == 0, text.output
     assert "Verdicts changed: 1 in 1 of 1 cases and 0 stored runs" in text.stdout
     assert ("      verdict:           rescue-stenting [rescue-stenting]: against (decided by "

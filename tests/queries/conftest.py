@@ -27,11 +27,11 @@ ROOT = Path(__file__).parents[2]
 GOLDEN_CASES = ROOT / "tests" / "golden" / "cases"
 SHIPPED_VERSION = "2025-11-08"
 SECOND_VERSION = "2025-11-08-r2"
-FIRST_CASES = ["conflict-embolic-late-persistent-occlusion", "basilar-icad-consensus",
+FIRST_CASES = ["dnr-embolic-late-persistent-occlusion", "basilar-icad-consensus",
                "elective-severe-stenosis-70", "failed-thrombolysis-no-thrombectomy",
                "dnr-1-reperfused-tici-3"]
 SECOND_CASES = ["basilar-icad-consensus"]
-NO_PRECEDENCE_CASES = ["conflict-embolic-late-persistent-occlusion", "dnr-1-reperfused-tici-3"]
+NO_PRECEDENCE_CASES = ["dnr-embolic-late-persistent-occlusion", "dnr-1-reperfused-tici-3"]
 PRECEDENCE_LINE = "    gg:precedence rs:precedence-1, rs:precedence-2, rs:precedence-3 ;\n"
 
 

@@ -23,7 +23,7 @@ from guidegraph.reasoner import Reasoner
 GOLDEN = Path(__file__).parents[1] / "golden"
 CASES = sorted((GOLDEN / "cases").iterdir())
 FULL = ["basilar-icad-consensus", "failed-thrombolysis-no-thrombectomy",
-        "conflict-embolic-late-persistent-occlusion", "elective-severe-stenosis-70",
+        "dnr-embolic-late-persistent-occlusion", "elective-severe-stenosis-70",
         "tandem-lesion-turtle"]
 TIMESTAMPS = ("http://www.w3.org/ns/prov#startedAtTime", "http://www.w3.org/ns/prov#endedAtTime")
 

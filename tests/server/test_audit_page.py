@@ -22,7 +22,7 @@ GOLDEN = ROOT / "tests" / "golden" / "cases"
 EXPECTED = ROOT / "tests" / "golden" / "expected"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CASES = ["ind-1-persistent-occlusion-3-passes", "dnr-1-reperfused-tici-3",
-         "missing-facts-only-passes", "conflict-embolic-late-persistent-occlusion"]
+         "missing-facts-only-passes", "dnr-embolic-late-persistent-occlusion"]
 BULK = 4  # with the golden runs, 8 runs: two pages of the run table at ?per=5
 RUNS = BULK + len(CASES)
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -125,7 +125,7 @@ def test_audit_page_in_chromium(store: Path, browser: object, tmp_path: Path) ->
         assert f"1–{RUNS} of {RUNS}" in runs and page.locator("#runs nav.pages").count() == 0
         assert page.locator("#runs tr.stale").count() == 0
         # each run with a compact summary of its stored verdicts
-        conflict_case = "conflict-embolic-late-persistent-occlusion"
+        conflict_case = "dnr-embolic-late-persistent-occlusion"
         want = golden_verdict(conflict_case, "rescue-stenting")["verdict"]
         summary = page.locator("#runs tbody tr", has_text=conflict_case).locator(
             "td.verdicts").inner_text()

@@ -47,7 +47,7 @@ def test_knowledge_round_trips_through_the_store(store: Store) -> None:
 def test_saved_runs_read_back_identically(store: Store) -> None:
     store.load_parts(read_parts([RS]))
     reasoner = Reasoner(store.knowledge())
-    found = cases(reasoner, ["conflict-embolic-late-persistent-occlusion",
+    found = cases(reasoner, ["dnr-embolic-late-persistent-occlusion",
                              "failed-thrombolysis-no-thrombectomy"])
     results = [reasoner.reason(c) for c in found]
     save_runs(store, reasoner, found, results)
