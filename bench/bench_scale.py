@@ -200,21 +200,28 @@ def main() -> None:
         base = timed(baseline(reasoner), texts)
         ours = timed(e2e(reasoner), texts)
         warm = timed(e2e(reasoner), texts)
+        from bench_reason import without_decisions
+
+        bare = without_decisions(reasoner)
+        timed(e2e(bare), texts)  # warm its caches as the decided one was
+        bare_warm = timed(e2e(bare), texts)
         val = validate_time(root, args.validate_limit)
-        rows.append((size, load, base, ours, warm, val))
+        rows.append((size, load, base, ours, warm, val, bare_warm))
         print(f"R={size}: load {load['seconds']:.2f}s {load['peak_mb']:.0f}MB; baseline "
               f"{base[0]:.3f}ms; e2e {ours[0]:.3f}ms (warm {warm[0]:.3f}ms); validate {val}",
               file=sys.stderr)
     batch_s = batch(roots.get(100) or synthetic.make_data_root(work / "r100", 100), args.batch)
     lines = [
         "| R | load + compile s | peak MB | baseline median ms | e2e median ms | e2e p99 ms | "
-        "ratio | e2e warm median ms | warm ratio | validate s (SHACL) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for size, load, base, ours, warm, val in rows:
+        "ratio | e2e warm median ms | warm ratio | warm without decisions ms | decision layer "
+        "| validate s (SHACL) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for size, load, base, ours, warm, val, bare_warm in rows:
         lines.append(
             f"| {size:,} | {load['seconds']:.2f} | {load['peak_mb']:.0f} | {base[0]:.3f} | "
             f"{ours[0]:.3f} | {ours[1]:.3f} | {ours[0] / base[0]:.1f}x | {warm[0]:.3f} | "
-            f"{warm[0] / base[0]:.1f}x | "
+            f"{warm[0] / base[0]:.1f}x | {bare_warm[0]:.3f} | "
+            f"{(warm[0] / bare_warm[0] - 1) * 100:+.0f} % | "
             + (f"{val:.1f}" if val is not None else f"> {args.validate_limit:.0f}") + " |")
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}")

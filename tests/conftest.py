@@ -20,3 +20,17 @@ def reasoner() -> Reasoner:
 @pytest.fixture(scope="session")
 def sparql_reasoner(reasoner: Reasoner) -> Reasoner:
     return Reasoner(reasoner.knowledge, engine="sparql")
+
+
+def verdict_summary(result) -> dict[str, dict]:
+    """The reviewed part of each verdict, as golden expectations hold it: verdict, deciding
+    statements, what was set aside by which rule, and the facts an undecided one waits for."""
+    return {f"{c.guideline}/{c.action}": {
+        "verdict": c.direction, "decided_by": c.decided_by,
+        "overridden": {o.id: o.rule for o in c.overridden},
+        "missing_facts": c.missing_facts} for c in result.conclusions}
+
+
+@pytest.fixture(scope="session")
+def verdicts():
+    return verdict_summary

@@ -77,10 +77,10 @@ class ActionGroup:
     parents: set[tuple[str, str]] = field(default_factory=set)
     #: Whether a dependent-action criterion tests this group's verdict.
     tested: bool = False
+    key: tuple[str, str] = ("", "")  # (guideline IRI, action IRI)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.guideline_iri, self.action_iri)
+    def __post_init__(self) -> None:
+        self.key = (self.guideline_iri, self.action_iri)
 
 
 class DecisionPlan:
@@ -171,17 +171,40 @@ class DecisionPlan:
         (in the group's order), with ``value`` and ``standing`` given for them alone.
         """
         specs = group.specs if live is None else live
-        unsupported = self.unsupported
+        deciding = self._deciding(verdict, specs, value, standing)
+        overridden, set_aside = self._set_aside(specs, value, standing)
+        pending = self._pending(specs, value, standing, outcomes) if verdict == "undecided" else []
+        missing = {k for p in pending for k in p.missing_facts}
+        warnings = self._warnings(group, verdict, deciding, specs, value, standing)
+        strength = grade_text(deciding[0]) if deciding and verdict != "undecided" else None
+        return Conclusion(
+            action=group.action, action_iri=group.action_iri, guideline=group.guideline,
+            guideline_iri=group.guideline_iri, direction=verdict,
+            decided_by=[s.id for s in deciding], strength=strength, overridden=overridden,
+            pending=pending,
+            missing_facts=sorted(missing, key=lambda k: (key_order.get(k, len(key_order)), k)),
+            warnings=sorted(warnings), set_aside=set_aside)
+
+    def _deciding(self, verdict: str, specs: Sequence[RecommendationSpec],
+                  value: Mapping[str, int], standing: Mapping[str, int]
+                  ) -> list[RecommendationSpec]:
+        """The statements that carry the verdict, strongest first (both sides of a conflict;
+        for a conflict from a precedence cycle, every supported statement that applies)."""
         standing_ids = [s for s in specs if standing[s.iri] == 2]
-        if verdict in ("for", "against"):
+        if verdict in ("for", "against", "uncertain"):
             deciding = [s for s in standing_ids if s.direction == verdict]
-        elif verdict == "uncertain":
-            deciding = [s for s in standing_ids if s.direction == "uncertain"]
         elif verdict == "conflict" and not standing_ids:
-            deciding = [s for s in specs if value[s.iri] == 2 and s.iri not in unsupported]
+            deciding = [s for s in specs if value[s.iri] == 2 and s.iri not in self.unsupported]
         else:
             deciding = standing_ids
-        deciding.sort(key=strength_key)
+        return sorted(deciding, key=strength_key)
+
+    def _set_aside(self, specs: Sequence[RecommendationSpec], value: Mapping[str, int],
+                   standing: Mapping[str, int]
+                   ) -> tuple[list[Overridden], list[tuple[str, str, str]]]:
+        """Each applicable, supported statement a rule set aside: one entry per statement and
+        rule with the statements that prevailed, and every (set aside, prevailing, rule)."""
+        unsupported = self.unsupported
         by_iri = {s.iri: s for s in specs}
         overridden: list[Overridden] = []
         set_aside: list[tuple[str, str, str]] = []
@@ -193,39 +216,31 @@ class DecisionPlan:
                 if value.get(d.winner, 0) == 2 and d.winner not in unsupported:
                     by_rule.setdefault(d.rule, []).append(by_iri[d.winner].id)
                     set_aside.append((spec.id, by_iri[d.winner].id, d.rule))
-            for rule, winners in sorted(by_rule.items(), key=lambda kv: kv[0]):
+            for rule, winners in sorted(by_rule.items()):
                 overridden.append(Overridden(spec.id, spec.direction, sorted(winners),
                                              self.rule_notation.get(rule, rule), rule))
-        pending: list[Pending] = []
-        missing: set[str] = set()
-        if verdict == "undecided":
-            chosen: set[str] = set()
-            for spec in specs:
-                if spec.iri in unsupported:
-                    if value[spec.iri] == 1 and max(
-                            (standing[s.iri] for s in specs), default=0) == 0:
-                        chosen.add(spec.iri)  # only unsupported statements could apply
-                    continue
-                if value[spec.iri] == 1 and standing[spec.iri] == 1:
+        return overridden, set_aside
+
+    def _pending(self, specs: Sequence[RecommendationSpec], value: Mapping[str, int],
+                 standing: Mapping[str, int],
+                 outcomes: Mapping[str, RecommendationOutcome | None]) -> list[Pending]:
+        """The undecided statements that could change an undecided verdict: those that may
+        stand, and the possible defeaters of applicable statements that may be set aside
+        (or, when nothing supported could stand, the unsupported ones that may apply)."""
+        unsupported = self.unsupported
+        nothing_stands = max((standing[s.iri] for s in specs), default=0) == 0
+        chosen: set[str] = set()
+        for spec in specs:
+            if spec.iri in unsupported:
+                if value[spec.iri] == 1 and nothing_stands:
                     chosen.add(spec.iri)
-                elif value[spec.iri] == 2 and standing[spec.iri] == 1:
-                    chosen.update(d.winner for d in self.defeaters.get(spec.iri, ())
-                                  if value.get(d.winner, 0) == 1
-                                  and d.winner not in unsupported)
-            for spec in specs:
-                if spec.iri in chosen:
-                    keys = outcomes[spec.iri].missing  # type: ignore[union-attr]
-                    pending.append(Pending(spec.id, list(keys)))
-                    missing.update(keys)
-        warnings = self._warnings(group, verdict, deciding, specs, value, standing)
-        strength = grade_text(deciding[0]) if deciding and verdict != "undecided" else None
-        return Conclusion(
-            action=group.action, action_iri=group.action_iri, guideline=group.guideline,
-            guideline_iri=group.guideline_iri, direction=verdict,
-            decided_by=[s.id for s in deciding], strength=strength, overridden=overridden,
-            pending=pending,
-            missing_facts=sorted(missing, key=lambda k: (key_order.get(k, len(key_order)), k)),
-            warnings=sorted(warnings), set_aside=set_aside)
+            elif value[spec.iri] == 1 and standing[spec.iri] == 1:
+                chosen.add(spec.iri)
+            elif value[spec.iri] == 2 and standing[spec.iri] == 1:
+                chosen.update(d.winner for d in self.defeaters.get(spec.iri, ())
+                              if value.get(d.winner, 0) == 1 and d.winner not in unsupported)
+        return [Pending(s.id, list(outcomes[s.iri].missing))  # type: ignore[union-attr]
+                for s in specs if s.iri in chosen]
 
     def _warnings(self, group: ActionGroup, verdict: str, deciding: list[RecommendationSpec],
                   specs: Sequence[RecommendationSpec], value: Mapping[str, int],

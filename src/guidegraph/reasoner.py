@@ -260,6 +260,24 @@ class Reasoner:
         if self._vector is not None and not self.decisions.has_dependencies:
             derived, others, rejected, conclusions = self._reason_vector(case)
             return self._result(case, derived, others, rejected, started, conclusions)
+        outcomes, conclusions = self._staged(case)
+        derived: list[RecommendationOutcome] = []
+        others: list[RecommendationOutcome] = []
+        rejected = 0
+        for spec in self.recommendations:
+            outcome = outcomes[spec.iri]
+            if outcome.status == MET:
+                derived.append(outcome)
+            elif outcome.status == UNMET and self.why_not == "undecided":
+                rejected += 1
+            else:
+                others.append(outcome)
+        return self._result(case, derived, others, rejected, started, conclusions)
+
+    def _staged(self, case: Case
+                ) -> tuple[dict[str, RecommendationOutcome], list[Conclusion]]:
+        """Every outcome and verdict, action by action in dependency order: a stage's
+        verdicts set the statuses of the dependent-action criteria the next stages read."""
         use_cache = self.engine == "compiled"
         cache = self._outcome_cache
         self._scratch = None  # the reference engine's per-case decision store
@@ -301,18 +319,7 @@ class Reasoner:
                         waits[crit.iri] = missing
             if sparql and self.decisions.has_dependencies:
                 self._sparql_verdict_statuses(stage, conclusions, leaf)
-        derived: list[RecommendationOutcome] = []
-        others: list[RecommendationOutcome] = []
-        rejected = 0
-        for spec in self.recommendations:
-            outcome = outcomes[spec.iri]
-            if outcome.status == MET:
-                derived.append(outcome)
-            elif outcome.status == UNMET and self.why_not == "undecided":
-                rejected += 1
-            else:
-                others.append(outcome)
-        return self._result(case, derived, others, rejected, started, conclusions)
+        return outcomes, conclusions
 
     def _decide(self, group: ActionGroup, outcomes: dict[str, RecommendationOutcome],
                 got: tuple[RecommendationOutcome | None, ...] | None = None
@@ -320,26 +327,38 @@ class Reasoner:
         """The compiled decision for one action.
 
         With the compiled engine, outcomes are shared objects (see :meth:`reason`), so a
-        verdict is cached by the identity of its recommendations' outcomes; the entry keeps
-        those outcomes alive, so an identity cannot be reused while its entry exists.
+        verdict is cached by the identity of its recommendations' outcomes (the entry keeps
+        those outcomes alive, so an identity cannot be reused while its entry exists), and
+        behind that by what a verdict reads of each outcome (status and missing facts):
+        distinct outcomes often decide alike (a statement unmet by different criteria).
         """
         if got is None:
             got = tuple(outcomes.get(s.iri) for s in group.specs)
-        key = (group.index, *map(id, got)) if self.engine == "compiled" else None
+        compiled = self.engine == "compiled"
         cache = self._conclusion_cache
-        if key is not None:
+        if compiled:
+            key = (group.index, *map(id, got))
             hit = cache.get(key)
             if hit is not None:
                 return hit[0]
+            signature = (group.index, *[(o.status, *o.missing) if o is not None else None
+                                        for o in got])
+            found = cache.get(signature)
+            if found is not None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[key] = (found[0], got)
+                return found[0]
         value = {s.iri: VALUE[o.status] if o is not None else 0
                  for s, o in zip(group.specs, got, strict=True)}
         standing, verdict = self.decisions.evaluate(group, value)
         conclusion = (None if verdict is None else self.decisions.conclusion(
             group, verdict, outcomes, value, standing, self._key_order))
-        if key is not None:
+        if compiled:
             if len(cache) >= _CACHE_LIMIT:
                 cache.clear()
             cache[key] = (conclusion, got)
+            cache[signature] = (conclusion, ())
         return conclusion
 
     # -- reference decision semantics (queries/decide/) ---------------------------------

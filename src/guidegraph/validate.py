@@ -534,6 +534,16 @@ def _decision_cycle_checks(g: rdflib.Graph) -> tuple[list[_Finding], set[rdflib.
     """Cycles among gg:overrides, and among actions whose criteria read each other's
     verdict (gg:verdictOf). Read from the RDF, since the reasoner refuses to load a guideline
     with a dependency cycle; returns the findings and the guidelines that have one."""
+    found, cyclic = _dependency_cycles(g)
+    return [*_override_cycles(g), *found], cyclic
+
+
+def _rec_name(g: rdflib.Graph, node: rdflib.term.Node) -> str:
+    return _label(g, node) or _name(g, node) or str(node)
+
+
+def _override_cycles(g: rdflib.Graph) -> list[_Finding]:
+    """Explicit superiority that loops (networkx simple cycles, at most _MAX_CYCLES)."""
     import networkx as nx
 
     out: list[_Finding] = []
@@ -541,7 +551,7 @@ def _decision_cycle_checks(g: rdflib.Graph) -> tuple[list[_Finding], set[rdflib.
     overrides.add_edges_from(g.subject_objects(GG.overrides))
 
     def rec_name(node: rdflib.term.Node) -> str:
-        return _label(g, node) or _name(g, node) or str(node)
+        return _rec_name(g, node)
 
     for n, cycle in enumerate(nx.simple_cycles(overrides)):
         if n >= _MAX_CYCLES:
@@ -554,7 +564,14 @@ def _decision_cycle_checks(g: rdflib.Graph) -> tuple[list[_Finding], set[rdflib.
             "must not loop (two statements that override each other stay unordered; a longer "
             "loop sets every statement in it aside): remove the gg:overrides that does not "
             "hold.", None))
+    return out
 
+
+def _dependency_cycles(g: rdflib.Graph) -> tuple[list[_Finding], set[rdflib.term.Node]]:
+    """Per guideline, actions whose criteria read each other's verdicts in a cycle."""
+    import networkx as nx
+
+    out: list[_Finding] = []
     cyclic: set[rdflib.term.Node] = set()
     for guideline in sorted(g.subjects(RDF.type, GG.Guideline), key=str):
         recs = set(g.subjects(GG.partOfGuideline, guideline)) | set(
@@ -575,7 +592,7 @@ def _decision_cycle_checks(g: rdflib.Graph) -> tuple[list[_Finding], set[rdflib.
                 todo.extend(g.objects(cond, GG.member))
                 for parent in g.objects(cond, GG.verdictOf):
                     deps.add_edge(parent, action)
-                    readers.setdefault((parent, action), set()).add(rec_name(cond))
+                    readers.setdefault((parent, action), set()).add(_rec_name(g, cond))
 
         def action_name(node: rdflib.term.Node) -> str:
             return str(g.value(node, SKOS.notation) or _local_name(node))

@@ -19,15 +19,6 @@ IVT = Path(__file__).parent / "ivt"
 CASES = sorted((IVT / "cases").iterdir())
 
 
-def _verdicts(result) -> dict[str, dict]:
-    """The reviewed part of each verdict: verdict, deciding statements, what was set aside by
-    which rule, and the facts an undecided verdict waits for."""
-    return {f"{c.guideline}/{c.action}": {
-        "verdict": c.direction, "decided_by": c.decided_by,
-        "overridden": {o.id: o.rule for o in c.overridden},
-        "missing_facts": c.missing_facts} for c in result.conclusions}
-
-
 def _case(reasoner: Reasoner, path: Path):
     items = list(reasoner.intake.read(path))
     assert len(items) == 1 and not isinstance(items[0], Exception), items
@@ -41,7 +32,7 @@ def test_every_case_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
-def test_expected_outcome(reasoner: Reasoner, path: Path) -> None:
+def test_expected_outcome(reasoner: Reasoner, path: Path, verdicts) -> None:
     case = _case(reasoner, path)
     expected = json.loads((IVT / "expected" / f"{case.id}.expect.json").read_text())
     assert expected["case"] == case.id
@@ -51,7 +42,7 @@ def test_expected_outcome(reasoner: Reasoner, path: Path) -> None:
     assert undecided == expected["undecided"]
     assert result.missing_facts == expected["missing_facts"]
     assert result.conflicts == expected["conflicts"]
-    assert _verdicts(result) == expected["conclusions"]
+    assert verdicts(result) == expected["conclusions"]
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)

@@ -28,15 +28,6 @@ FULL = ["basilar-icad-consensus", "failed-thrombolysis-no-thrombectomy",
 TIMESTAMPS = ("http://www.w3.org/ns/prov#startedAtTime", "http://www.w3.org/ns/prov#endedAtTime")
 
 
-def _verdicts(result) -> dict[str, dict]:
-    """The reviewed part of each verdict: verdict, deciding statements, what was set aside by
-    which rule, and the facts an undecided verdict waits for."""
-    return {f"{c.guideline}/{c.action}": {
-        "verdict": c.direction, "decided_by": c.decided_by,
-        "overridden": {o.id: o.rule for o in c.overridden},
-        "missing_facts": c.missing_facts} for c in result.conclusions}
-
-
 def _case(reasoner: Reasoner, path: Path):
     items = list(reasoner.intake.read(path))
     assert len(items) == 1 and not isinstance(items[0], Exception), items
@@ -44,7 +35,7 @@ def _case(reasoner: Reasoner, path: Path):
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
-def test_expected_outcome(reasoner: Reasoner, path: Path) -> None:
+def test_expected_outcome(reasoner: Reasoner, path: Path, verdicts) -> None:
     case = _case(reasoner, path)
     expected = json.loads((GOLDEN / "expected" / f"{case.id}.expect.json").read_text())
     result = reasoner.reason(case)
@@ -53,7 +44,7 @@ def test_expected_outcome(reasoner: Reasoner, path: Path) -> None:
     assert undecided == expected["undecided"]
     assert result.missing_facts == expected["missing_facts"]
     assert result.conflicts == expected["conflicts"]
-    assert _verdicts(result) == expected["conclusions"]
+    assert verdicts(result) == expected["conclusions"]
 
 
 def _graph(nt: str) -> Graph:
