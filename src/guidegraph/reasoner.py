@@ -341,7 +341,7 @@ class Reasoner:
             hit = cache.get(key)
             if hit is not None:
                 return hit[0]
-            signature = (group.index, *[(o.status, *o.missing) if o is not None else None
+            signature = (group.index, *[o.signature if o is not None else None
                                         for o in got])
             found = cache.get(signature)
             if found is not None:

@@ -72,6 +72,11 @@ class RecommendationOutcome:
     prov_parts: list[str] | None = field(default=None, repr=False, compare=False)
     #: Cached compact JSON of this outcome, split where fact values go (see to_json_text).
     json_parts: list[str] | None = field(default=None, repr=False, compare=False)
+    #: What a verdict reads of this outcome (status and missing facts), for its cache key.
+    signature: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.signature = (self.status, *self.missing)
 
     def json_text(self, escaped: dict[str, str]) -> str:
         """Compact JSON of :meth:`to_json`, from a cached template with fact values filled in.
