@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from guidegraph.case_intake import Case
@@ -45,12 +45,15 @@ class Region:
         fact is missing), or None when the region holds no value of the fact's kind."""
         if self.low is None or self.high is None:
             return self.value
-        step = Decimal(1) if integer else min(_HALF, (self.high - self.low) / 2)
-        first = self.low if self.low_closed else self.low + step
-        last = self.high if self.high_closed else self.high - step
-        if integer:
-            first = Decimal(int(first)) if first == int(first) else Decimal(int(first) + 1)
-            last = Decimal(int(last))
+        if integer:  # the integers inside the interval, whatever the thresholds' type
+            first = (self.low.to_integral_value(ROUND_CEILING) if self.low_closed
+                     else self.low.to_integral_value(ROUND_FLOOR) + 1)
+            last = (self.high.to_integral_value(ROUND_FLOOR) if self.high_closed
+                    else self.high.to_integral_value(ROUND_CEILING) - 1)
+        else:
+            step = min(_HALF, (self.high - self.low) / 2)
+            first = self.low if self.low_closed else self.low + step
+            last = self.high if self.high_closed else self.high - step
         if first > last or (not self.low_closed and first <= self.low):
             return None
         if current is None or isinstance(current, bool):
@@ -201,6 +204,8 @@ def _condition(key: str, spec: FactSpec, merged: list[Region]) -> str:
         return f"{key} = {'true' if merged[0].value else 'false'}"
     first, last = merged[0], merged[-1]
     low, high = first.low, last.high
+    if not first.low_is_cut and not last.high_is_cut:
+        return f"{key} takes any value"
     if low is not None and high is not None and low == high:
         return f"{key} = {_num(low)}"
     at_min = not first.low_is_cut or (first.low == spec.minimum and first.low_closed)

@@ -97,13 +97,19 @@ class DecisionPlan:
                                 else "" for r in rules}
         self.unsupported = frozenset(text(r["rec"]) for r in
                                      select_rows(knowledge.query("support", "decide")))
+        compiled = {s.iri for s in specs}
         self.defeaters, self.unordered = reduce_precedence(
             (text(r["winner"]), text(r["loser"]), text(r["rule"]), int(text(r["order"])))
-            for r in select_rows(knowledge.query("precedence", "decide")))
+            for r in select_rows(knowledge.query("precedence", "decide"))
+            if text(r["winner"]) in compiled and text(r["loser"]) in compiled)
         iri_of = {g.id: g.iri for g in knowledge.guidelines}
         self.direction = {(s.guideline, s.id): s.direction for s in specs}
         groups: dict[tuple[str, str], ActionGroup] = {}
         for spec in specs:
+            if not spec.guideline:
+                raise ConfigurationError(
+                    f"recommendation {spec.id}: belongs to no guideline; add gg:partOfGuideline "
+                    "(or list it with the guideline's gg:hasRecommendation)")
             g_iri = iri_of.get(spec.guideline, spec.guideline)
             group = groups.get((g_iri, spec.action_iri))
             if group is None:

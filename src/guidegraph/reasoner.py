@@ -155,6 +155,7 @@ class Reasoner:
                 entry["direct"] = True
             else:
                 entry["via"].append(text(row["viaId"]) if row["viaId"] else text(row["via"]))
+        ids = {g.iri: g.id for g in self.knowledge.guidelines}  # as the loader names them
         specs = []
         for row in select_rows(self.knowledge.query("recommendations")):
             iri = text(row["rec"])
@@ -192,7 +193,8 @@ class Reasoner:
                 label=text(row["label"]) if row["label"] else ident,
                 text=text(row["statement"]) if row["statement"] else "",
                 section=text(row["section"]) if row["section"] else "",
-                guideline=text(row["guidelineId"]) if row["guidelineId"] else "",
+                guideline=(ids.get(text(row["guideline"])) or text(row["guidelineId"]) or "")
+                if row["guideline"] else "",
                 action=text(row["actionId"]), action_iri=text(row["action"]),
                 direction=text(row["directionId"]), strength=text(row["strengthId"]),
                 evidence=text(row["evidenceId"]) if row["evidenceId"] else None,
@@ -380,7 +382,8 @@ class Reasoner:
         if self._scratch is None:
             if self._decide_base is None:
                 keep = {GG + p for p in ("action", "direction", "partOfGuideline",
-                                         "verdictOf", "comparator", "allowedValue")} | {RDF_TYPE}
+                                         "hasRecommendation", "verdictOf", "comparator",
+                                         "allowedValue")} | {RDF_TYPE}
                 self._decide_base = [q for q in self.knowledge.store
                                      if q.predicate.value in keep]
             self._scratch = ox.Store()

@@ -10,6 +10,7 @@ goldens (tests/golden/expected) hold the prohibition rule on the shipped guideli
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,32 @@ def test_validate_reports_the_demo_conflicts_with_witness_cases(tmp_path: Path) 
                                               "json"]).stdout)
         [x] = [c for c in doc["conclusions"] if c["action"] == "demo-x"]
         assert x["direction"] == "conflict"
+
+
+def test_membership_by_has_recommendation_alone(tmp_path: Path) -> None:
+    """A guideline may list its statements with gg:hasRecommendation only: the rules still
+    apply, both engines agree, and the verdicts round-trip."""
+    text = (ROOT / "guideline" / "guideline.ttl").read_text()
+    blocks = text.split("\n\n")
+    recs = [b for b in blocks if "a gg:Recommendation" in b]
+    stripped = text
+    for block in recs:
+        stripped = stripped.replace(block, re.sub(
+            r"\s*;\s*gg:partOfGuideline dd:guideline \.", " .", block))
+    assert recs and "a gg:Recommendation" in stripped
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "guideline.ttl").write_text(stripped)
+    assert stripped.count("gg:partOfGuideline dd:guideline") == 1  # the verdict criterion
+    compiled = Reasoner(Knowledge.load([folder]))
+    sparql = Reasoner(compiled.knowledge, engine="sparql")
+    for path in CASES:
+        case = _case(compiled, path)
+        result = compiled.reason(case)
+        assert all(c.guideline == "decision-demo" for c in result.conclusions)
+        assert sparql.reason(case).to_json() == result.to_json()
+        back = provenance.from_triples(provenance.to_triples(result, compiled), compiled)
+        assert back.to_json() == result.to_json()
+    late = compiled.reason(_case(compiled, ROOT / "cases" / "dd-more-specific-against.json"))
+    [x] = [c for c in late.conclusions if c.action == "demo-x"]
+    assert (x.direction, [o.rule for o in x.overridden]) == ("against", ["more-specific"])

@@ -154,3 +154,19 @@ def test_regions_follow_the_criteria_thresholds(reasoner: Reasoner) -> None:
                          if c.key == "minutes_since_onset"})
     assert cuts == thresholds
     assert re.fullmatch(r"\d+", str(fact_regions(reasoner, "evt_passes")[0].pick(True, None)))
+
+
+def test_regions_of_an_integer_fact_with_decimal_thresholds() -> None:
+    """Every integer between thresholds is reachable, and a fact no threshold cuts is one
+    region described as any value."""
+    from types import SimpleNamespace
+
+    from guidegraph.contract import FactSpec
+    from guidegraph.counterfactual import _condition, regions
+
+    spec = FactSpec("k", "urn:k", "integer", Decimal(0), Decimal(10))
+    cuts = [SimpleNamespace(threshold=Decimal(t)) for t in ("1.5", "3")]
+    picks = [r.pick(True, None) for r in regions(spec, cuts)]
+    assert picks == [1, None, 2, 3, 4]  # {1.5} holds no integer
+    [whole] = regions(spec, [])
+    assert _condition("k", spec, [whole]) == "k takes any value"
