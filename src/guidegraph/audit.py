@@ -260,16 +260,18 @@ def _verdicts_on_retracted(store: Store, deps: DependencyGraph) -> list[Finding]
         runs = len({run for run, _, _ in verdicts})
         out.append(Finding(
             "error", "verdict-on-retracted-citation", ref,
-            f"retracted reference: {label}; {_count(len(verdicts), 'verdict')} in "
-            f"{_count(runs, 'stored run')} {'rests' if len(verdicts) == 1 else 'rest'} on it, "
+            f"retracted reference: {label}; {count_text(len(verdicts), 'verdict')} in "
+            f"{count_text(runs, 'stored run')} {'rests' if len(verdicts) == 1 else 'rest'} on it, "
             "decided by a recommendation resting on "
             f"it ({direct} directly, {len(verdicts) - direct} through the verdict on a parent "
             "action)", affects, iri))
     return out
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word if n == 1 else word + 's'}"
+def count_text(n: int, word: str) -> str:
+    """``n`` and the word, plural when n is not 1 ("1 stored run", "2 entries")."""
+    plural = {"entry": "entries"}.get(word, word + "s")
+    return f"{n} {word if n == 1 else plural}"
 
 
 def audit(knowledge: Knowledge, store: Store | None = None,

@@ -20,7 +20,14 @@ import pyoxigraph as ox
 from markupsafe import Markup, escape
 
 from guidegraph import provenance
-from guidegraph.audit import SEVERITIES, AuditReport, DependencyGraph, audit, stored_runs
+from guidegraph.audit import (
+    SEVERITIES,
+    AuditReport,
+    DependencyGraph,
+    audit,
+    stored_runs,
+)
+from guidegraph.audit import count_text as _count
 from guidegraph.audit_log import read_log, verify
 from guidegraph.derivation_graph import Citation, Support, citations, support
 from guidegraph.explain import render_explanation
@@ -589,11 +596,6 @@ def _version(snap: dict[str, str] | None, iri: str, current: set[str]) -> Markup
 
 def _time(stamp: str) -> str:
     return stamp[:19].replace("T", " ") if stamp else "—"
-
-
-def _count(n: int, word: str) -> str:
-    plural = {"entry": "entries"}.get(word, word + "s")
-    return f"{n} {word if n == 1 else plural}"
 
 
 def error_page(status: int, message: str, home: str) -> str:

@@ -163,14 +163,15 @@ def changes(reasoner: Reasoner, case: Case, group: ActionGroup) -> list[Change]:
         for merged, verdict in _merge(tried, spec.kind in ("integer", "decimal")):
             if verdict == current:
                 continue
-            example = _nearest([v for _, v, _ in merged], now, merged)
+            example = _nearest(merged, now)
             out.append(Change(key, _condition(key, spec, [r for r, _, _ in merged]),
                               reasoner.intake.display(key, example), verdict))
     return out
 
 
-def _nearest(values: list[Any], now: Any, merged: list[tuple[Region, Any, Any]]) -> Any:
+def _nearest(merged: list[tuple[Region, Any, Any]], now: Any) -> Any:
     """The re-run value closest to the current one (next to a threshold when missing)."""
+    values = [v for _, v, _ in merged]
     if now is None or isinstance(now, bool) or not isinstance(values[0], int | Decimal):
         cut_side = [v for r, v, _ in merged if r.low_is_cut]
         return cut_side[0] if cut_side and merged[0][0].low_is_cut else values[-1]

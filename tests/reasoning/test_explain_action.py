@@ -33,14 +33,8 @@ def _verdict(reasoner: Reasoner, obj: dict, action: str) -> str | None:
 
 
 def _json_value(reasoner: Reasoner, key: str, shown: str):
-    kind = reasoner.contract.facts[key].kind
-    if kind == "boolean":
-        return shown == "true"
-    if kind == "integer":
-        return int(shown)
-    if kind == "decimal":
-        return float(shown)
-    return shown
+    spec = reasoner.contract.facts[key]
+    return spec.to_json(spec.from_display(shown))
 
 
 def _holds(reasoner: Reasoner, change: Change, value) -> bool:
