@@ -34,3 +34,25 @@ def verdict_summary(result) -> dict[str, dict]:
 @pytest.fixture(scope="session")
 def verdicts():
     return verdict_summary
+
+
+def scoped_outcome(result, guideline: str) -> dict:
+    """One guideline's part of a result, as a golden expectation holds it: the reviewed
+    outcome of that guideline alone, unchanged by any other guideline loaded beside it."""
+    others = [r for r in result.not_applicable if r.guideline == guideline]
+    mine = {m for r in others for m in r.missing}
+    mine |= {m for c in result.conclusions if c.guideline == guideline for m in c.missing_facts}
+    return {
+        "guideline": guideline,
+        "derived": {r.id: r.direction for r in result.recommendations
+                    if r.guideline == guideline},
+        "undecided": {r.id: r.missing for r in others if r.status == "unknown"},
+        "missing_facts": [k for k in result.missing_facts if k in mine],
+        "conclusions": {k: v for k, v in verdict_summary(result).items()
+                        if k.split("/", 1)[0] == guideline},
+    }
+
+
+@pytest.fixture(scope="session")
+def scoped():
+    return scoped_outcome

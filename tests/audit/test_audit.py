@@ -18,7 +18,7 @@ from guidegraph.runs import save_runs
 from guidegraph.store import EmbeddedStore
 
 ROOT = Path(__file__).parents[2]
-GOLDEN = ROOT / "tests" / "golden" / "cases"
+GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 PRECEDENCE_LINE = "    gg:precedence rs:precedence-1, rs:precedence-2, rs:precedence-3 ;\n"
 #: Golden cases whose for and against statements on rescue-stenting stand unordered once the
 #: guideline's precedence rules are removed (with them, the against statements prevail).

@@ -4,7 +4,7 @@
 (explicit override, more-specific, stronger-grade, retracted-only support, a dependent action,
 an unordered pair, an uncertain-only action); ``decisions/cases`` are cases over the stroke
 vocabulary and ``decisions/expected`` the full reviewed conclusions. The rescue-stenting
-goldens (tests/golden/expected) hold the prohibition rule on the shipped guideline.
+goldens (tests/golden/rescue-stenting/expected) hold the prohibition rule on the shipped guideline.
 """
 
 from __future__ import annotations

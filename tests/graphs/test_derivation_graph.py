@@ -17,7 +17,7 @@ from guidegraph.reasoner import Reasoner
 ROOT = Path(__file__).parents[2]
 GUIDELINE = ROOT / "guidelines" / "rescue-stenting"
 EXAMPLE = ROOT / "examples" / "basilar-icad-failed-evt.json"
-GOLDEN = ROOT / "tests" / "golden" / "cases"
+GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 RS = "https://w3id.org/guidegraph/guideline/rescue-stenting/"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

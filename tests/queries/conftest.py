@@ -24,7 +24,7 @@ from guidegraph.runs import save_runs
 from guidegraph.store import EmbeddedStore, QueryResult
 
 ROOT = Path(__file__).parents[2]
-GOLDEN_CASES = ROOT / "tests" / "golden" / "cases"
+GOLDEN_CASES = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 SHIPPED_VERSION = "2025-11-08"
 SECOND_VERSION = "2025-11-08-r2"
 FIRST_CASES = ["dnr-embolic-late-persistent-occlusion", "basilar-icad-consensus",

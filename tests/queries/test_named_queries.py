@@ -2,9 +2,9 @@
 
 Expected rows live in ``expected/<name>.json``, one file per query of queries/examples and
 queries/audit. They were written from the guideline source (guidelines/rescue-stenting/)
-and the golden expectations of the saved cases (tests/golden/expected/), not from query
-output. A scenario runs on the ``saved_store`` fixture unless its ``"store"`` names another
-(``"no-precedence"``: the ``conflict_store`` fixture). Placeholders ``{hash:VERSION}`` and
+and the golden expectations of the saved cases (tests/golden/rescue-stenting/expected/), not
+from query output. A scenario runs on the ``saved_store`` fixture unless its ``"store"`` names
+another (``"no-precedence"``: the ``conflict_store`` fixture). Placeholders ``{hash:VERSION}`` and
 ``{snapshot:VERSION}`` stand for the content hash and snapshot graph of a guideline version
 loaded by the fixture.
 """

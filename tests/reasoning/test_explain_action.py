@@ -98,7 +98,7 @@ def test_undecided_verdict_names_what_settles_it(reasoner: Reasoner, tmp_path: P
     assert "would be AGAINST if stenosis_percent < 70" in out
 
 
-CASES = [p for p in sorted((GOLDEN / "cases").iterdir()) if p.suffix == ".json"]
+CASES = [p for p in sorted((GOLDEN / "rescue-stenting" / "cases").iterdir()) if p.suffix == ".json"]
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)

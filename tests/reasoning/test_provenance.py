@@ -13,7 +13,7 @@ from rdflib.compare import isomorphic
 from guidegraph import provenance
 from guidegraph.reasoner import Reasoner
 
-CASES = sorted((Path(__file__).parents[1] / "golden" / "cases").iterdir())
+CASES = sorted((Path(__file__).parents[1] / "golden" / "rescue-stenting" / "cases").iterdir())
 PROV = "http://www.w3.org/ns/prov#"
 GG = "https://w3id.org/guidegraph/ontology#"
 

@@ -18,8 +18,8 @@ from .conftest import Server, clean_env, start_server, stop_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).parents[2]
-GOLDEN = ROOT / "tests" / "golden" / "cases"
-EXPECTED = ROOT / "tests" / "golden" / "expected"
+GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
+EXPECTED = ROOT / "tests" / "golden" / "rescue-stenting" / "expected"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CASES = ["ind-1-persistent-occlusion-3-passes", "dnr-1-reperfused-tici-3",
          "missing-facts-only-passes", "dnr-embolic-late-persistent-occlusion"]

@@ -20,7 +20,7 @@ from guidegraph.store import QueryRefused, Store, StoreError
 
 ROOT = Path(__file__).parents[2]
 RS = ROOT / "guidelines" / "rescue-stenting"  # one guideline keeps the counts of the source
-GOLDEN = ROOT / "tests" / "golden" / "cases"
+GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
