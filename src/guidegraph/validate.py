@@ -776,11 +776,11 @@ def _decision_search_checks(
 # ---------------------------------------------------------------------------
 def _context_checks(contexts: list[Path], vocabulary: list[Path]) -> list[_Finding]:
     """The contexts merge (a term defined differently by two is a violation), and every
-    allowed notation of a concept key expands to its concept under the merged context: JSON-LD
-    reads a value that is also a context term or prefix as that term (``"stroke"`` as the
-    stroke prefix's IRI), or drops it, while plain JSON cases read the contract and get the
-    concept, so the two formats would disagree. Checked by expanding each notation with the
-    JSON-LD parser case intake uses."""
+    allowed notation of a concept key expands to its concept under the merged context:
+    JSON-LD reads a value that is also a context term or prefix as that term (a value equal
+    to a prefix as the prefix's IRI), or drops it, while plain JSON cases read the contract
+    and get the concept, so the two formats would disagree. Checked by expanding each
+    notation with the JSON-LD parser case intake uses."""
     import pyoxigraph as ox
 
     from guidegraph.case_intake import context_collisions, load_contexts
