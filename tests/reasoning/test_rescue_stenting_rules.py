@@ -88,17 +88,43 @@ def test_three_passes_only_where_the_source_counts_them(reasoner: Reasoner) -> N
             "rescue-stenting"].direction == "for"
 
 
-def test_no_rescue_statement_without_a_thrombectomy_pass(reasoner: Reasoner) -> None:
-    derived = _derived(reasoner, **{**FAILED, "evt_passes": 0})
-    assert derived == {}
+# --- 10. population ------------------------------------------------------------------------
+def test_failed_thrombolysis_without_a_pass_is_outside_the_population(
+        reasoner: Reasoner) -> None:
     result = _run(reasoner, ivt_given=True, ivt_failed=True, evt_passes=0,
                   minutes_since_onset=120)
+    app = result.applicability["rescue-stenting"]
+    assert app.applies == "no"
+    assert {(c.criterion, c.status) for c in app.criteria} == {
+        ("evt-attempted", "unmet"), ("setting-elective", "unmet")}
+    assert not [r for r in (*result.recommendations, *result.not_applicable)
+                if r.guideline == "rescue-stenting"]
+    assert not [c for c in result.conclusions if c.guideline == "rescue-stenting"]
+
+
+def test_pass_count_unknown_leaves_the_population_undecided(reasoner: Reasoner) -> None:
+    facts = {k: v for k, v in FAILED.items() if k != "evt_passes"}
+    result = _run(reasoner, **facts)
+    app = result.applicability["rescue-stenting"]
+    assert (app.applies, app.missing) == ("undecided", ["evt_passes"])
+    verdicts = [c for c in result.conclusions if c.guideline == "rescue-stenting"]
+    assert verdicts and all((c.direction, c.missing_facts) == ("undecided", ["evt_passes"])
+                            for c in verdicts)
+    # elective secondary prevention needs no thrombectomy: the population holds
+    elective = _run(reasoner, setting="elective", stenosis_percent=80)
+    assert elective.applicability["rescue-stenting"].applies == "yes"
+
+
+def test_each_rescue_statement_still_names_the_missing_pass(reasoner: Reasoner) -> None:
+    """Inside the population the premise is unmet only through its own facts; the premise
+    keeps the why-not path of a recommendation explained on its own (explain --rec)."""
+    result = _run(reasoner, **{**FAILED, "tici": "3", "evt_passes": 1})
     primary = next(r for r in result.not_applicable if r.id == "rs-primary")
     assert primary.status == "unmet"
-    [crit] = primary.criteria
-    assert (crit.criterion, crit.status, crit.facts_text(result.facts)) == (
-        "evt-attempted", "unmet", ["evt_passes=0"])
-    assert crit.via == ["failed-thrombectomy"]
+    assert {c.criterion for c in primary.criteria} == {
+        "tici-below-2b", "sign-reocclusion", "sign-flow-limitation"}
+    assert all(c.via == ["failed-thrombectomy", "reperfusion-failed"]
+               for c in primary.criteria)
 
 
 # --- 2. do-not rules and their edges ------------------------------------------------------
