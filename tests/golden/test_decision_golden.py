@@ -132,9 +132,15 @@ FAILED = {"evt_passes": 3, "tici": "2a", "occlusion_site": "M1", "stenosis_perce
 def test_a_do_not_rule_overrides_several_indications(reasoner: Reasoner) -> None:
     late = _rescue(reasoner, minutes_since_onset=420, **FAILED)["rescue-stenting"]
     assert (late.direction, late.decided_by) == ("against", ["pitfall-beyond-6h"])
-    assert len({o.id for o in late.overridden}) >= 5
-    assert {o.rule for o in late.overridden} == {"prohibition-over-indication"}
-    assert all(o.by == ["pitfall-beyond-6h"] and o.direction == "for" for o in late.overridden)
+    moderate = _rescue(reasoner, minutes_since_onset=250,
+                       **{**FAILED, "stenosis_percent": 60})["rescue-stenting"]
+    assert (moderate.direction, moderate.decided_by) == (
+        "against", ["acute-reserve-for-severe-stenosis"])
+    assert {o.id for o in moderate.overridden} == {
+        "aha2015-salvage-adjunct", "rs-primary", "rs-summary"}
+    assert {o.rule for o in moderate.overridden} == {"prohibition-over-indication"}
+    assert all(o.by == ["acute-reserve-for-severe-stenosis"] and o.direction == "for"
+               for o in moderate.overridden)
     inside = _rescue(reasoner, minutes_since_onset=360, **FAILED)["rescue-stenting"]
     assert inside.direction == "for" and inside.overridden == []
 

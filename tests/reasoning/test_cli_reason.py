@@ -85,9 +85,9 @@ def test_explain_why_not_for_failed_thrombolysis() -> None:
     res = run("explain", str(ROOT / "examples" / "failed-thrombolysis-no-evt.json"),
               "--rec", "rs-primary")
     assert res.exit_code == 0
-    assert "rs-primary [rescue-stenting, for; not graded] — DOES NOT APPLY" in res.output
-    assert ("- failed-thrombectomy > at least one thrombectomy pass performed: unmet "
-            "(evt_passes=0)") in res.output
+    # outside the guideline's population: one line says why, naming the missing pass
+    assert ("Guideline rescue-stenting: not applicable to this case: at least one thrombectomy "
+            "pass performed (evt_passes=0)") in res.output
     assert "Scope note: rescue-stenting: Question asks about failed thrombolysis" in res.output
 
 

@@ -227,13 +227,28 @@ def test_the_model_the_search_prunes_on_agrees_with_the_reasoner() -> None:
     reasoner = Reasoner(Knowledge.load())
     search = decision_checks.WitnessSearch(reasoner)
     recs = [s.iri for s in reasoner.recommendations]
+    guideline_of = {s.iri: s.guideline for s in reasoner.recommendations}
     assert any(s.verdict_iris for s in reasoner.recommendations)
+    outside = {"no": 0, "undecided": 0}
     for obj in generated_cases(reasoner, 300, seed=11):
         case = reasoner.intake.from_object(obj)
         result = reasoner.reason(case)
+        applies = {g: a.applies for g, a in result.applicability.items()}
+        model = search.values(recs, case.facts)
+        # outside its guideline's population a statement lists no outcome; the model reads
+        # the population as part of its criteria: unmet outside it, at most unknown while
+        # the population is undecided
+        for rec, value in model.items():
+            status = applies.get(guideline_of[rec], "yes")
+            if status != "yes":
+                outside[status] += 1
+                assert value <= (0 if status == "no" else 1), (obj, rec)
         real = {o.iri: VALUE[o.status] for o in (*result.recommendations,
                                                   *result.not_applicable)}
-        assert search.values(recs, case.facts) == real, obj
+        shown = {r: v for r, v in model.items()
+                 if applies.get(guideline_of[r], "yes") == "yes"}
+        assert shown == real, obj
+    assert outside["no"] and outside["undecided"]  # both population outcomes were exercised
 
 
 def test_candidate_values_cover_every_region_inside_the_range() -> None:
