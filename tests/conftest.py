@@ -42,8 +42,11 @@ def scoped_outcome(result, guideline: str) -> dict:
     others = [r for r in result.not_applicable if r.guideline == guideline]
     mine = {m for r in others for m in r.missing}
     mine |= {m for c in result.conclusions if c.guideline == guideline for m in c.missing_facts}
+    app = result.applicability[guideline]
     return {
         "guideline": guideline,
+        "applies": app.applies,
+        "population_missing_facts": app.missing,
         "derived": {r.id: r.direction for r in result.recommendations
                     if r.guideline == guideline},
         "undecided": {r.id: r.missing for r in others if r.status == "unknown"},

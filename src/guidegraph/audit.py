@@ -307,6 +307,7 @@ def audit(knowledge: Knowledge, store: Store | None = None,
             f"reference {data['id']} is cited in the text but missing from the reference list; "
             f"{_tally(affects)} rest on it", affects, cit))
     findings += _grading_findings(knowledge, g)
+    findings += _source_quality_findings(knowledge, g)
     findings += _run_findings(store, runs, snapshots, deps) if store is not None else []
     for case_id, result in case_results:
         for conflict in result.conflicts:  # actions whose verdict is conflict
@@ -365,6 +366,48 @@ def _grading_findings(knowledge: Knowledge, g: nx.DiGraph) -> list[Finding]:
         out.append(Finding("warning", "no-evidence", f"{len(no_evidence)} recommendations",
                            f"{len(no_evidence)} recommendations have neither an evidence "
                            "statement nor a level of evidence", no_evidence))
+    return out
+
+
+def _knowledge_rows(knowledge: Knowledge, name: str) -> list[dict[str, Any]]:
+    """Rows of a named query of queries/audit over the current knowledge, values as text."""
+    from guidegraph.named_queries import library
+
+    solutions = knowledge.store.query(library()[name].text)
+    names = [v.value for v in solutions.variables]
+    return [{n: (row[n].value if row[n] is not None else None) for n in names}
+            for row in solutions]
+
+
+def _source_quality_findings(knowledge: Knowledge, g: nx.DiGraph) -> list[Finding]:
+    """What the encoder recorded about the quality of the source (info: reported, never a
+    failure by itself): quoted society grades whose only citations are secondary sources
+    (grades-on-secondary-sources.rq, one finding per guideline), data quality notes
+    (data-quality-notes.rq) and source inconsistencies (source-inconsistencies.rq), one
+    finding per note."""
+    out = []
+    by_guideline: dict[str, list[dict[str, Any]]] = {}
+    for row in _knowledge_rows(knowledge, "grades-on-secondary-sources"):
+        by_guideline.setdefault(row["guideline"], []).append(row)
+    for guideline, rows in sorted(by_guideline.items()):
+        affects = [Affected("recommendation", r["rec"], r["recommendation"],
+                            [r["rec"], f"grade {r['grade']} quoted from {r['origin']}",
+                             r["sources"]]) for r in rows]
+        n = len(rows)
+        out.append(Finding(
+            "info", "grade-on-secondary-source", guideline,
+            f"{guideline}: {count_text(n, 'quoted society grade')} "
+            f"{'rests' if n == 1 else 'rest'} on a secondary source with no primary citation: "
+            + ", ".join(r["rec"] for r in rows), affects))
+    for name, kind, what in (("data-quality-notes", "data-quality-note", "data quality note"),
+                             ("source-inconsistencies", "source-inconsistency",
+                              "source inconsistency")):
+        for row in _knowledge_rows(knowledge, name):
+            node = g.nodes.get(row["item"])
+            label = node["kind"] if node else "item"
+            ident = node["id"] if node else row["id"]
+            out.append(Finding("info", kind, ident, f"{what} on {label} {ident}: {row['note']}",
+                               iri=row["item"]))
     return out
 
 

@@ -119,29 +119,80 @@ class Intake:
 
     def _with_defaults(self, case_id: str, iri: str, facts: dict[str, Any],
                        source: str | None) -> Case:
+        stated = self._check_equivalents(case_id, facts, source)
         defaulted = []
         for key, spec in self.contract.facts.items():
-            if key not in facts and spec.default is not None:
+            # A key whose equivalent the case gives is not defaulted: the given value
+            # states the fact.
+            if key not in facts and key not in stated and spec.default is not None:
                 facts[key] = spec.default if spec.kind == "concept" else _parse_lexical(
                     spec, spec.default)
                 defaulted.append(key)
         return Case(case_id, iri, facts, frozenset(defaulted), source)
 
+    def _check_equivalents(self, case_id: str, facts: dict[str, Any],
+                           source: str | None) -> set[str]:
+        """Refuse two keys declared one fact (owl:equivalentProperty) given with different
+        values; returns the keys of every group the case states."""
+        stated: set[str] = set()
+        for group in self.contract.equivalents:
+            given = [key for key in group if key in facts]
+            if not given:
+                continue
+            stated.update(group)
+            first = given[0]
+            for other in given[1:]:
+                if not _same_value(self.contract.facts[first], facts[first],
+                                   self.contract.facts[other], facts[other]):
+                    shown = {k: display_value(self.contract.facts[k], facts[k])
+                             for k in (first, other)}
+                    raise CaseInputError(
+                        f"keys {first!r} and {other!r} state one fact (their properties are "
+                        f"declared owl:equivalentProperty) but have different values: "
+                        f"{first!r} is {shown[first]}, {other!r} is {shown[other]}; give one "
+                        "of them, or the same value in both",
+                        case=case_id, key=other, value=shown[other],
+                        allowed=f"the value of {first!r} ({shown[first]})", source=source)
+        return stated
+
     # -- RDF ----------------------------------------------------------------------------
     def from_jsonld(self, doc: dict[str, Any], *, source: str | None = None) -> Case:
-        """A JSON-LD case: published contexts resolve locally; remote ones are refused."""
+        """A JSON-LD case: published contexts resolve locally; remote ones are refused.
+
+        A concept key whose value is an allowed notation must expand to that concept: a
+        notation that is also a context term or prefix expands to the term's IRI instead
+        (or to nothing), which is refused naming the key, the value and the term rather than
+        read as another value or as unknown."""
         try:
-            doc = self._resolve_nested(doc, source)
-            data = json.dumps(doc, default=_jsonld_number).encode()
+            resolved = self._resolve_nested(doc, source)
+            data = json.dumps(resolved, default=_jsonld_number).encode()
         except RecursionError:
             raise CaseInputError("JSON-LD nested too deeply", source=source) from None
         except ValueError as exc:  # e.g. a float NaN from a caller's own object
             raise CaseInputError(f"not valid JSON-LD: {exc}", source=source) from None
-        cases = self.from_rdf(data, ox.RdfFormat.JSON_LD, source=source)
+        notations = {key: (self.contract.facts[key], value) for key, value in doc.items()
+                     if key in self.contract.facts and self.contract.facts[key].kind == "concept"
+                     and isinstance(value, str) and value in self.contract.facts[key].allowed}
+        case_id = doc.get(_ID_KEY) if isinstance(doc.get(_ID_KEY), str) else None
+        try:
+            cases = self.from_rdf(data, ox.RdfFormat.JSON_LD, source=source)
+        except CaseInputError as exc:
+            if exc.key in notations and isinstance(exc.value, ox.NamedNode | ox.BlankNode):
+                spec, value = notations[exc.key]
+                raise _expansion_error(resolved.get("@context"), spec, value, exc.value.value
+                                       if isinstance(exc.value, ox.NamedNode) else None,
+                                       exc.case or case_id, source) from None
+            raise
         if len(cases) != 1:
             raise CaseInputError(f"a JSON-LD case document must describe one case, "
                                  f"found {len(cases)}", source=source)
-        return cases[0]
+        case = cases[0]
+        for key, (spec, value) in notations.items():
+            got = None if key in case.defaulted else case.facts.get(key)
+            if got != spec.allowed[value]:
+                raise _expansion_error(resolved.get("@context"), spec, value, got, case.id,
+                                       source)
+        return case
 
     def _resolve_context(self, ctx: Any, source: str | None) -> Any:
         if isinstance(ctx, list):
@@ -305,10 +356,16 @@ class Intake:
         return display_value(self.contract.facts[key], value)
 
 
-def load_contexts() -> dict[str, Any]:
-    """Merge the shipped JSON-LD contexts (ontology/contexts/*.jsonld) into one."""
+def context_files() -> list[Path]:
+    """The shipped JSON-LD contexts (ontology/contexts/*.jsonld), in the order they merge."""
+    return sorted((resources.ontology_dir() / "contexts").glob("*.jsonld"))
+
+
+def load_contexts(paths: list[Path] | None = None) -> dict[str, Any]:
+    """Merge the JSON-LD contexts (default: the shipped ones) into one; a term two contexts
+    define differently is a ValueError naming it."""
     merged: dict[str, Any] = {}
-    for path in sorted((resources.ontology_dir() / "contexts").glob("*.jsonld")):
+    for path in context_files() if paths is None else paths:
         ctx = json.loads(path.read_text(encoding="utf-8"))["@context"]
         for term, definition in ctx.items():
             if term in merged and merged[term] != definition:
@@ -316,6 +373,78 @@ def load_contexts() -> dict[str, Any]:
                                  "context")
             merged[term] = definition
     return merged
+
+
+@dataclass(frozen=True)
+class ContextCollision:
+    """An allowed notation of a concept key that JSON-LD does not expand to its concept."""
+
+    key: str
+    notation: str
+    concept: str
+    expands_to: str | None  # the IRI JSON-LD gives it; None when expansion drops the value
+    term: str | None  # the context term or prefix it collides with, when one explains it
+
+
+def jsonld_value(context: Any, key: str, value: Any) -> str | None:
+    """What a JSON-LD context makes of one value of ``key``: the object of the triple it
+    expands to (an IRI or a literal's text), or None when expansion drops it."""
+    doc = {"@context": context, "@id": "urn:guidegraph:probe", key: value}
+    quads = parse_rdf(json.dumps(doc).encode(), ox.RdfFormat.JSON_LD)
+    objects = [q.object for q in quads if not isinstance(q.object, ox.BlankNode)]
+    return objects[0].value if objects else None
+
+
+def colliding_term(context: Any, key: str, value: str) -> str | None:
+    """The context term or prefix that makes ``value`` of ``key`` expand to something else:
+    the value itself as a term (of the key's scoped context or the context), or the prefix
+    of a compact IRI. None when no term explains it."""
+    terms: dict[str, Any] = {}
+    for ctx in context if isinstance(context, list) else [context]:
+        if isinstance(ctx, dict):
+            terms.update(ctx)
+    definition = terms.get(key)
+    scoped = definition.get("@context") if isinstance(definition, dict) else None
+    for candidates in (scoped if isinstance(scoped, dict) else {}, terms):
+        if value in candidates and not value.startswith("@"):
+            return value
+        prefix, colon, _ = value.partition(":")
+        if colon and prefix in candidates:
+            return prefix
+    return None
+
+
+def context_collisions(contract: CaseContract, context: dict[str, Any]) -> list[ContextCollision]:
+    """Every allowed notation of a concept key of ``context`` that JSON-LD expansion does not
+    turn into the concept the contract means (a notation equal to a context term or prefix
+    expands to that term's IRI), found by expanding each one."""
+    out = []
+    for key, spec in contract.facts.items():
+        if spec.kind != "concept" or key not in context:
+            continue
+        for notation, concept in spec.allowed.items():
+            got = jsonld_value(context, key, notation)
+            if got != concept:
+                out.append(ContextCollision(key, notation, concept, got,
+                                            colliding_term(context, key, notation)))
+    return out
+
+
+def _expansion_error(context: Any, spec: FactSpec, value: str, got: str | None,
+                     case_id: str | None, source: str | None) -> CaseInputError:
+    term = colliding_term(context, spec.key, value)
+    concept = spec.allowed[value]
+    why = ""
+    if term == value:
+        why = f", because {value!r} is also a term of the JSON-LD context"
+    elif term is not None:
+        why = f", because its prefix {term!r} is a term of the JSON-LD context"
+    became = f"<{got}>" if got is not None else "nothing (the value is dropped)"
+    return CaseInputError(
+        f"key {spec.key!r}: value {value!r} is allowed, but the JSON-LD context expands it to "
+        f"{became} instead of the concept <{concept}>{why}; write the concept IRI in full "
+        f"({concept!r}) or give the case as plain JSON",
+        case=case_id, key=spec.key, value=value, allowed=spec.allowed_text(), source=source)
 
 
 def max_case_bytes() -> int:
@@ -489,6 +618,15 @@ def _parse_lexical(spec: FactSpec, lexical: str) -> Any:
         except InvalidOperation:
             raise ValueError(lexical) from None
     return lexical
+
+
+def _same_value(spec_a: FactSpec, a: Any, spec_b: FactSpec, b: Any) -> bool:
+    """Whether two typed fact values state the same thing: numbers compare as numbers (an
+    integer key and a decimal key may be equivalent), everything else as the same term."""
+    numeric = ("integer", "decimal")
+    if spec_a.kind in numeric and spec_b.kind in numeric:
+        return Decimal(a) == Decimal(b)
+    return spec_a.kind == spec_b.kind and a == b
 
 
 def _in_range(spec: FactSpec, value: Any) -> bool:

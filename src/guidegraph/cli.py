@@ -197,9 +197,11 @@ def _explain_action(reasoner: Reasoner, results: list, action: str) -> None:
 
 
 def _check_rec(reasoner: Reasoner, results: list, rec_id: str | None) -> None:
-    if rec_id is not None and not any(r.id == rec_id for res in results
-                                      for r in res.all_outcomes()):
-        known = sorted(s.id for s in reasoner.recommendations)
+    """A recommendation absent from a result because its guideline does not apply to the
+    case is still known: the explanation says why the guideline does not apply."""
+    known = sorted(s.id for s in reasoner.recommendations)
+    if rec_id is not None and rec_id not in known and not any(
+            r.id == rec_id for res in results for r in res.all_outcomes()):
         _fail(f"--rec {rec_id!r}: no such recommendation; known: {', '.join(known)}")
 
 

@@ -47,6 +47,10 @@ SELECT ?path ?list WHERE {
   ?ps sh:path ?path ; sh:in ?list .
 }
 """
+_EQUIVALENT_QUERY = """
+PREFIX owl:  <http://www.w3.org/2002/07/owl#>
+SELECT ?a ?b WHERE { ?a owl:equivalentProperty ?b }
+"""
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _NOTATION = ox.NamedNode("http://www.w3.org/2004/02/skos/core#notation")
 
@@ -122,6 +126,10 @@ class CaseContract:
     """All case keys of all loaded contracts, by JSON key and by property IRI."""
 
     facts: dict[str, FactSpec]
+    #: Groups of keys that state one fact: their properties are declared
+    #: owl:equivalentProperty (directly or through each other). A case may give several keys
+    #: of a group only with one value.
+    equivalents: tuple[tuple[str, ...], ...] = ()
 
     @property
     def by_iri(self) -> dict[str, FactSpec]:
@@ -164,4 +172,30 @@ def load_contract(store: ox.Store) -> CaseContract:
             order=int(row["order"].value) if row["order"] else 0,
         )
     ordered = sorted(facts.values(), key=lambda s: (s.order, s.key))
-    return CaseContract({spec.key: spec for spec in ordered})
+    by_key = {spec.key: spec for spec in ordered}
+    return CaseContract(by_key, _equivalent_keys(store, by_key))
+
+
+def _equivalent_keys(store: ox.Store, facts: dict[str, FactSpec]) -> tuple[tuple[str, ...], ...]:
+    """Keys whose properties owl:equivalentProperty joins, grouped transitively; properties
+    that are no case key are passed through (a key equivalent to a non-key equivalent to
+    another key joins that key)."""
+    key_of = {spec.iri: key for key, spec in facts.items()}
+    parent: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parent.get(node, node) != node:
+            node = parent[node]
+        return node
+
+    for row in store.query(_EQUIVALENT_QUERY):
+        a, b = root(row["a"].value), root(row["b"].value)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups: dict[str, list[str]] = {}
+    for iri in list(parent) + list(parent.values()):
+        if iri in key_of and key_of[iri] not in groups.setdefault(root(iri), []):
+            groups[root(iri)].append(key_of[iri])
+    order = {key: n for n, key in enumerate(facts)}
+    return tuple(sorted((tuple(sorted(g, key=order.__getitem__)) for g in groups.values()
+                         if len(g) > 1), key=lambda g: order[g[0]]))

@@ -86,10 +86,11 @@ def case_from_result(result: Result, reasoner: Reasoner) -> Case:
 
 
 def fact_keys(reasoner: Reasoner, group: ActionGroup) -> list[str]:
-    """The facts the action's recommendations read, and those of the actions they depend on."""
+    """The facts the action's recommendations read, those of the actions they depend on,
+    and those of the guideline's population."""
     by_key = {g.key: g for g in reasoner.decisions.groups}
     seen: set[tuple[str, str]] = set()
-    keys: set[str] = set()
+    keys: set[str] = {c.key for c in reasoner.population_leaves(group.guideline) if c.key}
     todo = [group]
     while todo:
         g = todo.pop()

@@ -110,8 +110,13 @@ class WitnessSearch:
         self.group_by_key = {g.key: g for g in self.decisions.groups}
         self.stage_of = {g.key: i for i, stage in enumerate(self.decisions.stages)
                          for g in stage}
+        # A statement can only take part in a verdict inside its guideline's population, so
+        # the model reads the population conditions as part of every statement's criteria.
+        self._conditions = {s.iri: [*s.conditions, *reasoner.populations.get(s.guideline, ())]
+                            for s in reasoner.recommendations}
         self._leaves: dict[str, list[Criterion]] = {
-            s.iri: list({c.iri: c for cond in s.conditions for c in leaves(cond)}.values())
+            s.iri: list({c.iri: c for cond in self._conditions[s.iri]
+                         for c in leaves(cond)}.values())
             for s in reasoner.recommendations}
 
     # -- the model: Kleene evaluation under a partial case --------------------------------
@@ -146,7 +151,7 @@ class WitnessSearch:
                 for crit in plan.fact_leaves[spec.iri]:
                     if crit.iri not in leaf:
                         leaf[crit.iri] = crit.evaluate(facts)
-                statuses = [evaluate(c, leaf, memo) for c in spec.conditions]
+                statuses = [evaluate(c, leaf, memo) for c in self._conditions[spec.iri]]
                 value[spec.iri] = (0 if UNMET in statuses else 1 if UNKNOWN in statuses
                                    else 2)
             if is_parent:

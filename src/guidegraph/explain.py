@@ -27,6 +27,12 @@ def scope_notes(reasoner: Reasoner) -> list[str]:
             for r in rows]
 
 
+def review_lines(result: Result) -> list[str]:
+    """One line per guideline with its own review status, as every text result shows it."""
+    return [f"Guideline {gid} review status: {app.review_status or 'not stated'}"
+            for gid, app in result.applicability.items()]
+
+
 def explain_outcome(rec: RecommendationOutcome, facts: dict[str, str],
                     warnings: list[str] | None = None) -> list[str]:
     """Lines explaining one recommendation's status for the case."""
@@ -67,6 +73,16 @@ def render_explanation(result: Result, reasoner: Reasoner, rec_id: str | None = 
     facts = ", ".join(f"{k}={v}" + (" (default)" if k in result.defaulted else "")
                       for k, v in result.facts.items())
     lines.append(f"Facts: {facts or 'none'}")
+    lines.extend(review_lines(result))
+    for gid, app in result.applicability.items():
+        if app.applies == "no":
+            lines.append(f"Guideline {gid}: not applicable to this case: "
+                         f"{app.reason_text(result.facts)}; none of its recommendations is "
+                         "evaluated")
+        elif app.applies == "undecided":
+            lines.append(f"Guideline {gid}: population undecided: "
+                         f"{app.reason_text(result.facts)}; its recommendations are evaluated "
+                         "once that is known")
     order = {"met": 0, "unknown": 1, "unmet": 2}
     for rec in sorted(outcomes, key=lambda r: (order[r.status], r.action, r.id)):
         lines.append("")
@@ -80,7 +96,7 @@ def render_action(result: Result, reasoner: Reasoner, action: str, case: Case) -
     from guidegraph import counterfactual
 
     lines = [f"Verdict on {action} for case {result.case_id} <{result.case}>",
-             f"Run: {result.provenance}"]
+             f"Run: {result.provenance}", *review_lines(result)]
     outcomes = {(r.guideline, r.id): r for r in result.all_outcomes()}
     groups = [g for g in reasoner.decisions.groups if g.action == action]
     rules = reasoner.decisions.rule_definition
@@ -88,7 +104,11 @@ def render_action(result: Result, reasoner: Reasoner, action: str, case: Case) -
         conclusion = next((c for c in result.conclusions if c.guideline == group.guideline
                            and c.action == action), None)
         lines.append("")
-        if conclusion is None:
+        app = result.applicability.get(group.guideline)
+        if app is not None and app.applies == "no":
+            lines.append(f"[{group.guideline}] NOT APPLICABLE to this case: "
+                         f"{app.reason_text(result.facts)}")
+        elif conclusion is None:
             lines.append(f"[{group.guideline}] NO VERDICT: none of its "
                          f"{len(group.specs)} statements on {action} can apply")
         else:

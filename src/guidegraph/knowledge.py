@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -43,6 +43,8 @@ class GuidelineInfo:
     title: str
     content_hash: str
     files: tuple[Path, ...]
+    review_status: str = ""  # IRI of the guideline's own gg:reviewStatus, if stated
+    disclaimer: str = ""
 
 
 def rdf_files(folder: Path) -> list[Path]:
@@ -168,7 +170,7 @@ class Knowledge:
     def from_parts(cls, parts: list[KnowledgePart]) -> Knowledge:
         store = ox.Store()
         store.extend(ox.Quad(t.subject, t.predicate, t.object) for p in parts for t in p.triples)
-        infos = [p.info for p in parts if p.info is not None]
+        infos = [_with_notices(p.info, p.triples) for p in parts if p.info is not None]
         ids = [i.id for i in infos]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
@@ -181,6 +183,22 @@ class Knowledge:
         text = resources.resource("queries", folder, f"{name}.rq").read_text(encoding="utf-8")
         subs = {ox.Variable(k): v for k, v in bindings.items()}
         return self.store.query(text, substitutions=subs or None)
+
+
+def _with_notices(info: GuidelineInfo, triples: list[ox.Triple]) -> GuidelineInfo:
+    """The info with the guideline's own review status and disclaimer, read from its
+    triples (whether the info came from files or from a stored snapshot's metadata)."""
+    if info.review_status or info.disclaimer:
+        return info
+    found: dict[str, list[str]] = {"review": [], "disclaimer": []}
+    wanted = {GG + "reviewStatus": "review", GG + "disclaimer": "disclaimer"}
+    for t in triples:
+        if t.subject.value == info.iri and t.predicate.value in wanted:
+            found[wanted[t.predicate.value]].append(t.object.value)
+    if not found["review"] and not found["disclaimer"]:
+        return info
+    return replace(info, review_status=min(found["review"], default=""),
+                   disclaimer=min(found["disclaimer"], default=""))
 
 
 def _guideline_info(triples: list[ox.Triple], files: tuple[Path, ...], chash: str,

@@ -18,6 +18,7 @@ from guidegraph import __version__
 from guidegraph.decide import conflicts_of, strength_key
 from guidegraph.knowledge import GG
 from guidegraph.result import (
+    Applicability,
     Conclusion,
     CriterionOutcome,
     Overridden,
@@ -62,7 +63,8 @@ P = {name: _n(GG + name) for name in (
     "decisive", "viaPath", "evaluationIndex", "warning", "restsOnCitation", "conflictAction",
     "conflictingResult", "action", "direction", "ActionVerdict", "verdict", "decidedUnder",
     "decidedBy", "pendingOn", "strengthText", "SetAside", "setAsideBy", "byRule",
-    "usedVerdict")}
+    "usedVerdict", "GuidelineApplicability", "applicabilityOf", "applies",
+    "reviewStatusAtRun")}
 PV = {name: _n(PROV + name) for name in (
     "Activity", "Entity", "SoftwareAgent", "Derivation", "startedAtTime", "endedAtTime",
     "wasAssociatedWith", "used", "wasGeneratedBy", "wasDerivedFrom", "qualifiedDerivation",
@@ -182,6 +184,14 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
             parts = conclusion.prov_parts = _conclusion_block(conclusion, reasoner).split(_RUN)
         pieces[-1] += parts[0]
         pieces.extend(parts[1:])
+    iris = {gl["id"]: gl["iri"] for gl in result.guidelines}
+    for gid, app in result.applicability.items():
+        parts = app.prov_parts
+        if parts is None:
+            parts = app.prov_parts = _applicability_block(
+                app, iris[gid], reasoner.review_status_iri.get(gid, "")).split(_RUN)
+        pieces[-1] += parts[0]
+        pieces.extend(parts[1:])
     return result.provenance.join(pieces)
 
 
@@ -254,7 +264,6 @@ def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec,
     g, pv = _G, _PR
     run = f"<{_RUN}>"
     ent = _entity(rec, spec)
-    ent_iri = ent[1:-1]
     rec_node = f"<{rec.iri}>"
     out = [
         f"{ent} {_T} {g[_STATUS_CLASS[rec.status]]} .",
@@ -276,12 +285,26 @@ def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec,
             add(f"{ent} {g['restsOnCitation']} <{cit}> .")
     for key in rec.missing:
         add(f"{ent} {g['missingFactKey']} {_s(key)} .")
-    for index, crit in enumerate(rec.criteria):
+    _evaluation_lines(out, ent, rec_node, rec.criteria, rec.status == "met",
+                      {c: verdict_iri(_RUN, spec.guideline, a) for c, a in verdict_of.items()})
+    return "\n".join(out) + "\n"
+
+
+def _evaluation_lines(out: list[str], ent: str, about: str, criteria: list[CriterionOutcome],
+                      derived: bool, verdicts: dict[str, str]) -> None:
+    """Qualified derivations of ``ent``: one per criterion evaluation, naming the criterion,
+    its status, the facts it read or missed, and a verdict it read (``verdicts``: criterion
+    IRI -> verdict IRI); with ``derived``, ``ent`` is also derived from the facts read."""
+    g, pv = _G, _PR
+    add = out.append
+    run = f"<{_RUN}>"
+    ent_iri = ent[1:-1]
+    for index, crit in enumerate(criteria):
         ev = f"<{ent_iri}/eval/{index}>"
         add(f"{ent} {pv['qualifiedDerivation']} {ev} .")
         add(f"{ev} {_T} {g['CriterionEvaluation']} .")
         add(f"{ev} {_T} {pv['Derivation']} .")
-        add(f"{ev} {pv['entity']} {rec_node} .")
+        add(f"{ev} {pv['entity']} {about} .")
         add(f"{ev} {pv['hadActivity']} {run} .")
         add(f"{ev} {g['criterion']} <{crit.iri}> .")
         add(f"{ev} {g['status']} <{GG}{crit.status}> .")
@@ -290,14 +313,35 @@ def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec,
             add(f"{ev} {g['viaPath']} {_s(' > '.join(crit.via))} .")
         for key in crit.missing:
             add(f"{ev} {g['missingFactKey']} {_s(key)} .")
-        used = verdict_of.get(crit.iri)
+        used = verdicts.get(crit.iri)
         if used is not None:
-            add(f"{ev} {g['usedVerdict']} <{verdict_iri(_RUN, spec.guideline, used)}> .")
+            add(f"{ev} {g['usedVerdict']} <{used}> .")
         for key in crit.fact_keys:
             node = f"<{_RUN}/fact/{key}>"
             add(f"{ev} {g['usedFact']} {node} .")
-            if rec.status == "met":
+            if derived:
                 add(f"{ent} {pv['wasDerivedFrom']} {node} .")
+
+
+def applicability_iri(run: str, guideline: str) -> str:
+    """The IRI of a run's record of whether one guideline applies to the case."""
+    return f"{run}/applicability/{guideline}"
+
+
+def _applicability_block(app: Applicability, guideline_iri: str, review_iri: str) -> str:
+    """PROV-O lines of whether a guideline applies, run IRI left as a placeholder: the
+    population criteria that decided it, as qualified derivations like an outcome's."""
+    g, pv = _G, _PR
+    node = f"<{applicability_iri(_RUN, app.guideline)}>"
+    out = [f"{node} {_T} {g['GuidelineApplicability']} .", f"{node} {_T} {pv['Entity']} .",
+           f"{node} {pv['wasGeneratedBy']} <{_RUN}> .",
+           f"{node} {g['applicabilityOf']} <{guideline_iri}> .",
+           f"{node} {g['applies']} <{GG}applies-{app.applies}> ."]
+    if review_iri:
+        out.append(f"{node} {g['reviewStatusAtRun']} <{review_iri}> .")
+    for key in app.missing:
+        out.append(f"{node} {g['missingFactKey']} {_s(key)} .")
+    _evaluation_lines(out, node, f"<{guideline_iri}>", app.criteria, app.applies == "yes", {})
     return "\n".join(out) + "\n"
 
 
@@ -404,18 +448,57 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
     derived.sort(key=key)
     others.sort(key=key)
     order = {k: i for i, k in enumerate(reasoner.contract.keys())}
-    missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing},
-                         key=lambda k: order.get(k, len(order)))
     guidelines.sort(key=lambda g: g["id"])
     conclusions = _read_conclusions(by_s, run, reasoner, known_only)
     conflicts = conflicts_of(conclusions, reasoner.decisions.direction)
+    applicability = _read_applicability(by_s, run, reasoner, known_only)
+    missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing}
+                         | {m for a in applicability.values() for m in a.missing},
+                         key=lambda k: order.get(k, len(order)))
     return Result(
         case=case_iri, case_id=one(case_iri, SKOS + "notation").value, guidelines=guidelines,
         recommendations=derived, not_applicable=others, missing_facts=missing_all,
         conflicts=conflicts, provenance=run,
         facts={k: facts[k] for k in sorted(facts, key=lambda k: order.get(k, 0))},
         defaulted=sorted(defaulted), started=one(run, PROV + "startedAtTime").value,
-        ended=one(run, PROV + "endedAtTime").value, conclusions=conclusions)
+        ended=one(run, PROV + "endedAtTime").value, conclusions=conclusions,
+        applicability=applicability,
+        disclaimers={g: t for g, t in reasoner.disclaimers.items() if g in applicability})
+
+
+def _read_applicability(by_s: dict[str, dict[str, list[Any]]], run: str, reasoner: Reasoner,
+                        known_only: bool = False) -> dict[str, Applicability]:
+    """Whether each guideline applied, as the run recorded it (criteria from the loaded
+    guideline; with ``known_only``, guidelines the reasoner does not hold are skipped)."""
+    crit_by_iri = reasoner.plan.conditions
+    out: dict[str, Applicability] = {}
+    prefix = run + "/applicability/"
+    for subject, p in by_s.items():
+        if not subject.startswith(prefix) or P["GuidelineApplicability"] not in p.get(
+                RDF + "type", []):
+            continue
+        gid = subject[len(prefix):]
+        if known_only and gid not in reasoner.populations:
+            continue
+        criteria = []
+        for ev in sorted((o.value for o in p.get(PROV + "qualifiedDerivation", [])),
+                         key=lambda e: int(by_s[e][GG + "evaluationIndex"][0].value)):
+            e = by_s[ev]
+            crit = crit_by_iri[e[GG + "criterion"][0].value]
+            via = e.get(GG + "viaPath")
+            criteria.append(CriterionOutcome(
+                criterion=crit.id, label=crit.label,
+                status=e[GG + "status"][0].value.removeprefix(GG), iri=crit.iri,
+                fact_keys=[o.value.rsplit("/fact/", 1)[1] for o in e.get(GG + "usedFact", [])],
+                missing=sorted(o.value for o in e.get(GG + "missingFactKey", [])),
+                via=via[0].value.split(" > ") if via else [], section=crit.section))
+        review = p.get(GG + "reviewStatusAtRun")
+        out[gid] = Applicability(
+            gid, p[GG + "applies"][0].value.removeprefix(GG + "applies-"),
+            declared=bool(reasoner.populations.get(gid)), criteria=criteria,
+            missing=sorted(o.value for o in p.get(GG + "missingFactKey", [])),
+            review_status=review[0].value.rsplit("#", 1)[-1] if review else "")
+    return dict(sorted(out.items()))
 
 
 def _read_conclusions(by_s: dict[str, dict[str, list[Any]]], run: str, reasoner: Reasoner,

@@ -25,6 +25,7 @@ from guidegraph.criteria import (
     UNKNOWN,
     UNMET,
     Condition,
+    Criterion,
     Plan,
     compile_plan,
     decisive_leaves,
@@ -41,7 +42,13 @@ from guidegraph.decide import (
 )
 from guidegraph.errors import ConfigurationError
 from guidegraph.knowledge import GG, Knowledge
-from guidegraph.result import Conclusion, CriterionOutcome, RecommendationOutcome, Result
+from guidegraph.result import (
+    Applicability,
+    Conclusion,
+    CriterionOutcome,
+    RecommendationOutcome,
+    Result,
+)
 from guidegraph.sparql_rows import select_rows, text
 
 RUN_BASE = "https://w3id.org/guidegraph/run/"
@@ -105,8 +112,8 @@ class Reasoner:
         self.recommendations = self._compile_recommendations()
         self.guidelines = [
             {"id": g.id, "version": g.version, "iri": g.iri, "content_hash": g.content_hash}
-            for g in self.knowledge.guidelines
-        ]
+            for g in sorted(self.knowledge.guidelines, key=lambda g: g.id)
+        ]  # by id, as a stored run is read back
         self._fingerprint = "|".join([__version__, *(g.content_hash for g in
                                                       self.knowledge.guidelines)])
         self._status_query: str | None = None
@@ -123,6 +130,20 @@ class Reasoner:
             spec.verdict_iris = tuple(sorted(i for i, c in spec_leaves.items()
                                              if c.kind == "verdict"))
         self.decisions = DecisionPlan(self.knowledge, self.plan, self.recommendations)
+        #: guideline id -> its population conditions (gg:population); none: every case
+        self.populations: dict[str, list[Condition]] = {
+            g.id: sorted((self.plan.conditions[t] for t in self.plan.links.get(g.iri, ())),
+                         key=lambda c: c.id) for g in self.knowledge.guidelines}
+        self._population_leaves = {g: sorted({c.iri: c for cond in conds for c in leaves(cond)
+                                              }.values(), key=lambda c: c.iri)
+                                   for g, conds in self.populations.items()}
+        self.review_status_iri = {g.id: g.review_status for g in self.knowledge.guidelines}
+        self._review = {g: iri.rsplit("#", 1)[-1] for g, iri in self.review_status_iri.items()}
+        self._stage_order = {g.key: i for i, g in enumerate(
+            g for stage in self.decisions.stages for g in stage)}
+        self.disclaimers = {g.id: g.disclaimer for g in self.knowledge.guidelines
+                            if g.disclaimer}
+        self._applicability_cache: dict[tuple, Applicability] = {}
         self._conclusion_cache: dict[tuple, tuple[Conclusion | None, tuple]] = {}
         self._decide_queries: dict[str, str] = {}
         self._decide_base: list[ox.Quad] | None = None
@@ -260,30 +281,90 @@ class Reasoner:
         """
         started = _now()
         if self._vector is not None and not self.decisions.has_dependencies:
-            derived, others, rejected, conclusions = self._reason_vector(case)
-            return self._result(case, derived, others, rejected, started, conclusions)
-        outcomes, conclusions = self._staged(case)
+            derived, others, rejected, conclusions, applies = self._reason_vector(case)
+            return self._result(case, derived, others, rejected, started, conclusions, applies)
+        outcomes, conclusions, applies = self._staged(case)
         derived: list[RecommendationOutcome] = []
         others: list[RecommendationOutcome] = []
         rejected = 0
         for spec in self.recommendations:
-            outcome = outcomes[spec.iri]
+            outcome = outcomes.get(spec.iri)
+            if outcome is None:  # its guideline's population does not include the case
+                continue
             if outcome.status == MET:
                 derived.append(outcome)
             elif outcome.status == UNMET and self.why_not == "undecided":
                 rejected += 1
             else:
                 others.append(outcome)
-        return self._result(case, derived, others, rejected, started, conclusions)
+        return self._result(case, derived, others, rejected, started, conclusions, applies)
+
+    def applicability(self, case: Case, leaf: dict[str, str] | None = None
+                      ) -> dict[str, Applicability]:
+        """Whether each guideline's population includes the case, from the statuses of its
+        population criteria (``leaf``: statuses by criterion IRI, as the engine found them;
+        absent, the compiled criteria are evaluated). Kleene all-of over the conditions,
+        like a recommendation's criteria: unmet -> "no", unknown -> "undecided"."""
+        out: dict[str, Applicability] = {}
+        facts = case.facts
+        for gid, conds in self.populations.items():
+            crits = self._population_leaves[gid]
+            statuses = ({c.iri: c.evaluate(facts) for c in crits} if leaf is None
+                        else {c.iri: leaf[c.iri] for c in crits})
+            key = (gid, *[statuses[c.iri] for c in crits])
+            app = self._applicability_cache.get(key)
+            if app is None:
+                if not conds:
+                    app = Applicability(gid, "yes", review_status=self._review[gid])
+                else:
+                    memo: dict[str, str] = {}
+                    status, criteria, missing = self._criteria_outcomes(conds, case, statuses,
+                                                                        memo)
+                    app = Applicability(gid, {MET: "yes", UNMET: "no"}.get(status, "undecided"),
+                                        declared=True, criteria=criteria, missing=missing,
+                                        review_status=self._review[gid])
+                if len(self._applicability_cache) >= _CACHE_LIMIT:
+                    self._applicability_cache.clear()
+                self._applicability_cache[key] = app
+            out[gid] = app
+        return out
+
+    def population_leaves(self, guideline: str) -> list[Criterion]:
+        """The criteria of a guideline's population (none: it applies to every case)."""
+        return self._population_leaves.get(guideline, [])
+
+    def _with_population_verdicts(self, conclusions: list[Conclusion],
+                                  applies: dict[str, Applicability]) -> list[Conclusion]:
+        """The verdicts plus an undecided one on every action of each guideline whose
+        population is undecided, naming the facts that decide the population (no action
+        disappears), in dependency-stage order as every verdict list is."""
+        out = list(conclusions)
+        for group in self.decisions.groups:
+            app = applies.get(group.guideline)
+            if app is not None and app.applies == "undecided":
+                out.append(Conclusion(
+                    action=group.action, action_iri=group.action_iri, guideline=group.guideline,
+                    guideline_iri=group.guideline_iri, direction="undecided", decided_by=[],
+                    strength=None, missing_facts=list(app.missing),
+                    warnings=[f"population of {group.guideline} undecided: needs "
+                              + ", ".join(app.missing)]))
+        order = self._stage_order
+        out.sort(key=lambda c: (order.get((c.guideline_iri, c.action_iri), len(order)),
+                                c.guideline, c.action))
+        return out
 
     def _staged(self, case: Case
-                ) -> tuple[dict[str, RecommendationOutcome], list[Conclusion]]:
+                ) -> tuple[dict[str, RecommendationOutcome], list[Conclusion],
+                           dict[str, Applicability]]:
         """Every outcome and verdict, action by action in dependency order: a stage's
-        verdicts set the statuses of the dependent-action criteria the next stages read."""
+        verdicts set the statuses of the dependent-action criteria the next stages read.
+        Guidelines whose population does not (or may not) include the case are skipped."""
         use_cache = self.engine == "compiled"
         cache = self._outcome_cache
         self._scratch = None  # the reference engine's per-case decision store
         leaf = self.leaf_statuses(case)
+        applies = self.applicability(case, leaf)
+        skip = {g for g, a in applies.items() if a.applies != "yes"}
         waits: dict[str, list[str]] = {}  # dependent-action criterion -> facts its verdict needs
         memo: dict[str, str] = {}
         outcomes: dict[str, RecommendationOutcome] = {}
@@ -291,6 +372,8 @@ class Reasoner:
         sparql = self.engine == "sparql"
         for stage in self.decisions.stages:
             decided: dict[tuple[str, str], Conclusion | None] = {}
+            if skip:
+                stage = [group for group in stage if group.guideline not in skip]
             for group in stage:
                 got = []
                 for spec in group.specs:
@@ -321,7 +404,9 @@ class Reasoner:
                         waits[crit.iri] = missing
             if sparql and self.decisions.has_dependencies:
                 self._sparql_verdict_statuses(stage, conclusions, leaf)
-        return outcomes, conclusions
+        if skip:
+            conclusions = self._with_population_verdicts(conclusions, applies)
+        return outcomes, conclusions, applies
 
     def _decide(self, group: ActionGroup, outcomes: dict[str, RecommendationOutcome],
                 got: tuple[RecommendationOutcome | None, ...] | None = None
@@ -454,7 +539,8 @@ class Reasoner:
             if row["criterion"].value in wanted:
                 leaf[row["criterion"].value] = row["status"].value.removeprefix(GG)
 
-    def _reason_vector(self, case: Case) -> tuple[list, list, int, list[Conclusion]]:
+    def _reason_vector(self, case: Case
+                       ) -> tuple[list, list, int, list[Conclusion], dict[str, Applicability]]:
         """Statuses and verdicts from numpy arrays; outcome objects only for what the result
         lists (every verdict reads only applicable or undecided statements, which it lists)."""
         import numpy as np
@@ -465,9 +551,17 @@ class Reasoner:
 
         vector = self._vector
         status, recs = vector.evaluate(case.facts)
+        applies = self.applicability(case)
+        skip = {g for g, a in applies.items() if a.applies != "yes"}
+        keep = np.ones(len(recs), dtype=bool)
+        if skip:  # a guideline outside its population contributes no statement
+            keep[[i for i, s in enumerate(self.recommendations) if s.guideline in skip]] = False
+            recs = np.where(keep, recs, V_UNMET).astype(recs.dtype)
         if self.why_not == "undecided":
             chosen = np.flatnonzero(recs != V_UNMET)
-            rejected = len(recs) - len(chosen)
+            rejected = int(np.count_nonzero((recs == V_UNMET) & keep))
+        elif skip:
+            chosen, rejected = np.flatnonzero(keep), 0
         else:
             chosen, rejected = range(len(recs)), 0
         cache = self._outcome_cache
@@ -491,11 +585,15 @@ class Reasoner:
             (derived if recs[i] == V_MET else others).append(outcome)
             built[i] = outcome
         conclusions = self._vector_decisions.decide(recs, built.__getitem__, self._key_order)
-        return derived, others, rejected, conclusions
+        if skip:
+            conclusions = self._with_population_verdicts(
+                [c for c in conclusions if c.guideline not in skip], applies)
+        return derived, others, rejected, conclusions, applies
 
     def _result(self, case: Case, derived: list, others: list, rejected: int, started: str,
-                conclusions: list[Conclusion]) -> Result:
+                conclusions: list[Conclusion], applies: dict[str, Applicability]) -> Result:
         missing_all = {m for o in others for m in o.missing}
+        missing_all.update(m for a in applies.values() for m in a.missing)
         conflicts = conflicts_of(conclusions, self.decisions.direction)
         order = self._key_order
         display = self.intake.display
@@ -508,17 +606,33 @@ class Reasoner:
             facts={k: display(k, facts[k]) for k in sorted(facts, key=lambda k: order.get(k, 0))},
             defaulted=sorted(case.defaulted), started=started, ended=_now(),
             rejected=rejected if self.why_not == "undecided" else None,
-            conclusions=conclusions)
+            conclusions=conclusions, applicability=applies, disclaimers=self.disclaimers)
 
     def _outcome(self, spec: RecommendationSpec, case: Case, leaf: dict[str, str],
                  memo: dict[str, str], waits: dict[str, list[str]] | None = None
                  ) -> RecommendationOutcome:
-        statuses = [evaluate(c, leaf, memo) for c in spec.conditions]
+        status, outcomes, missing = self._criteria_outcomes(spec.conditions, case, leaf, memo,
+                                                            waits)
+        return RecommendationOutcome(
+            id=spec.id, iri=spec.iri, status=status, action=spec.action,
+            direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
+            grading=spec.grading, text=spec.text, label=spec.label,
+            guideline=spec.guideline, origin=spec.origin, votes=spec.votes,
+            section=spec.section, sources=list(spec.sources), criteria=outcomes,
+            cautions=list(spec.cautions) if status == MET else [],
+            warnings=sorted(spec.warnings) if status == MET else [], missing=missing)
+
+    def _criteria_outcomes(self, conditions: list[Condition], case: Case, leaf: dict[str, str],
+                           memo: dict[str, str], waits: dict[str, list[str]] | None = None
+                           ) -> tuple[str, list[CriterionOutcome], list[str]]:
+        """All-of status of the conditions, the leaf criteria that decided it, and the facts
+        an unknown status waits for."""
+        statuses = [evaluate(c, leaf, memo) for c in conditions]
         status = UNMET if UNMET in statuses else UNKNOWN if UNKNOWN in statuses else MET
         facts = case.facts
         outcomes: list[CriterionOutcome] = []
         seen: set[str] = set()
-        for cond, cstatus in zip(spec.conditions, statuses, strict=True):
+        for cond, cstatus in zip(conditions, statuses, strict=True):
             if cstatus != status:
                 continue
             for crit, path in decisive_leaves(cond, cstatus, memo):
@@ -536,14 +650,7 @@ class Reasoner:
                     missing=needs if memo[crit.iri] == UNKNOWN else [],
                     via=[g.id for g in path], section=crit.section))
         missing = sorted({m for o in outcomes for m in o.missing}) if status == UNKNOWN else []
-        return RecommendationOutcome(
-            id=spec.id, iri=spec.iri, status=status, action=spec.action,
-            direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
-            grading=spec.grading, text=spec.text, label=spec.label,
-            guideline=spec.guideline, origin=spec.origin, votes=spec.votes,
-            section=spec.section, sources=list(spec.sources), criteria=outcomes,
-            cautions=list(spec.cautions) if status == MET else [],
-            warnings=sorted(spec.warnings) if status == MET else [], missing=missing)
+        return status, outcomes, missing
 
     def run_iri(self, case: Case) -> str:
         """Deterministic run IRI: same case facts and same guideline content, same IRI."""

@@ -122,6 +122,39 @@ class RecommendationOutcome:
 
 
 @dataclass
+class Applicability:
+    """Whether a guideline's population (its gg:population conditions) includes the case.
+
+    ``criteria`` are the criteria that decided it (the unmet ones for "no", the unknown ones
+    for "undecided", every criterion read for "yes"); ``missing`` the facts an undecided
+    population waits for. A guideline that declares no population applies to every case.
+    """
+
+    guideline: str
+    applies: str  # yes | no | undecided
+    declared: bool = False
+    criteria: list[CriterionOutcome] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    review_status: str = ""
+    #: Cached PROV-O lines, split where the run IRI goes (see provenance).
+    prov_parts: list[str] | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self, facts: dict[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"review_status": self.review_status or "not stated",
+                               "applies": self.applies}
+        if self.declared:
+            out["population"] = [c.to_json(facts) for c in self.criteria]
+            out["missing_facts"] = self.missing
+        return out
+
+    def reason_text(self, facts: dict[str, str]) -> str:
+        """The deciding criteria in words, e.g. 'at least one pass performed (evt_passes=0)'."""
+        return "; ".join(
+            f"{c.label} ({', '.join(c.facts_text(facts)) or 'unknown: ' + ', '.join(c.missing)})"
+            for c in self.criteria)
+
+
+@dataclass
 class Overridden:
     """An applicable recommendation a precedence rule set aside, and what prevailed over it."""
 
@@ -210,16 +243,29 @@ class Result:
     ended: str = ""
     rejected: int | None = None  # recommendations not listed (why_not="undecided"), counted
     conclusions: list[Conclusion] = field(default_factory=list)
+    #: guideline id -> whether its population includes the case (every loaded guideline)
+    applicability: dict[str, Applicability] = field(default_factory=dict)
+    #: guideline id -> the guideline's disclaimer, printed once in text output
+    disclaimers: dict[str, str] = field(default_factory=dict)
     _conflict_map: dict[tuple[str, str], str] | None = field(default=None, repr=False,
                                                               compare=False)
 
     def _rejected(self) -> dict[str, int]:
         return {} if self.rejected is None else {"rejected_not_listed": self.rejected}
 
+    def guidelines_json(self) -> list[dict[str, Any]]:
+        """``guidelines[]``: each loaded guideline version, its review status and whether it
+        applies to the case (with the population criteria that decided it)."""
+        out = []
+        for g in self.guidelines:
+            app = self.applicability.get(g["id"])
+            out.append({**g, **app.to_json(self.facts)} if app is not None else dict(g))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "case": self.case,
-            "guidelines": self.guidelines,
+            "guidelines": self.guidelines_json(),
             "recommendations": [r.to_json(self.facts, self.conflict_warnings(r))
                                 for r in self.recommendations],
             "not_applicable": [r.to_json(self.facts) for r in self.not_applicable],
@@ -232,7 +278,7 @@ class Result:
 
     def to_json_text(self) -> str:
         """Compact JSON text equal, as data, to ``json.dumps(self.to_json())`` but faster."""
-        head = json.dumps({"case": self.case, "guidelines": self.guidelines},
+        head = json.dumps({"case": self.case, "guidelines": self.guidelines_json()},
                           ensure_ascii=False, separators=(",", ":"))[:-1]
         missing = json.dumps(self.missing_facts, ensure_ascii=False, separators=(",", ":"))
         tail = json.dumps({"conflicts": self.conflicts,
@@ -319,7 +365,19 @@ def render_text(result: Result) -> str:
     lines.extend(decision_line(c) for c in result.conclusions)
     lines.append("")
     for g in result.guidelines:
-        lines.append(f"Guideline {g['id']} version {g['version']} ({g['content_hash'][:19]}...)")
+        app = result.applicability.get(g["id"])
+        review = f"; review status: {app.review_status or 'not stated'}" if app else ""
+        lines.append(f"Guideline {g['id']} version {g['version']} ({g['content_hash'][:19]}..."
+                     f"{review})")
+        if app is not None and app.applies == "no":
+            lines.append(f"  not applicable to this case: {app.reason_text(result.facts)}")
+        elif app is not None and app.applies == "undecided":
+            lines.append(f"  population undecided: {app.reason_text(result.facts)}; every action"
+                         " of this guideline waits for " + ", ".join(app.missing))
+    for gid, text in sorted(result.disclaimers.items()):
+        app = result.applicability.get(gid)
+        if app is None or app.applies != "no":
+            lines.append(f"Disclaimer ({gid}): {text}")
     if result.facts:
         shown = ", ".join(
             f"{k}={v}" + (" (default)" if k in result.defaulted else "")

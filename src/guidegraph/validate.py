@@ -15,6 +15,11 @@ Independent checks feed one report, so an author sees every problem in one run:
    are skipped by this step.
 4. OWL 2 DL consistency with HermiT through owlready2 (needs Java; slow, so it can
    be switched off and is never on the per-case path).
+5. JSON-LD contexts: they merge without conflict, and every allowed notation of a concept
+   key expands to its concept (a notation that is also a context term or prefix expands to
+   that term's IRI instead).
+
+The report says which ontology, shape and context files it read (``loaded``).
 
 Results keep the file each focus node was defined in, so a report can be read file
 by file. Heavy libraries are imported inside functions to keep ``import guidegraph``
@@ -63,6 +68,10 @@ DECISION_INCOMPLETE = GGSH["DecisionCheck-searchIncomplete"]
 DECISION_OVERRIDE_CYCLE = GGSH["DecisionCheck-overrideCycle"]
 DECISION_DEPENDENCY_CYCLE = GGSH["DecisionCheck-dependencyCycle"]
 DECISION_NOT_LOADED = GGSH["DecisionCheck-notLoaded"]
+CONTEXT_CONFLICT = GGSH["ContextCheck-conflict"]
+CONTEXT_COLLISION = GGSH["ContextCheck-termCollision"]
+#: The file a result of a check outside SHACL is about, when it is not the focus node's.
+SOURCE_FILE = GGSH["sourceFile"]
 #: The case that shows a decision finding, as a JSON literal on the report's result.
 WITNESS_CASE = GGSH["witnessCase"]
 _RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
@@ -71,10 +80,13 @@ _MAX_CYCLES = 50
 
 
 # A finding of a check run outside SHACL: (source, severity, focus, message, value), with
-# the witness case (a plain JSON case object) as a sixth element when there is one.
+# the witness case (a plain JSON case object) as a sixth element when there is one, and the
+# file it is about as a seventh when that is not the focus node's file.
 _Finding = (tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None]
             | tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None,
-                    dict[str, Any] | None])
+                    dict[str, Any] | None]
+            | tuple[URIRef, str, rdflib.term.Node | None, str, rdflib.term.Node | None,
+                    dict[str, Any] | None, str])
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,9 @@ class ValidationReport:
     results: list[ValidationResult]
     graph: rdflib.Graph
     timings: dict[str, float] = field(default_factory=dict)
+    #: The files read, by role: ontology, shapes (authoring and case contracts), contexts
+    #: (JSON-LD) and guidelines, each as a short display path.
+    loaded: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def conforms(self) -> bool:
@@ -116,8 +131,9 @@ class ValidationReport:
         return out
 
     def to_text(self) -> str:
-        """Human report grouped by file, then focus node; ends with the counts."""
-        lines: list[str] = []
+        """Human report: the files read, then the results grouped by file and focus node;
+        ends with the counts."""
+        lines: list[str] = self._loaded_lines()
         last_file: str | None = None
         last_focus: str | None = None
         for r in self.results:
@@ -138,12 +154,24 @@ class ValidationReport:
         if "hermit_s" in self.timings:
             lines.append(f"OWL consistency (HermiT): {self.timings['hermit_s']:.1f} s")
         c = self.counts()
+        if lines:
+            lines.append("")
         lines.append(f"{c['violations']} violations, {c['warnings']} warnings, {c['info']} info")
         return "\n".join(lines) + "\n"
 
+    def _loaded_lines(self) -> list[str]:
+        if not self.loaded:
+            return []
+        lines = ["loaded:"]
+        for role in ("ontology", "shapes", "contexts"):
+            lines.append(f"  {role}: " + (", ".join(self.loaded.get(role, [])) or "none"))
+        files = self.loaded.get("guidelines", [])
+        lines.append(f"  guidelines: {len(files)} file{'s' if len(files) != 1 else ''}")
+        return lines
+
     def to_json(self) -> dict[str, Any]:
-        """The JSON report: conforms, counts and the flat result list (a result that has a
-        witness case carries it as ``witness``)."""
+        """The JSON report: conforms, counts, the files read (``loaded``) and the flat result
+        list (a result that has a witness case carries it as ``witness``)."""
         keys = ("file", "focus", "label", "severity", "path", "value", "message")
         results = []
         for r in self.results:
@@ -151,7 +179,8 @@ class ValidationReport:
             if r.witness is not None:
                 row["witness"] = r.witness
             results.append(row)
-        return {"conforms": self.conforms, "counts": self.counts(), "results": results}
+        return {"conforms": self.conforms, "counts": self.counts(), "loaded": self.loaded,
+                "results": results}
 
     def to_json_text(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
@@ -176,10 +205,18 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
     guideline_files = graphs.expand_paths(given)
     ontology_files = sorted(resources.ontology_dir().glob("*.ttl"))
     contract_files = sorted(resources.shapes_dir().glob("case-contract-*.ttl"))
+    shapes_file = resources.resource("shapes", "authoring.ttl")
+    from guidegraph.case_intake import context_files
+
+    contexts = context_files()
     loaded_guidelines = graphs.load_files(guideline_files)
     loaded_ontology = graphs.load_files(ontology_files)
     loaded_contracts = graphs.load_files(contract_files)
-    shapes = graphs.parse_file(resources.resource("shapes", "authoring.ttl"))
+    shapes = graphs.parse_file(shapes_file)
+    loaded = {"ontology": [_display_path(p) for p in ontology_files],
+              "shapes": [_display_path(p) for p in [shapes_file, *contract_files]],
+              "contexts": [_display_path(p) for p in contexts],
+              "guidelines": [_display_path(p) for p in guideline_files]}
 
     knowledge = rdflib.Graph()
     for _, g in loaded_ontology + loaded_guidelines:
@@ -209,6 +246,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
         for r in report_graph.subjects(RDF.type, SH.ValidationResult))
     extra += _decision_search_checks(given, loaded_guidelines, cyclic, violated)
     timings["decisions_s"] = time.perf_counter() - t3
+    extra += _context_checks(contexts, ontology_files + contract_files + guideline_files)
     if hermit:
         owl_results, hermit_s = _owl_check(knowledge)
         extra += owl_results
@@ -217,7 +255,8 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True) 
     _add_extra_results(report_graph, extra)
 
     results = _flatten(report_graph, data, origins, shapes)
-    return ValidationReport(results=results, graph=report_graph, timings=timings)
+    return ValidationReport(results=results, graph=report_graph, timings=timings,
+                            loaded=loaded)
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +439,8 @@ def _flatten(
                 message=" / ".join(messages),
                 focus=_name(data, focus) if focus is not None else None,
                 label=_label(data, focus),
-                file=origins.get(focus) if focus is not None else None,
+                file=(str(report.value(r, SOURCE_FILE) or "") or
+                      (origins.get(focus) if focus is not None else None)),
                 path=_path_text(report, data, report.value(r, SH.resultPath)),
                 value=_name(data, value),
                 source=_name(data, source) if isinstance(source, URIRef) else None,
@@ -438,6 +478,8 @@ def _add_extra_results(
         if rest and rest[0] is not None:
             text = json.dumps(rest[0], ensure_ascii=False, sort_keys=False)
             report.add((node, WITNESS_CASE, Literal(text, datatype=_RDF_JSON)))
+        if len(rest) > 1 and rest[1]:
+            report.add((node, SOURCE_FILE, Literal(rest[1])))
     violated = any(
         report.value(r, SH.resultSeverity) == SH.Violation for r in report.objects(top, SH.result)
     )
@@ -726,6 +768,64 @@ def _decision_search_checks(
                 reasoner, budget=decision_checks.DEFAULT_BUDGET):
             out.append((sources[finding.kind], finding.severity, URIRef(finding.focus),
                         finding.message, None, finding.witness))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# JSON-LD contexts
+# ---------------------------------------------------------------------------
+def _context_checks(contexts: list[Path], vocabulary: list[Path]) -> list[_Finding]:
+    """The contexts merge (a term defined differently by two is a violation), and every
+    allowed notation of a concept key expands to its concept under the merged context:
+    JSON-LD reads a value that is also a context term or prefix as that term (a value equal
+    to a prefix as the prefix's IRI), or drops it, while plain JSON cases read the contract
+    and get the concept, so the two formats would disagree. Checked by expanding each
+    notation with the JSON-LD parser case intake uses."""
+    import pyoxigraph as ox
+
+    from guidegraph.case_intake import context_collisions, load_contexts
+    from guidegraph.contract import load_contract
+    from guidegraph.knowledge import load_file
+
+    if not contexts:
+        return []
+    try:
+        merged = load_contexts(contexts)
+    except (ValueError, KeyError) as exc:
+        return [(CONTEXT_CONFLICT, "Violation", None,
+                 f"The JSON-LD contexts cannot be merged: {exc}. Every context is merged into "
+                 "one for JSON-LD cases: give the key one definition (the same in every "
+                 "context that repeats it) or rename it in one of them.", None)]
+    defined_in: dict[str, str] = {}
+    for path in contexts:
+        for term in json.loads(path.read_text(encoding="utf-8"))["@context"]:
+            defined_in.setdefault(term, _display_path(path))
+    store = ox.Store()
+    for path in vocabulary:
+        load_file(store, path)
+    try:
+        contract = load_contract(store)
+    except ValueError:
+        return []  # the contract shapes report it
+    out: list[_Finding] = []
+    for c in context_collisions(contract, merged):
+        became = f"<{c.expands_to}>" if c.expands_to else "nothing (the value is dropped)"
+        if c.term == c.notation:
+            why = (f"is also the context term {c.term!r} (defined in "
+                   f"{defined_in.get(c.term, 'the key scoped context')})")
+        elif c.term is not None:
+            why = (f"reads as a compact IRI with the context prefix {c.term!r} (defined in "
+                   f"{defined_in.get(c.term, 'the key scoped context')})")
+        else:
+            why = "does not expand to its concept"
+        out.append((
+            CONTEXT_COLLISION, "Violation", URIRef(contract.facts[c.key].iri),
+            f"JSON-LD context key {c.key!r}: the allowed value {c.notation!r} {why}, so a "
+            f"JSON-LD case writing \"{c.key}\": \"{c.notation}\" gets {became} instead of "
+            f"the concept <{c.concept}> (plain JSON cases get the concept: the two formats "
+            "disagree). Rename the concept's skos:notation (in its vocabulary and the case "
+            "contract), or rename the context term.", Literal(c.notation), None,
+            defined_in.get(c.key)))
     return out
 
 

@@ -35,14 +35,35 @@ def test_warnings_alone_still_conform() -> None:
     assert "reference 2, which is retracted" in res.stdout
 
 
+LOADED = [
+    "loaded:",
+    "  ontology: ontology/guidegraph.ttl, ontology/ivt.ttl, ontology/schemes.ttl, "
+    "ontology/stroke.ttl",
+    "  shapes: shapes/authoring.ttl, shapes/case-contract-ivt.ttl, "
+    "shapes/case-contract-stroke.ttl",
+    "  contexts: ontology/contexts/ivt-case.context.jsonld, "
+    "ontology/contexts/stroke-case.context.jsonld",
+    "  guidelines: 1 file",
+]
+
+
 def test_violation_exits_1_and_text_groups_by_file_then_focus() -> None:
     res = run(BROKEN)
     assert res.exit_code == 1
     lines = res.stdout.splitlines()
-    assert lines[0].endswith("rec-no-citation.ttl")
-    assert lines[1].strip() == "rec-1 <ex:rec>"
-    assert lines[2].strip().startswith("Violation: Recommendation rec-1 cites no gg:Citation")
-    assert lines[-1] == "1 violations, 0 warnings, 0 info"
+    assert lines[:5] == LOADED and lines[5] == ""
+    assert lines[6].endswith("rec-no-citation.ttl")
+    assert lines[7].strip() == "rec-1 <ex:rec>"
+    assert lines[8].strip().startswith("Violation: Recommendation rec-1 cites no gg:Citation")
+    assert lines[-2:] == ["", "1 violations, 0 warnings, 0 info"]
+
+
+def test_text_names_the_files_read_before_the_results() -> None:
+    lines = run(CLEAN).stdout.splitlines()
+    assert lines == [*LOADED, "", "0 violations, 0 warnings, 0 info"]
+    every = run().stdout.splitlines()  # the shipped guidelines
+    shipped = len(list((FIXTURES.parents[2] / "guidelines").rglob("*.ttl")))
+    assert shipped > 1 and every[4] == f"  guidelines: {shipped} files"
 
 
 def test_json_format() -> None:
@@ -63,6 +84,15 @@ def test_json_format_clean() -> None:
     assert json.loads(res.stdout) == {
         "conforms": True,
         "counts": {"violations": 0, "warnings": 0, "info": 0},
+        "loaded": {
+            "ontology": ["ontology/guidegraph.ttl", "ontology/ivt.ttl", "ontology/schemes.ttl",
+                         "ontology/stroke.ttl"],
+            "shapes": ["shapes/authoring.ttl", "shapes/case-contract-ivt.ttl",
+                       "shapes/case-contract-stroke.ttl"],
+            "contexts": ["ontology/contexts/ivt-case.context.jsonld",
+                         "ontology/contexts/stroke-case.context.jsonld"],
+            "guidelines": ["tests/validation/fixtures/clean.ttl"],
+        },
         "results": [],
     }
 

@@ -140,6 +140,34 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
     "criterion-concept-not-in-contract": [
         (V, "ggsh:Criterion-conceptInContract", "ex:crit", "use one of those concepts")
     ],
+    # vocabulary: property definitions, shared schemes, evidence measures, duplicate facts
+    "property-no-definition": [
+        (V, "ggsh:Property-definition", "ex:lesionCount", "add one that says what it means"),
+        (V, "ggsh:Property-definition", "exv:lesionSide", "Property https://example.org/vocab#"),
+    ],
+    "scheme-concept-incomplete": [
+        (V, "ggsh:SchemeConcept-notation", "ex:measure-x", "unique in its scheme"),
+        (V, "ggsh:SchemeConcept-label", "ex:measure-x", "add the name readers see"),
+        (V, "ggsh:SchemeConcept-definition", "ex:measure-x", "say what it means"),
+    ],
+    "scheme-concept-duplicate-notation": [
+        (V, "ggsh:SchemeConcept-uniqueNotation", "ex:hr",
+         'the notation "HR" that https://w3id.org/guidegraph/ontology#hazard-ratio already has '
+         "in scheme evidence measures"),
+        (V, "ggsh:SchemeConcept-uniqueNotation", "gg:hazard-ratio", "its own skos:notation"),
+    ],
+    "measure-extension": [],
+    "figure-no-measure": [(V, "ggsh:EvidenceFigure-measure", "ex:fig", "gg:hazard-ratio")],
+    "figure-measure-not-in-scheme": [
+        (V, "ggsh:EvidenceFigure-measureScheme", "ex:fig",
+         "measure win ratio is not a concept of the evidence measure scheme"),
+    ],
+    "fact-same-definition": [
+        (W, "ggsh:FactProperty-sameDefinition", "ex:onsetMinutes",
+         "https://example.org/fixture#onsetMinutes and "
+         "https://w3id.org/guidegraph/vocab/stroke#minutesSinceOnset have the same"),
+    ],
+    "fact-declared-equivalent": [],
     # algorithms: shapes
     "algorithm-no-first-step": [(V, "ggsh:Algorithm-firstStep", "ex:alg", "point it at step 1")],
     "step-no-number": [(V, "ggsh:AlgorithmStep-number", "ex:step-1", "give the number")],
