@@ -190,3 +190,32 @@ def test_grades_are_carried_into_results(reasoner: Reasoner) -> None:
     assert (rec.action, rec.direction, rec.strength, rec.evidence) == (
         "iv-alteplase", "for", "I", "A")
     assert rec.warnings == []
+
+
+# --- Population: the decision at presentation (gg:population) ----------------------------
+def _applies(reasoner: Reasoner, drop: tuple[str, ...] = (), **changes: object):
+    result = _result(reasoner, drop, **changes)
+    app = result.applicability["ivt-eligibility"]
+    ivt = [c for c in result.conclusions if c.guideline == "ivt-eligibility"]
+    return app, ivt, result
+
+
+def test_population_is_the_decision_at_presentation(reasoner: Reasoner) -> None:
+    app, ivt, _ = _applies(reasoner)
+    assert (app.applies, app.missing) == ("yes", [])
+    assert [(c.action, c.direction) for c in ivt] == [("iv-alteplase", "for")]
+    for changes in ({"ivt_given": True}, {"evt_passes": 1}, {"evt_passes": 2},
+                    {"setting": "elective"}):
+        app, ivt, result = _applies(reasoner, **changes)
+        assert (app.applies, ivt) == ("no", []), changes
+        assert not [r for r in result.recommendations if r.guideline == "ivt-eligibility"]
+
+
+def test_unknown_population_leaves_every_action_undecided_naming_it(reasoner: Reasoner) -> None:
+    for key in ("ivt_given", "evt_passes"):
+        app, ivt, result = _applies(reasoner, drop=(key,))
+        assert (app.applies, app.missing) == ("undecided", [key]), key
+        assert {(c.action, c.direction, tuple(c.missing_facts)) for c in ivt} == {
+            ("iv-alteplase", "undecided", (key,)),
+            ("bp-lowering-before-ivt", "undecided", (key,))}, key
+        assert key in result.missing_facts
