@@ -148,9 +148,9 @@ class Applicability:
         return out
 
     def reason_text(self, facts: dict[str, str]) -> str:
-        """The deciding criteria in words, e.g. 'at least one pass performed (evt_passes=0)'."""
+        """The deciding criteria in words, e.g. 'unmet: at least one pass (evt_passes=0)'."""
         return "; ".join(
-            f"{c.label} ({', '.join(c.facts_text(facts)) or 'unknown: ' + ', '.join(c.missing)})"
+            f"{c.status}: {c.label} ({', '.join(c.facts_text(facts)) or ', '.join(c.missing)})"
             for c in self.criteria)
 
 
@@ -360,8 +360,11 @@ def decision_line(c: Conclusion) -> str:
 def render_text(result: Result) -> str:
     """Plain-text report for a clinician: the verdicts first, then the statements behind them."""
     lines = [f"Case {result.case_id}  <{result.case}>"]
+    none_apply = bool(result.applicability) and all(
+        a.applies == "no" for a in result.applicability.values())
     lines.append(f"DECISIONS ({len(result.conclusions)}): one verdict per action"
-                 + ("" if result.conclusions else "; no recommendation could apply"))
+                 + ("" if result.conclusions else "; no loaded guideline applies to this case"
+                    if none_apply else "; no recommendation could apply"))
     lines.extend(decision_line(c) for c in result.conclusions)
     lines.append("")
     for g in result.guidelines:

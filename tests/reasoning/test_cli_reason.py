@@ -86,8 +86,8 @@ def test_explain_why_not_for_failed_thrombolysis() -> None:
               "--rec", "rs-primary")
     assert res.exit_code == 0
     # outside the guideline's population: one line says why, naming the missing pass
-    assert ("Guideline rescue-stenting: not applicable to this case: at least one thrombectomy "
-            "pass performed (evt_passes=0)") in res.output
+    assert ("Guideline rescue-stenting: not applicable to this case: unmet: at least one "
+            "thrombectomy pass performed (evt_passes=0)") in res.output
     assert "Scope note: rescue-stenting: Question asks about failed thrombolysis" in res.output
 
 

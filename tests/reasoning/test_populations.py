@@ -90,8 +90,8 @@ def test_outside_the_population_only_one_line_remains(scoped_reasoner: Reasoner)
                 if r["guideline"] == "scoped"]
     assert not [c for c in everything["conclusions"] if c["guideline"] == "scoped"]
     text = render_text(result)
-    assert ("  not applicable to this case: thrombolysis given (ivt_given=false); "
-            "at least one pass performed (evt_passes=0)") in text.splitlines()
+    assert ("  not applicable to this case: unmet: thrombolysis given (ivt_given=false); "
+            "unmet: at least one pass performed (evt_passes=0)") in text.splitlines()
     assert "Disclaimer (scoped)" not in text
 
 
@@ -110,8 +110,8 @@ def test_an_undecided_population_makes_every_action_undecided(scoped_reasoner: R
     lines = render_text(result).splitlines()
     assert "  scoped-visit [scoped]: UNDECIDED — needs ivt_given" in lines
     assert "Disclaimer (scoped): For testing only." in lines
-    assert any(line.startswith("  population undecided: thrombolysis given (unknown: "
-                               "ivt_given)") for line in lines)
+    assert any(line.startswith("  population undecided: unknown: thrombolysis given "
+                               "(ivt_given)") for line in lines)
 
 
 @pytest.mark.parametrize("facts", [
