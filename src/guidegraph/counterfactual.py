@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 _HALF = Decimal("0.5")
 
 
+NOT_APPLICABLE = "not applicable"
+
+
 @dataclass(frozen=True)
 class Region:
     """A set of values of one fact on which every criterion on it has one status: a concept
@@ -70,10 +73,14 @@ class Change:
     key: str
     condition: str  # e.g. "key <= 10", "key in {a, b}"
     example: str  # the value that was re-run, as shown in results
-    verdict: str | None  # None: the action would get no verdict (nothing could apply)
+    #: None: the action would get no verdict (nothing could apply); NOT_APPLICABLE: the
+    #: guideline's population would not include the case
+    verdict: str | None
 
     def text(self) -> str:
-        result = self.verdict.upper() if self.verdict else "NO VERDICT (nothing applies)"
+        result = (self.verdict.upper() if self.verdict and self.verdict != NOT_APPLICABLE
+                  else "NOT APPLICABLE (outside the guideline's population)" if self.verdict
+                  else "NO VERDICT (nothing applies)")
         return f"would be {result} if {self.condition} (checked with {self.key}={self.example})"
 
 
@@ -137,6 +144,9 @@ def fact_regions(reasoner: Reasoner, key: str) -> list[Region]:
 
 def _verdict(reasoner: Reasoner, case: Case, group: ActionGroup) -> str | None:
     result = reasoner.reason(case)
+    app = result.applicability.get(group.guideline)
+    if app is not None and app.applies == "no":
+        return NOT_APPLICABLE
     return next((c.direction for c in result.conclusions
                  if (c.guideline_iri, c.action_iri) == group.key), None)
 
