@@ -1,6 +1,8 @@
 """Fuzzing the case intake: over 10,000 generated inputs (plain JSON, raw bytes, Turtle,
 JSON-LD; valid and not). Each must give a Result or a typed CaseInputError with a message,
-never another exception, and within a second. Derandomized, so CI runs the same inputs.
+never another exception, and bounded work: a short message, and a result no larger than a
+case can make it (time per input is reported, not asserted: these machines are noisy, and
+time belongs in bench/). Derandomized, so CI runs the same inputs.
 
 Most inputs are built from one hypothesis-drawn random source per example rather than from
 nested strategies: structured strategies cost 10-30 ms of hypothesis bookkeeping per example
@@ -28,8 +30,11 @@ from guidegraph.result import Result, render_text
 
 TIMES: list[float] = []
 SLOWEST: list[Any] = []
-LIMIT_S = 1.0
-FUZZ = settings(derandomize=True, deadline=1000, database=None,
+#: Bounds of the work one input may cause: an error message quotes a short prefix of the bad
+#: value, and one case's JSON result holds every recommendation once, whatever the input.
+MAX_MESSAGE = 2_000
+MAX_RESULT = 200_000
+FUZZ = settings(derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PUBLISHED = "https://w3id.org/guidegraph/context/stroke-case.jsonld"
 CASE_BASE = "https://w3id.org/guidegraph/case/"
@@ -53,17 +58,19 @@ def check(data: bytes, suffix: str) -> None:
     for item in r.intake.read_bytes(data, suffix, source="fuzz" + suffix):
         if isinstance(item, CaseInputError):
             assert item.message.strip() and str(item), repr(item)
+            assert len(str(item)) <= MAX_MESSAGE, (len(str(item)), data[:200])
             continue
         assert isinstance(item, Case)
         result = r.reason(item)
         assert isinstance(result, Result)
-        json.loads(result.to_json_text())
+        text = result.to_json_text()
+        assert len(text) <= MAX_RESULT, (len(text), data[:200])
+        json.loads(text)
         render_text(result)
     elapsed = time.perf_counter() - started
     if not TIMES or elapsed > max(TIMES):
         SLOWEST[:] = [data[:300], suffix]
     TIMES.append(elapsed)
-    assert elapsed < LIMIT_S, f"{elapsed:.3f} s for {data[:200]!r}"
 
 
 @pytest.fixture(scope="module", autouse=True)
