@@ -21,9 +21,19 @@ ROOT = Path(__file__).parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 PRECEDENCE_LINE = "    gg:precedence rs:precedence-1, rs:precedence-2, rs:precedence-3 ;\n"
 #: Golden cases whose for and against statements on rescue-stenting stand unordered once the
-#: guideline's precedence rules are removed (with them, the against statements prevail).
-UNORDERED = {"dnr-embolic-late-persistent-occlusion", "dnr-2-beyond-6h-361-minutes",
-             "dnr-3-embolic-without-stenosis", "ind-2-stenosis-69-below-threshold"}
+#: guideline's precedence rules are removed (with them, the against statements prevail): the
+#: golden expectations that set a for statement aside by prohibition-over-indication.
+UNORDERED = {"dnr-3-embolic-without-stenosis", "ind-2-stenosis-69-below-threshold",
+             "stenosis-69-5-below-severe", "embolic-stenosis-49-both-do-not-rules",
+             "embolic-stenosis-50-reserve-rule-only", "basilar-icad-stenosis-60-against",
+             "gp2b3a-basilar-stenosis-60-not-severe", "icad-sign-fixed-stenosis-60-not-severe"}
+
+
+#: The statements that carry the 6-hour window (within-6h): every statement for rescue
+#: stenting but the basilar consensus, and the algorithm's steps after stenting.
+WITHIN_6H = {"rs-summary", "rs-primary", "aha2015-salvage-adjunct", "ind-failed-passes",
+             "ind-severe-stenosis", "ind-reocclusion", "ind-icad", "eso-principle-anterior",
+             "alg-2-rescue-stenting", "alg-5-antiplatelet", "alg-6-reocclusion-monitoring"}
 
 
 def run(*args: str):
@@ -201,20 +211,19 @@ def test_audit_reports_verdict_conflicts_in_runs_and_cases(unordered_store: Path
     expected = {c.id for p in GOLDEN.iterdir() for c in reasoner.intake.read(p)
                 if reasoner.reason(c).conflicts}
     assert set(in_runs) == expected
-    finding = in_runs["dnr-embolic-late-persistent-occlusion"]
+    finding = in_runs["dnr-3-embolic-without-stenosis"]
     assert finding["severity"] == "warning"
     # the deciding statements on each side; ind-failed-passes rests only on the retracted
     # reference and gives no support, so it is not part of the conflict
     assert finding["message"] == (
-        "stored run for case dnr-embolic-late-persistent-occlusion: the verdict on "
-        "rescue-stenting is a conflict: for (rs-primary, rs-summary) and against "
-        "(acute-reserve-for-severe-stenosis, pitfall-beyond-6h, pitfall-embolic-no-stenosis) "
+        "stored run for case dnr-3-embolic-without-stenosis: the verdict on "
+        "rescue-stenting is a conflict: for (aha2015-salvage-adjunct, rs-primary, rs-summary) "
+        "and against (acute-reserve-for-severe-stenosis, pitfall-embolic-no-stenosis) "
         "both stand and no precedence rule of the guideline orders them")
-    assert "ind-failed-passes" not in in_cases["dnr-embolic-late-persistent-occlusion"][
-        "message"]
+    assert "ind-failed-passes" not in in_cases["dnr-3-embolic-without-stenosis"]["message"]
     # a conflict verdict rests on [2] through rs-primary, like any other verdict
     [verdicts] = [f for f in doc["findings"] if f["kind"] == "verdict-on-retracted-citation"]
-    assert ["run of case dnr-embolic-late-persistent-occlusion",
+    assert ["run of case dnr-3-embolic-without-stenosis",
             "verdict rescue-stenting: conflict", "rs-primary", "[2]"] in [
         a["path"] for a in verdicts["affects"]]
 
@@ -269,18 +278,36 @@ def test_diff_reports_a_changed_threshold_and_the_cases_it_changes(
               "--cases", str(GOLDEN), "--store", str(store_path), "--format", "json")
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    [change] = doc["recommendations"]
-    assert change["id"] == "aha2015-salvage-adjunct" and change["status"] == "changed"
-    assert change["fields"]["criteria"]["old"] != change["fields"]["criteria"]["new"]
-    assert "within-6h: minutes_since_onset <= 300" in change["fields"]["criteria"]["new"]
+    # every statement that carries the 6-hour window changes with it
+    changes = {c["id"]: c for c in doc["recommendations"]}
+    assert set(changes) == WITHIN_6H
+    for change in changes.values():
+        assert change["status"] == "changed"
+        assert change["fields"]["criteria"]["old"] != change["fields"]["criteria"]["new"]
+        assert "within-6h: minutes_since_onset <= 300" in change["fields"]["criteria"]["new"]
     by_case = {(o["source"], o["case"].split(" ")[0]): o for o in doc["outcomes"]}
-    assert set(by_case) == {("case file", "edge-within-6h-360-minutes"),
-                            ("stored run", "edge-within-6h-360-minutes")}
-    assert by_case[("case file", "edge-within-6h-360-minutes")]["no_longer_derived"] == {
-        "aha2015-salvage-adjunct": "for"}
-    # other indications still stand: the verdict does not change, and diff does not say so
-    assert by_case[("case file", "edge-within-6h-360-minutes")]["verdict_changed"] == []
-    assert doc["verdicts_changed"] == 0
+    # the golden cases decided between 301 and 360 minutes
+    late = {"edge-within-6h-360-minutes", "basilar-360-minutes-icad-severe-for"}
+    assert set(by_case) == {(source, case) for source in ("case file", "stored run")
+                            for case in late}
+    for source in ("case file", "stored run"):
+        edge = by_case[(source, "edge-within-6h-360-minutes")]
+        assert edge["no_longer_derived"] == {rec: "for" for rec in WITHIN_6H - {
+            "ind-reocclusion"}}
+        assert edge["now_derived"] == {}
+        # no statement on rescue stenting applies any more at 360 minutes, and the steps
+        # after stenting no longer follow
+        assert {(v["action"], v["old"], v["new"]) for v in edge["verdict_changed"]} == {
+            ("rescue-stenting", "for", None), ("antiplatelet-therapy", "for", "uncertain"),
+            ("reocclusion-monitoring", "for", None)}
+        basilar = by_case[(source, "basilar-360-minutes-icad-severe-for")]
+        assert basilar["no_longer_derived"] == {rec: "for" for rec in WITHIN_6H - {
+            "ind-reocclusion", "eso-principle-anterior"}}
+        # the basilar consensus has no time window and still stands: the verdict on rescue
+        # stenting does not change, and diff does not say so
+        assert {(v["action"], v["old"], v["new"]) for v in basilar["verdict_changed"]} == {
+            ("antiplatelet-therapy", "for", "uncertain"), ("reocclusion-monitoring", "for", None)}
+    assert doc["verdicts_changed"] == 10
     assert doc["cases_checked"] == len(list(GOLDEN.iterdir()))
     assert doc["runs_checked"] == len(list(GOLDEN.iterdir()))
     text = run("diff", str(ROOT / "guidelines" / "rescue-stenting"), str(changed))
@@ -307,27 +334,26 @@ def test_diff_reports_verdict_changes_case_by_case(tmp_path: Path, store_path: P
         conflicts = {case for (src, case), vs in changed.items() if src == source
                      for v in vs if v["new"] == "conflict"}
         assert conflicts == expected
-    [change] = changed[("case file", "dnr-embolic-late-persistent-occlusion")]
+    [change] = changed[("case file", "dnr-3-embolic-without-stenosis")]
     assert change == {
         "guideline": "rescue-stenting", "action": "rescue-stenting",
         "old": "against", "new": "conflict",
-        "old_decided_by": ["acute-reserve-for-severe-stenosis", "pitfall-beyond-6h",
-                           "pitfall-embolic-no-stenosis"],
-        "new_decided_by": ["acute-reserve-for-severe-stenosis", "pitfall-beyond-6h",
+        "old_decided_by": ["acute-reserve-for-severe-stenosis", "pitfall-embolic-no-stenosis"],
+        "new_decided_by": ["aha2015-salvage-adjunct", "acute-reserve-for-severe-stenosis",
                            "pitfall-embolic-no-stenosis", "rs-primary", "rs-summary"],
         "old_missing_facts": [], "new_missing_facts": []}
     # the recommendation outcomes themselves do not change
     outcome = next(o for o in doc["outcomes"]
-                   if o["case"] == "dnr-embolic-late-persistent-occlusion")
+                   if o["case"] == "dnr-3-embolic-without-stenosis")
     assert outcome["now_derived"] == outcome["no_longer_derived"] == {}
     assert doc["verdicts_changed"] == sum(len(vs) for vs in changed.values())
     text = run("diff", str(ROOT / "guidelines" / "rescue-stenting"), str(variant),
-               "--cases", str(GOLDEN / "dnr-embolic-late-persistent-occlusion.json"))
+               "--cases", str(GOLDEN / "dnr-3-embolic-without-stenosis.json"))
     assert text.exit_code == 0, text.output
     assert "Verdicts changed: 1 in 1 of 1 cases and 0 stored runs" in text.stdout
     assert ("      verdict:           rescue-stenting [rescue-stenting]: against (decided by "
-            "acute-reserve-for-severe-stenosis, pitfall-beyond-6h, pitfall-embolic-no-stenosis)"
-            " -> conflict (decided by acute-reserve-for-severe-stenosis, pitfall-beyond-6h, "
+            "acute-reserve-for-severe-stenosis, pitfall-embolic-no-stenosis)"
+            " -> conflict (decided by aha2015-salvage-adjunct, acute-reserve-for-severe-stenosis, "
             "pitfall-embolic-no-stenosis +2 more)") in text.stdout
 
 

@@ -4,7 +4,8 @@ output format, never a failure by themselves.
 
 The data are copies of the rescue-stenting guideline and of the clean validation fixture,
 each with the terms added that the audit reads (gg:SecondarySource, gg:dataQualityNote,
-gg:sourceInconsistency), so the tests do not depend on what the shipped guideline records.
+gg:sourceInconsistency); the rescue-stenting copy first drops the ones the shipped files
+record, so these tests do not depend on them. One test reads the shipped guideline itself.
 """
 
 from __future__ import annotations
@@ -33,14 +34,37 @@ SECONDARY_ONLY = ["aha2015-tandem-cervical", "aha2021-moderate-stenosis-harm",
                   "aha2021-severe-stenosis-harm", "eso2024-bao-rescue"]
 
 
+SHIPPED_SECONDARY_TYPE = "a gg:Citation, gg:SecondarySource, fabio:ClinicalGuideline ;"
+
+
 def run(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
+def without_source_quality_terms(target: Path) -> Path:
+    """A copy of the rescue-stenting guideline without the secondary-source type, data
+    quality notes and source inconsistencies its shipped files record (each note is one
+    line of its node, and [1] keeps its other types)."""
+    shutil.copytree(ROOT / "guidelines" / "rescue-stenting", target)
+    meta = target / "guideline.ttl"
+    text = meta.read_text(encoding="utf-8")
+    assert SHIPPED_SECONDARY_TYPE in text
+    meta.write_text(text.replace(SHIPPED_SECONDARY_TYPE,
+                                 "a gg:Citation, fabio:ClinicalGuideline ;"), encoding="utf-8")
+    for path in target.glob("*.ttl"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if not line.lstrip().startswith(
+            ("gg:dataQualityNote ", "gg:sourceInconsistency "))]
+        assert all(line.rstrip().endswith(";") for line in lines if line not in kept)
+        path.write_text("".join(kept), encoding="utf-8")
+    return target
+
+
 def rescue_copy(target: Path) -> Path:
     """The rescue-stenting guideline with [1] typed a secondary source, a primary citation
-    for one quoted grade, a data quality note and a source inconsistency."""
-    shutil.copytree(ROOT / "guidelines" / "rescue-stenting", target)
+    for one quoted grade, a data quality note and a source inconsistency, and none of the
+    shipped ones."""
+    without_source_quality_terms(target)
     with (target / "recommendations.ttl").open("a", encoding="utf-8") as out:
         out.write(f"""
 rs:ref-1 a gg:SecondarySource .
@@ -97,6 +121,29 @@ def test_data_quality_notes_and_source_inconsistencies_name_node_and_note(
     assert inconsistency.severity == "info"
     assert inconsistency.message == (
         f"source inconsistency on recommendation aha2021-severe-stenosis-harm: {INCONSISTENT}")
+
+
+def test_the_shipped_guidelines_report_what_their_files_record() -> None:
+    """Read off the shipped files: [1] of rescue stenting is a secondary source behind all
+    five quoted society grades, three evidence statements carry a data quality note, and
+    two rescue-stenting statements and one IVT criterion record a source inconsistency."""
+    report = audit(Knowledge.load())
+    [grades] = by_kind(report.findings, "grade-on-secondary-source")
+    assert grades.subject == "rescue-stenting" and grades.severity == "info"
+    assert [a.id for a in grades.affects] == ["aha2015-salvage-adjunct", *SECONDARY_ONLY]
+    assert grades.message.startswith("rescue-stenting: 5 quoted society grades rest on")
+    notes = by_kind(report.findings, "data-quality-note")
+    assert [f.subject for f in notes] == ["ev-dapt-new-infarcts", "ev-dapt-symptomatic-ich",
+                                          "ev-functional-outcome"]
+    assert {f.iri.rsplit("/", 1)[-1] for f in notes} == {
+        "ev-dapt-new-infarcts", "ev-dapt-sich", "ev-functional-outcome"}
+    assert "sqrt(1.22 x 4.29) = 2.29" in notes[2].message
+    inconsistencies = by_kind(report.findings, "source-inconsistency")
+    assert [f.subject for f in inconsistencies] == ["basilar-beyond-6h-uncertain",
+                                                    "pt-above-15s", "rs-summary"]
+    assert inconsistencies[1].message.startswith(
+        "source inconsistency on criterion pt-above-15s: The row gives both an INR limit")
+    assert all(f.severity == "info" for f in [*notes, *inconsistencies])
 
 
 def test_without_the_terms_there_are_no_source_quality_findings(tmp_path: Path) -> None:

@@ -53,13 +53,21 @@ def edges(graph) -> set[tuple[str, str, str]]:
 def test_graph_of_a_golden_case_has_the_derivation_edges(rescue_reasoner: Reasoner) -> None:
     case = GOLDEN / "ind-1-persistent-occlusion-3-passes.json"
     graph = derivation(rescue_reasoner, case, "ind-failed-passes")
+    # the failed-thrombectomy premise (a pass, and TICI below 2b: the met member of its
+    # any-of group), three passes, TICI 0-2a and the 6-hour window
     assert edges(graph) == {
         ("fact:evt_passes", "criterion:rs:crit-evt-3-passes", "tested by"),
+        ("fact:evt_passes", "criterion:rs:crit-evt-attempted", "tested by"),
+        ("fact:minutes_since_onset", "criterion:rs:crit-within-6h", "tested by"),
         ("fact:setting", "criterion:rs:crit-setting-acute", "tested by"),
         ("fact:tici", "criterion:rs:crit-tici-0-to-2a", "tested by"),
+        ("fact:tici", "criterion:rs:crit-tici-below-2b", "tested by"),
         ("criterion:rs:crit-evt-3-passes", "rec:ind-failed-passes", "met"),
+        ("criterion:rs:crit-evt-attempted", "rec:ind-failed-passes", "met"),
         ("criterion:rs:crit-setting-acute", "rec:ind-failed-passes", "met"),
         ("criterion:rs:crit-tici-0-to-2a", "rec:ind-failed-passes", "met"),
+        ("criterion:rs:crit-tici-below-2b", "rec:ind-failed-passes", "met"),
+        ("criterion:rs:crit-within-6h", "rec:ind-failed-passes", "met"),
         ("rec:ind-failed-passes", "grade:ind-failed-passes", "graded"),
         ("rec:ind-failed-passes", "citation:rs:ref-2", "cites"),
     }
@@ -93,9 +101,14 @@ def test_graph_of_a_rejected_recommendation_shows_the_unmet_criteria(
     graph = derivation(rescue_reasoner, GOLDEN / "dnr-1-reperfused-tici-3.json",
                        "ind-failed-passes")
     assert graph.nodes["rec:ind-failed-passes"]["status"] == "unmet"
+    # two passes and TICI 3 kept: fewer than three passes, not TICI 0-2a, and none of the
+    # failures of the failed-thrombectomy premise (TICI below 2b, reocclusion, flow limitation)
     assert {e for e in edges(graph) if e[1] == "rec:ind-failed-passes"} == {
         ("criterion:rs:crit-evt-3-passes", "rec:ind-failed-passes", "unmet"),
         ("criterion:rs:crit-tici-0-to-2a", "rec:ind-failed-passes", "unmet"),
+        ("criterion:rs:crit-tici-below-2b", "rec:ind-failed-passes", "unmet"),
+        ("criterion:rs:crit-reocclusion", "rec:ind-failed-passes", "unmet"),
+        ("criterion:rs:crit-flow-limitation", "rec:ind-failed-passes", "unmet"),
     }
 
 

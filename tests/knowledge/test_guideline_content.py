@@ -49,7 +49,7 @@ def count_rs(store: ox.Store, cls: str) -> int:
 
 def test_counts_match_the_source(store: ox.Store) -> None:
     part_of = f"?x gg:partOfGuideline <{RS}guideline>"
-    assert count(store, "gg:Recommendation", part_of) == 26
+    assert count(store, "gg:Recommendation", part_of) == 28
     assert count(store, "gg:EvidenceStatement", part_of) == 13
     assert count_rs(store, "gg:Citation") == 6
     assert count_rs(store, "gg:AlgorithmStep") == 6
@@ -85,6 +85,9 @@ def test_citation_statuses(store: ox.Store) -> None:
     ("pitfall-tici-2b3-no-intervention", "no-additional-intervention", "for", "not graded", None),
     ("alt-ia-gp2b3a-basilar", "ia-gp2b3a-inhibitor", "for", "not graded", None),
     ("eso2024-addon-antithrombotic", "antithrombotic-addon", "for", "not graded", None),
+    ("eso2024-addon-antithrombotic-high-bleeding-risk", "antithrombotic-addon", "uncertain",
+     "not graded", None),
+    ("basilar-beyond-6h-uncertain", "rescue-stenting", "uncertain", "not graded", None),
     ("alg-5-antiplatelet", "antiplatelet-therapy", "for", "not graded", None),
     ("alg-6-reocclusion-monitoring", "reocclusion-monitoring", "for", "not graded", None),
 ])

@@ -1,8 +1,11 @@
 """A store holding the shipped knowledge and saved runs, for the named-query tests.
 
-Two versions of the rescue-stenting guideline are loaded: the shipped one, used by five
+Two versions of the rescue-stenting guideline are loaded: the shipped one, used by six
 saved runs, and then a copy that differs only in its version string (so it gets another
-content hash and becomes current), used by one more run of a case reasoned before.
+content hash and becomes current), used by one more run of a case reasoned before. Among
+the six, failed-thrombolysis-no-thrombectomy is outside the guideline's population (its run
+holds no results), and missing-facts-only-passes gives nothing but the number of passes, so
+its run leaves most recommendations undecided on many different facts.
 
 A second store holds a variant of the guideline with its precedence rules removed, so that
 "for" and "against" recommendations on one action stand unordered: a verdict conflict, which
@@ -29,9 +32,9 @@ SHIPPED_VERSION = "2025-11-08"
 SECOND_VERSION = "2025-11-08-r2"
 FIRST_CASES = ["dnr-embolic-late-persistent-occlusion", "basilar-icad-consensus",
                "elective-severe-stenosis-70", "failed-thrombolysis-no-thrombectomy",
-               "dnr-1-reperfused-tici-3"]
+               "dnr-1-reperfused-tici-3", "missing-facts-only-passes"]
 SECOND_CASES = ["basilar-icad-consensus"]
-NO_PRECEDENCE_CASES = ["dnr-embolic-late-persistent-occlusion", "dnr-1-reperfused-tici-3"]
+NO_PRECEDENCE_CASES = ["dnr-3-embolic-without-stenosis", "dnr-1-reperfused-tici-3"]
 PRECEDENCE_LINE = "    gg:precedence rs:precedence-1, rs:precedence-2, rs:precedence-3 ;\n"
 
 

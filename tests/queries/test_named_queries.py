@@ -236,8 +236,8 @@ def test_cli_csv_results(saved_store: Any) -> None:
     assert out.exit_code == 0, out.stderr
     lines = out.raw.decode("utf-8").split("\r\n")  # SPARQL 1.1 CSV ends lines with CRLF
     assert lines[0] == "key,runs,results"
-    assert lines[1:4] == ["cervical_ica_stenosis_percent,3,3", "flow_limitation,1,2",
-                          "reocclusion,1,2"]
+    assert lines[1:4] == ["cervical_ica_stenosis_percent,3,3", "flow_limitation,1,22",
+                          "reocclusion,1,22"]
 
 
 def test_cli_table_results_with_a_folder_qualified_name(saved_store: Any) -> None:
@@ -256,10 +256,10 @@ def test_cli_construct_as_turtle_and_ntriples(saved_store: Any) -> None:
     turtle = invoke(*base)  # Turtle is the default for CONSTRUCT
     assert turtle.exit_code == 0, turtle.stderr
     parsed = list(ox.parse(turtle.stdout.encode(), format=ox.RdfFormat.TURTLE))
-    assert len(set(parsed)) == 82
+    assert len(set(parsed)) == 112
     nt = invoke(*base, "--format", "ntriples")
     assert nt.exit_code == 0, nt.stderr
-    assert len(set(nt.stdout.strip().splitlines())) == 82
+    assert len(set(nt.stdout.strip().splitlines())) == 112
 
 
 # ----------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 EXPECTED = ROOT / "tests" / "golden" / "rescue-stenting" / "expected"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CASES = ["ind-1-persistent-occlusion-3-passes", "dnr-1-reperfused-tici-3",
-         "missing-facts-only-passes", "dnr-embolic-late-persistent-occlusion"]
+         "missing-facts-only-passes", "dnr-3-embolic-without-stenosis"]
 BULK = 4  # with the golden runs, 8 runs: two pages of the run table at ?per=5
 RUNS = BULK + len(CASES)
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -125,9 +125,10 @@ def test_audit_page_in_chromium(store: Path, browser: object, tmp_path: Path) ->
         assert f"1–{RUNS} of {RUNS}" in runs and page.locator("#runs nav.pages").count() == 0
         assert page.locator("#runs tr.stale").count() == 0
         # each run with a compact summary of its stored verdicts
-        conflict_case = "dnr-embolic-late-persistent-occlusion"
-        want = golden_verdict(conflict_case, "rescue-stenting")["verdict"]
-        summary = page.locator("#runs tbody tr", has_text=conflict_case).locator(
+        # do-not statements prevail over the indications that also apply to this case
+        set_aside_case = "dnr-3-embolic-without-stenosis"
+        want = golden_verdict(set_aside_case, "rescue-stenting")["verdict"]
+        summary = page.locator("#runs tbody tr", has_text=set_aside_case).locator(
             "td.verdicts").inner_text()
         assert f"rescue-stenting: {want}" in summary
         missing_only = page.locator("#runs tbody tr", has_text="missing-facts-only-passes")
@@ -201,10 +202,10 @@ def test_audit_page_in_chromium(store: Path, browser: object, tmp_path: Path) ->
         assert page.locator("#runs").count() == 1
 
         # A run whose verdict sets statements aside: what decided it, with grade and rule.
-        page.locator("#runs a", has_text=conflict_case).click()
+        page.locator("#runs a", has_text=set_aside_case).click()
         page.wait_for_url(re.compile(r"/audit/run\?iri="))
         assert before(page, "#verdicts", "#derived")
-        want = golden_verdict(conflict_case, "rescue-stenting")
+        want = golden_verdict(set_aside_case, "rescue-stenting")
         row = page.locator("#verdicts tr#verdict-rescue-stenting-rescue-stenting")
         assert row.locator(".badge").inner_text() == want["verdict"]
         decided = row.locator("td.decided").inner_text()
