@@ -345,7 +345,8 @@ class Reasoner:
                 out.append(Conclusion(
                     action=group.action, action_iri=group.action_iri, guideline=group.guideline,
                     guideline_iri=group.guideline_iri, direction="undecided", decided_by=[],
-                    strength=None, missing_facts=list(app.missing),
+                    strength=None, missing_facts=sorted(app.missing, key=lambda k: (
+                        self._key_order.get(k, len(self._key_order)), k)),
                     warnings=[f"population of {group.guideline} undecided: needs "
                               + ", ".join(app.missing)]))
         order = self._stage_order
