@@ -97,6 +97,10 @@ class DecisionPlan:
                                 else "" for r in rules}
         self.unsupported = frozenset(text(r["rec"]) for r in
                                      select_rows(knowledge.query("support", "decide")))
+        #: recommendations the verdict does not wait for (not-awaited.rq): undecided, they
+        #: count as not applying
+        self.not_awaited = frozenset(text(r["rec"]) for r in
+                                     select_rows(knowledge.query("not-awaited", "decide")))
         compiled = {s.iri for s in specs}
         self.defeaters, self.unordered = reduce_precedence(
             (text(r["winner"]), text(r["loser"]), text(r["rule"]), int(text(r["order"])))
@@ -140,6 +144,13 @@ class DecisionPlan:
         self.has_dependencies = bool(self.verdict_criteria)
 
     # -- one group -----------------------------------------------------------------------
+    def value_of(self, rec: str, status: str) -> int:
+        """The value a recommendation's status gives in a decision (2 / 1 / 0): an undecided
+        recommendation the verdict does not wait for counts as not applying."""
+        if status == "unknown" and rec in self.not_awaited:
+            return 0
+        return VALUE[status]
+
     def standing(self, group: ActionGroup, value: Mapping[str, int]) -> dict[str, int]:
         """standing.rq: min(status, 2 - max status of supported defeaters); 0 if unsupported."""
         unsupported = self.unsupported
@@ -181,7 +192,7 @@ class DecisionPlan:
         overridden, set_aside = self._set_aside(specs, value, standing)
         pending = self._pending(specs, value, standing, outcomes) if verdict == "undecided" else []
         missing = {k for p in pending for k in p.missing_facts}
-        warnings = self._warnings(group, verdict, deciding, specs, value, standing)
+        warnings = self._warnings(group, verdict, deciding, specs, value, standing, outcomes)
         strength = grade_text(deciding[0]) if deciding and verdict != "undecided" else None
         return Conclusion(
             action=group.action, action_iri=group.action_iri, guideline=group.guideline,
@@ -250,8 +261,15 @@ class DecisionPlan:
 
     def _warnings(self, group: ActionGroup, verdict: str, deciding: list[RecommendationSpec],
                   specs: Sequence[RecommendationSpec], value: Mapping[str, int],
-                  standing: Mapping[str, int]) -> list[str]:
+                  standing: Mapping[str, int],
+                  outcomes: Mapping[str, RecommendationOutcome | None]) -> list[str]:
         out: list[str] = []
+        for spec in specs:
+            outcome = outcomes.get(spec.iri) if spec.iri in self.not_awaited else None
+            if outcome is not None and outcome.status == "unknown":
+                out.append(f"not awaited: {spec.id} ({spec.direction}) is undecided, needing "
+                           f"{', '.join(outcome.missing)}; the guideline does not hold the "
+                           "verdict back for it, and it prevails if those facts come to meet it")
         if verdict == "conflict":
             sides = {d: [s.id for s in deciding if s.direction == d] for d in ("for", "against")}
             out.append(f"conflict: for ({', '.join(sides['for']) or 'none'}) and against "

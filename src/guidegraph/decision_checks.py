@@ -155,7 +155,9 @@ class WitnessSearch:
                 value[spec.iri] = (0 if UNMET in statuses else 1 if UNKNOWN in statuses
                                    else 2)
             if is_parent:
-                group_value = {s.iri: value[s.iri] for s in group.specs}
+                waived = self.decisions.not_awaited
+                group_value = {s.iri: 0 if value[s.iri] == 1 and s.iri in waived
+                               else value[s.iri] for s in group.specs}
                 _standing, verdict = self.decisions.evaluate(group, group_value)
                 open_ = verdict == "undecided" or (
                     verdict is None and max(group_value.values(), default=0) == 1)

@@ -33,7 +33,6 @@ from guidegraph.criteria import (
     leaves,
 )
 from guidegraph.decide import (
-    VALUE,
     VERDICT_IRI,
     VERDICT_NAME,
     ActionGroup,
@@ -437,7 +436,8 @@ class Reasoner:
                     cache.clear()
                 cache[key] = (found[0], got)
                 return found[0]
-        value = {s.iri: VALUE[o.status] if o is not None else 0
+        value_of = self.decisions.value_of
+        value = {s.iri: value_of(s.iri, o.status) if o is not None else 0
                  for s, o in zip(group.specs, got, strict=True)}
         standing, verdict = self.decisions.evaluate(group, value)
         conclusion = (None if verdict is None else self.decisions.conclusion(
@@ -469,7 +469,7 @@ class Reasoner:
             if self._decide_base is None:
                 keep = {GG + p for p in ("action", "direction", "partOfGuideline",
                                          "hasRecommendation", "verdictOf", "comparator",
-                                         "allowedValue")} | {RDF_TYPE}
+                                         "allowedValue", "notAwaited")} | {RDF_TYPE}
                 self._decide_base = [q for q in self.knowledge.store
                                      if q.predicate.value in keep]
             self._scratch = ox.Store()
@@ -512,7 +512,8 @@ class Reasoner:
                                            use_default_graph_as_union=True)}
         out: dict[tuple[str, str], Conclusion | None] = {}
         for group in stage:
-            value = {s.iri: VALUE[outcomes[s.iri].status] for s in group.specs}
+            value = {s.iri: self.decisions.value_of(s.iri, outcomes[s.iri].status)
+                     for s in group.specs}
             verdict = verdicts.get(group.key)
             out[group.key] = None if verdict is None else self.decisions.conclusion(
                 group, verdict, outcomes, value, {s.iri: standing[s.iri] for s in group.specs},

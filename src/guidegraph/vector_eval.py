@@ -220,6 +220,8 @@ class VectorDecisions:
         index = {s.iri: i for i, s in enumerate(self.specs)}
         unsupported = decisions.unsupported
         self.unsupported = np.array([s.iri in unsupported for s in self.specs], dtype=bool)
+        self.not_awaited = np.array([s.iri in decisions.not_awaited for s in self.specs],
+                                    dtype=bool)
         pairs = [(index[loser], index[d.winner]) for loser, found in decisions.defeaters.items()
                  for d in found if loser in index and d.winner in index
                  and d.winner not in unsupported]
@@ -244,6 +246,9 @@ class VectorDecisions:
         from guidegraph.decide import verdict_from
 
         value = recs.astype(np.int8)
+        waived = self.not_awaited & (value == 1)  # undecided, but not waited for: counts 0
+        if waived.any():
+            value[waived] = 0
         defeat = np.zeros(len(value), dtype=np.int8)
         if self.has_defeats:
             np.maximum.at(defeat, self.losers, value[self.winners])
@@ -265,8 +270,8 @@ class VectorDecisions:
             order = self.orders[k]
             gv = value[order]
             # only applicable statements (and, for an undecided verdict, undecided ones)
-            # shape a conclusion
-            live = order[gv > 0] if verdict == "undecided" else order[gv == 2]
+            # shape a conclusion, and undecided ones not waited for (named in its warnings)
+            live = order[((gv > 0) if verdict == "undecided" else (gv == 2)) | waived[order]]
             values = {self.specs[i].iri: int(value[i]) for i in live}
             stands = {self.specs[i].iri: int(standing[i]) for i in live}
             outcomes = {self.specs[i].iri: outcome_of(i) for i in live}

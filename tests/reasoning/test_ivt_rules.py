@@ -125,6 +125,28 @@ def test_suspected_coagulopathy_waits_for_aptt_and_pt(reasoner: Reasoner) -> Non
     assert _ivt(reasoner, drop=("aptt_seconds", "pt_seconds")) == {"ivt-0-3h": "for"}
 
 
+def test_without_suspicion_the_verdict_does_not_wait_for_laboratory_results(
+        reasoner: Reasoner) -> None:
+    """"Treatment should not be delayed while waiting for platelet or coagulation results"
+    when nothing is suspected: the harm statement is marked gg:notAwaited, so with every
+    result pending the verdict is for, and it names the statement it did not wait for. Every
+    engine gives the same (the SPARQL reference reads the same mark)."""
+    labs = ("platelets_per_ul", "inr", "aptt_seconds", "pt_seconds")
+    assert _verdict(reasoner, drop=labs) == ("for", ["ivt-0-3h"], {}, [])
+    [verdict] = [c for c in _result(reasoner, drop=labs).conclusions
+                 if c.action == "iv-alteplase"]
+    assert verdict.warnings == [
+        "not awaited: no-ivt-coagulopathy (against) is undecided, needing aptt_seconds, inr, "
+        "platelets_per_ul, pt_seconds; the guideline does not hold the verdict back for it, "
+        "and it prevails if those facts come to meet it"]
+    case = reasoner.intake.from_object({**{k: v for k, v in ELIGIBLE.items() if k not in labs},
+                                        "id": "labs-pending"})
+    expected = reasoner.reason(case).to_json()
+    for engine in ("sparql", "vector"):
+        other = Reasoner(reasoner.knowledge, engine=engine)
+        assert other.reason(case).to_json() == expected, engine
+
+
 def test_abnormal_result_without_suspicion_is_decided_by_the_harm_rule(
         reasoner: Reasoner) -> None:
     # started before the result because nothing was suspected; aPTT 60 s then comes back
