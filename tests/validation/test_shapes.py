@@ -48,6 +48,9 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
         (V, "ggsh:Recommendation-evidence", "ex:rec", "type the linked node")
     ],
     "rec-votes-negative": [(V, "ggsh:Recommendation-votes", "ex:rec", "as integers")],
+    "rec-not-awaited-not-boolean": [
+        (V, "ggsh:Recommendation-notAwaited", "ex:rec", "takes one boolean")
+    ],
     "rec-no-citation": [(V, "ggsh:Recommendation-cites", "ex:rec", "add cito:citesAsAuthority")],
     "rec-cites-non-citation": [(V, "ggsh:Citing-citationTyped", "ex:rec", "fix the IRI")],
     "rec-class-iii-for": [
