@@ -46,6 +46,33 @@ CASE_FORMATS = (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES, ox.RdfFormat.JSON_L
 _RDF_XML_SUFFIXES = (".rdf", ".xml", ".owl")
 _ID_KEY = "id"
 _ID_MAX = 256
+#: Bounds on a number's text, checked before it is converted: a case number has no use for
+#: more characters or a larger exponent, and converting or printing one without bounds costs
+#: time and memory out of all proportion to the input (1e999999999 is 11 bytes).
+_NUMBER_MAX_CHARS = 40
+_EXPONENT_MAX = 64
+
+
+class NumberOutOfBounds:
+    """A JSON number whose text exceeds the bounds: kept as a short prefix, never converted,
+    so the value check refuses it naming the key."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text[:24] + ("..." if len(text) > 24 else "")
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _number_in_bounds(text: str) -> bool:
+    """Whether a number's text is within the bounds (length, then exponent digits only)."""
+    if len(text) > _NUMBER_MAX_CHARS:
+        return False
+    mark = max(text.find("e"), text.find("E"))
+    if mark < 0:
+        return True
+    exponent = text[mark + 1:].lstrip("+-")
+    return exponent.isdigit() and int(exponent) <= _EXPONENT_MAX
 
 
 @dataclass(frozen=True)
@@ -110,11 +137,12 @@ class Intake:
 
     def _unknown_key(self, key: str, case_id: str | None, source: str | None) -> CaseInputError:
         known = [_ID_KEY, *self.contract.keys()]
-        close = difflib.get_close_matches(key, known, n=1)
+        close = difflib.get_close_matches(key, known, n=1) if len(key) <= 80 else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
+        shown = repr(key) if len(key) <= 80 else repr(key[:77]) + "..."
         return CaseInputError(
-            f"unknown key {key!r}{hint}; allowed keys: {', '.join(known)}",
-            case=case_id, key=key, allowed=", ".join(known), source=source,
+            f"unknown key {shown}{hint}; allowed keys: {', '.join(known)}",
+            case=case_id, key=key[:80], allowed=", ".join(known), source=source,
         )
 
     def _with_defaults(self, case_id: str, iri: str, facts: dict[str, Any],
@@ -544,8 +572,26 @@ def _loads(text: str, source: str) -> Any:
     def refuse_constant(name: str) -> Any:
         raise CaseInputError(f"{name} is not a JSON number", source=source)
 
+    def number(text: str) -> Any:
+        return Decimal(text) if _number_in_bounds(text) else NumberOutOfBounds(text)
+
+    def integer(text: str) -> Any:
+        return int(text) if _number_in_bounds(text) else NumberOutOfBounds(text)
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise CaseInputError(
+                    f"key {_show(key)} appears twice in one JSON object; allowed: each key "
+                    "once (a repeated key would silently replace the first value)",
+                    key=key[:80], source=source)
+            out[key] = value
+        return out
+
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant)
+        return json.loads(text, parse_float=number, parse_int=integer,
+                          parse_constant=refuse_constant, object_pairs_hook=unique)
     except json.JSONDecodeError as exc:
         raise CaseInputError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
                              f"{exc.colno}", source=source) from None
@@ -598,6 +644,8 @@ def _check_rdf_value(spec: FactSpec, term: Any, case_id: str, source: str | None
 
 def _parse_lexical(spec: FactSpec, lexical: str) -> Any:
     text = lexical.strip()
+    if spec.kind in ("integer", "decimal") and not _number_in_bounds(text):
+        raise ValueError(lexical[:40])
     if spec.kind == "boolean":
         if text in ("true", "1"):
             return True
@@ -655,8 +703,13 @@ def _value_error(spec: FactSpec, value: Any, case_id: str, source: str | None) -
 def _show(value: Any) -> str:
     if isinstance(value, ox.NamedNode | ox.Literal):
         return str(value)
+    if isinstance(value, NumberOutOfBounds):
+        return f"{value.text} (more than {_NUMBER_MAX_CHARS} characters or an exponent beyond " \
+               f"±{_EXPONENT_MAX})"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        text = format(value, "f") if abs(value.as_tuple().exponent) <= _EXPONENT_MAX else str(
+            value)
+        return text if len(text) <= 80 else text[:77] + "..."
     try:
         text = json.dumps(value, default=str)
     except (TypeError, ValueError):
@@ -672,6 +725,9 @@ def _jsonld_number(value: Any) -> float:
         if number in (float("inf"), float("-inf")):
             raise ValueError("a number beyond the range of a double (about 1.8e308)")
         return number
+    if isinstance(value, NumberOutOfBounds):
+        raise ValueError(f"the number {value.text} has more than {_NUMBER_MAX_CHARS} "
+                         f"characters or an exponent beyond ±{_EXPONENT_MAX}")
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

@@ -262,6 +262,18 @@ def test_reason_bad_case_names_the_key(server: Server) -> None:
     assert status == 400 and json.loads(body)["key"] == "tici "
 
 
+def test_reason_refuses_an_unbounded_number_with_a_short_answer(server: Server) -> None:
+    """43 bytes in, a short 400 out (it used to be a 2 GB answer): the number's text is
+    bounded before it is converted or quoted; a repeated key is refused the same way."""
+    for data, key in ((b'{"id":"c1","stenosis_percent":1e999999999}', "stenosis_percent"),
+                      (b'{"id":"c1","evt_passes":25,"evt_passes":3}', "evt_passes")):
+        status, _, body = http(server.url + "/reason", data=data,
+                               headers={"Content-Type": "application/json"})
+        assert status == 400 and len(body) < 2_000, (status, len(body))
+        doc = json.loads(body)
+        assert doc["key"] == key and key in doc["error"]
+
+
 def test_reason_save_needs_the_token(server: Server, token_server: Server) -> None:
     status, _, _ = http(server.url + "/reason?save=true", data=EXAMPLE.read_bytes())
     assert status == 403
