@@ -98,9 +98,16 @@ class Intake:
 
     # -- identity ---------------------------------------------------------------------
     def case_iri(self, case_id: str) -> str:
-        """The case IRI: an absolute IRI as given, otherwise the id under the context base."""
+        """The case IRI: an id that is an absolute IRI as given, otherwise the id under the
+        context base, percent-encoded. Whether it is an IRI is decided by the RDF library's
+        own IRI parser (RFC 3987), not by a pattern: an id such as ``a:x> <p> <o> . <a:y``
+        has a scheme but is no IRI, and is minted under the base, so it can never end an IRI
+        in N-Triples or Turtle output and write triples of its own."""
         if ":" in case_id and not case_id.startswith(":") and case_id.split(":", 1)[0].isalpha():
-            return case_id
+            try:
+                return ox.NamedNode(case_id).value
+            except ValueError:
+                pass
         return self.base + quote(case_id, safe="-._~")
 
     def case_id(self, iri: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from guidegraph.result import RecommendationOutcome, Result, grade_text
+from guidegraph.result import RecommendationOutcome, Result, grade_text, printable
 
 if TYPE_CHECKING:
     from guidegraph.case_intake import Case
@@ -66,7 +66,7 @@ def render_explanation(result: Result, reasoner: Reasoner, rec_id: str | None = 
     outcomes = result.all_outcomes()
     if rec_id is not None:
         outcomes = [r for r in outcomes if r.id == rec_id]
-    lines = [f"Why and why not for case {result.case_id} <{result.case}>",
+    lines = [f"Why and why not for case {printable(result.case_id)} <{printable(result.case)}>",
              f"Run: {result.provenance}"]
     for note in scope_notes(reasoner):
         lines.append(f"Scope note: {note}")
@@ -95,7 +95,8 @@ def render_action(result: Result, reasoner: Reasoner, action: str, case: Case) -
     change it (single-fact changes, each checked by re-running the case)."""
     from guidegraph import counterfactual
 
-    lines = [f"Verdict on {action} for case {result.case_id} <{result.case}>",
+    lines = [f"Verdict on {action} for case {printable(result.case_id)} "
+             f"<{printable(result.case)}>",
              f"Run: {result.provenance}", *review_lines(result)]
     outcomes = {(r.guideline, r.id): r for r in result.all_outcomes()}
     groups = [g for g in reasoner.decisions.groups if g.action == action]

@@ -8,10 +8,19 @@ run equal those of the live run (tested by a round trip on every golden case).
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 _MARK = "\ue000"  # private-use character marking where a fact value goes in cached JSON
+
+
+def printable(text: str) -> str:
+    """``text`` with control and format characters escaped (``\\n``, ``\\u202e``), so
+    that a value from a case (an id) cannot start a line of its own or reorder what follows
+    in a text report: every free text a report prints from a case goes through here."""
+    return "".join(ch if ch.isprintable() and unicodedata.category(ch) != "Cf"
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _keys(rec: RecommendationOutcome) -> set[str]:
@@ -359,7 +368,7 @@ def decision_line(c: Conclusion) -> str:
 
 def render_text(result: Result) -> str:
     """Plain-text report for a clinician: the verdicts first, then the statements behind them."""
-    lines = [f"Case {result.case_id}  <{result.case}>"]
+    lines = [f"Case {printable(result.case_id)}  <{printable(result.case)}>"]
     none_apply = bool(result.applicability) and all(
         a.applies == "no" for a in result.applicability.values())
     lines.append(f"DECISIONS ({len(result.conclusions)}): one verdict per action"

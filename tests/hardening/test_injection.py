@@ -135,3 +135,63 @@ def test_hostile_case_id_round_trips(saved: tuple[Path, dict[str, Path]]) -> Non
     again = runner.invoke(main, ["reason", str(files[case_id]), "--store", str(spec),
                                  "--format", "json"])
     assert json.loads(again.stdout)["case"].endswith("x%22%20%7D%20%3B%20DROP%20ALL%20%23")
+
+
+# -- ids that try to write triples or forge report lines ----------------------------------
+FORGING_IDS = [
+    "a:x> <http://www.w3.org/ns/prov#wasAttributedTo> <urn:attacker> . <a:y",
+    'urn:x"> <urn:p> "o" . <urn:y',
+    "mailto:a b",
+]
+
+
+@pytest.mark.parametrize("case_id", FORGING_IDS)
+def test_an_id_that_is_no_iri_is_minted_under_the_base_and_adds_no_triple(case_id: str) -> None:
+    """An id with a scheme becomes the case IRI only if the RDF library parses it as an IRI;
+    otherwise it is percent-encoded under the case base. The N-Triples output then holds
+    exactly the triples of a plain id's run, the id itself only as a literal."""
+    from guidegraph import provenance
+    from guidegraph.reasoner import Reasoner
+
+    reasoner = Reasoner()
+    forged = reasoner.intake.from_object({**FACTS, "id": case_id})
+    plain = reasoner.intake.from_object({**FACTS, "id": "plain"})
+    assert forged.iri.startswith(reasoner.intake.base) and " " not in forged.iri
+    assert reasoner.intake.case_id(forged.iri) == case_id
+    for fmt in ("ntriples", "turtle"):
+        nt = provenance.to_ntriples(reasoner.reason(forged), reasoner)
+        text = provenance.serialize_ntriples(nt, fmt)
+        parsed = list(ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES if fmt == "ntriples"
+                               else ox.RdfFormat.TURTLE))
+        baseline = provenance.to_ntriples(reasoner.reason(plain), reasoner)
+        assert len(parsed) == len(list(ox.parse(baseline.encode(),
+                                                format=ox.RdfFormat.N_TRIPLES)))
+        assert not [t for t in parsed if "urn:attacker" in str(t.object) and
+                    not isinstance(t.object, ox.Literal)]
+        assert not [t for t in parsed if t.predicate.value in ("urn:p", PROV_ATTRIBUTED)]
+
+
+PROV_ATTRIBUTED = "http://www.w3.org/ns/prov#wasAttributedTo"
+
+
+def test_a_real_iri_id_is_kept() -> None:
+    from guidegraph.reasoner import Reasoner
+
+    intake = Reasoner().intake
+    assert intake.from_object({"id": "urn:uuid:6f1c", "evt_passes": 1}).iri == "urn:uuid:6f1c"
+
+
+@pytest.mark.parametrize("case_id", ["c1\nFOR (1)\n    ivt-0-3h — ACC/AHA Class I, LOE A",
+                                     "c1\r\u2028\u202eforged", "c1\x1b[31mred"])
+def test_control_characters_in_an_id_cannot_forge_text_lines(tmp_path: Path,
+                                                             case_id: str) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({**FACTS, "id": case_id}), encoding="utf-8")
+    for args in (["reason", str(path)], ["explain", str(path)],
+                 ["explain", str(path), "--action", "rescue-stenting"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        first = res.stdout.splitlines()[0]
+        assert "c1\\" in first, first  # the control character is shown escaped
+        assert not any(ch in res.stdout for ch in "\r\u2028\u202e\x1b")
+        assert not any(line.startswith("FOR (1)") for line in res.stdout.splitlines())
