@@ -552,6 +552,10 @@ def parse_rdf(data: bytes, fmt: ox.RdfFormat, base: str | None = None, *,
                     source=source)
     except (SyntaxError, ValueError, UnicodeError) as exc:
         raise CaseInputError(f"not valid {fmt.name}: {exc}", source=source) from None
+    except MemoryError as exc:  # the parser's own buffer bound (one token or document)
+        raise CaseInputError(f"not accepted as {fmt.name}: {str(exc)[:120]}; a case document "
+                             "or one of its values is too large for the parser",
+                             source=source) from None
     return quads
 
 
@@ -597,13 +601,38 @@ def _loads(text: str, source: str) -> Any:
         return out
 
     try:
-        return json.loads(text, parse_float=number, parse_int=integer,
-                          parse_constant=refuse_constant, object_pairs_hook=unique)
+        doc = json.loads(text, parse_float=number, parse_int=integer,
+                         parse_constant=refuse_constant, object_pairs_hook=unique)
+        _refuse_surrogates(doc, source)
+        return doc
     except json.JSONDecodeError as exc:
         raise CaseInputError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
                              f"{exc.colno}", source=source) from None
     except RecursionError:
         raise CaseInputError("JSON nested too deeply", source=source) from None
+
+
+def _refuse_surrogates(value: Any, source: str) -> None:
+    """A JSON string may spell a lone surrogate (``"\\ud800"``), which is no Unicode text:
+    it cannot become an IRI, a literal or a line of output, so it is refused here."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = item[:40].encode("utf-8", "backslashreplace").decode("ascii",
+                                                                             "backslashreplace")
+                raise CaseInputError(
+                    f"the string '{shown}' holds a lone surrogate, which is not Unicode "
+                    "text; allowed: valid Unicode (a pair of surrogates for one character)",
+                    source=source) from None
 
 
 def _check_json_value(spec: FactSpec, value: Any, case_id: str, source: str | None) -> Any:

@@ -104,3 +104,19 @@ def test_cli_exits_2_at_once_with_a_short_message(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["reason", str(case), "--format", "json"])
     assert res.exit_code == 2 and res.stdout == ""
     assert len(res.stderr) <= SHORT and "stenosis_percent" in res.stderr
+
+
+@pytest.mark.parametrize("text", ['{"id":"a\\ud800b","evt_passes":1}',
+                                  '{"id":"c1","tici":"\\udfff"}',
+                                  '{"id":"c1","\\ud800":1}'])
+def test_a_lone_surrogate_is_refused_not_a_traceback(reasoner: Reasoner, text: str) -> None:
+    error = _refusal(reasoner, text)
+    assert "holds a lone surrogate, which is not Unicode text" in str(error)
+    str(error).encode("utf-8")  # the message itself can be printed
+
+
+def test_a_literal_too_large_for_the_json_ld_parser_is_refused(reasoner: Reasoner) -> None:
+    doc = json.dumps({"@context": "https://w3id.org/guidegraph/context/stroke-case.jsonld",
+                      "id": "big", "etiology": "x" * 15_000_000})
+    error = _refusal(reasoner, doc, ".jsonld")
+    assert "too large for the parser" in str(error)
