@@ -271,8 +271,12 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
 @click.option("--max-rows", type=click.IntRange(1), default=10_000, show_default=True,
               metavar="N", help="Return at most N rows per SELECT (header "
                                 "X-Guidegraph-Truncated: true when cut).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Accept requests whose Host header names NAME (repeatable). Default: the "
+                   "loopback names for a loopback --host, else --host itself; a page on "
+                   "another name (DNS rebinding) is refused with 400.")
 def serve(host: str, port: int, store_spec: str | None, update_token: str | None,
-          query_timeout: float, max_rows: int) -> None:
+          query_timeout: float, max_rows: int, allowed_hosts: tuple[str, ...]) -> None:
     """Serve the store over HTTP: SPARQL 1.1 Protocol at /sparql, /update, /reason, /health,
     and the audit pages at /audit.
 
@@ -283,9 +287,12 @@ def serve(host: str, port: int, store_spec: str | None, update_token: str | None
     from guidegraph.server import ServeConfig
     from guidegraph.server import serve as run_server
 
+    if update_token is not None and update_token and not update_token.strip():
+        _fail("--update-token: a token of only whitespace is not allowed; allowed: a "
+              "non-blank secret (or none, for a read-only server)")
     config = ServeConfig(store=store_spec, host=host, port=port,
                          update_token=update_token or None, query_timeout=query_timeout,
-                         max_rows=max_rows)
+                         max_rows=max_rows, allowed_hosts=allowed_hosts)
     try:
         run_server(config)
     except GuidegraphError as exc:

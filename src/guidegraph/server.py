@@ -84,6 +84,33 @@ class ServeConfig:
     update_token: str | None = None
     query_timeout: float = 30.0
     max_rows: int = 10_000
+    #: Host header names accepted; empty: derived from ``host`` (see trusted_hosts)
+    allowed_hosts: tuple[str, ...] = ()
+
+    def trusted_hosts(self) -> list[str] | None:
+        """The Host header names to accept: those given, else the loopback names for a
+        loopback address, else the address itself; None (any) for a wildcard address, where
+        the names the machine answers to are not known (serve warns)."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        if self.host in ("", "0.0.0.0", "::"):
+            return None
+        if _loopback(self.host):
+            return ["localhost", "127.0.0.1", "::1", "[::1]"]
+        return [self.host]
+
+
+#: Headers on every answer: no content sniffing, no framing, and, for the pages, nothing but
+#: their own inline style (they load no script, font or image).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "Referrer-Policy": "no-referrer",
+}
+#: The documented values of ``/reason?save=``
+_SAVE_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 class Backend:
@@ -157,7 +184,14 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
 
     app = Flask("guidegraph")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["TRUSTED_HOSTS"] = config.trusted_hosts()  # Flask answers 400 to others
     app.extensions["guidegraph.backend"] = backend
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     def authorize(what: str) -> Response | None:
         """None when the request may write; otherwise the refusal to send."""
@@ -251,7 +285,11 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
 
     @app.post("/reason")
     def reason() -> Response:
-        save = request.args.get("save", "").lower() in ("1", "true", "yes")
+        given = request.args.get("save", "false")
+        save = _SAVE_VALUES.get(given.lower())
+        if save is None:
+            return _text(400, f"save={given[:40]!r} is not allowed; allowed: "
+                              + ", ".join(_SAVE_VALUES))
         if save:
             refusal = authorize("saving the run")
             if refusal is not None:
@@ -449,12 +487,19 @@ def _loopback(host: str) -> bool:
 
 def serve(config: ServeConfig) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop the store worker."""
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Handler(WSGIRequestHandler):
+        """No software versions in the Server header."""
+
+        def version_string(self) -> str:
+            return "guidegraph"
 
     backend = Backend(config)
     try:
         app = create_app(config, backend)
-        server = make_server(config.host, config.port, app, threaded=True)
+        server = make_server(config.host, config.port, app, threaded=True,
+                             request_handler=Handler)
     except BaseException:
         backend.close()
         raise
@@ -469,6 +514,9 @@ def serve(config: ServeConfig) -> None:
     if not _loopback(config.host):
         print(f"guidegraph: warning: listening on {config.host}, beyond this machine",
               file=sys.stderr, flush=True)
+    if config.trusted_hosts() is None:
+        print("guidegraph: warning: any Host header is accepted on a wildcard address; give "
+              "--allowed-host NAME for each name clients use", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
