@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import itertools
 import json
 import re
 import signal
@@ -46,6 +47,10 @@ from guidegraph.store import (
 from guidegraph.store_worker import QueryTimeout, StoreWorker, WorkerStore, run_protocol_query
 
 MAX_BODY = 64 * 1024 * 1024
+#: Cases one POST /reason may hold: its answer holds a full result per case (about 10 KB),
+#: so the answer stays around 10 MB; larger batches belong to `guidegraph reason` (streamed).
+MAX_CASES_PER_REQUEST = 1_000
+_ERRORS_SHOWN = 20
 TRUNCATED_HEADER = "X-Guidegraph-Truncated"
 
 # Offers per query form, best first: (media type, render format).
@@ -296,12 +301,18 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
                 return refusal
         suffix = {"text/turtle": ".ttl", "application/n-triples": ".nt",
                   "application/x-ndjson": ".ndjson"}.get(request.mimetype, ".json")
-        items = list(reasoner.intake.read_bytes(request.get_data(), suffix,
-                                                source="request body"))
+        items = list(itertools.islice(reasoner.intake.read_bytes(
+            request.get_data(), suffix, source="request body"), MAX_CASES_PER_REQUEST + 1))
+        if len(items) > MAX_CASES_PER_REQUEST:
+            return _json(413, {"error": f"the request body holds more than "
+                                        f"{MAX_CASES_PER_REQUEST} cases; allowed: at most "
+                                        f"{MAX_CASES_PER_REQUEST} per request (use `guidegraph "
+                                        "reason` for larger batches)"})
         errors = [i for i in items if isinstance(i, CaseInputError)]
         if errors:
             return _json(400, {**_case_error(errors[0]),
-                               "errors": [_case_error(e) for e in errors]})
+                               "errors": [_case_error(e) for e in errors[:_ERRORS_SHOWN]],
+                               "errors_total": len(errors)})
         if not items:
             return _json(400, {"error": "the request body holds no case"})
         results = [reasoner.reason(case) for case in items]

@@ -6,6 +6,7 @@ whitespace-only update token is refused at start-up."""
 from __future__ import annotations
 
 import http.client as httpclient
+import json
 import subprocess
 import sys
 import urllib.parse
@@ -91,3 +92,18 @@ def test_a_whitespace_only_token_is_refused_at_start_up(loaded_store: Path) -> N
                          capture_output=True, text=True, env=clean_env(), timeout=60)
     assert res.returncode == 2
     assert "--update-token: a token of only whitespace is not allowed" in res.stderr
+
+
+def test_a_request_holds_at_most_the_documented_number_of_cases(server: Server) -> None:
+    from guidegraph.server import MAX_CASES_PER_REQUEST
+
+    many = "[" + ",".join(f'{{"id":"c{i}"}}' for i in range(MAX_CASES_PER_REQUEST + 1)) + "]"
+    status, _, body = http(server.url + "/reason", data=many.encode(),
+                           headers={"Content-Type": "application/json"})
+    assert status == 413 and len(body) < 1_000
+    assert f"allowed: at most {MAX_CASES_PER_REQUEST} per request".encode() in body
+    bad = "[" + ",".join(f'{{"id":"c{i}","tici":"9"}}' for i in range(300)) + "]"
+    status, _, body = http(server.url + "/reason", data=bad.encode(),
+                           headers={"Content-Type": "application/json"})
+    doc = json.loads(body)
+    assert status == 400 and doc["errors_total"] == 300 and len(doc["errors"]) == 20
