@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -102,10 +103,18 @@ def read_log(store: Store) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.sequence, e.iri))
 
 
+#: Held from reading the chain head to writing the entries after it: two writers in one
+#: process (the server's request threads) would otherwise both chain after the same head and
+#: fork the log. Writers in other processes are kept out by the store (an embedded store
+#: opens for one process); two processes writing one remote engine are not (docs/security.md).
+APPEND_LOCK = threading.RLock()
+
+
 def log_graph_triples(store: Store, changes: list[Change], actor: str | None = None
                       ) -> tuple[dict[str, list[ox.Triple]], list[ox.Triple]]:
     """New entries chained after the current head: (log graph triples, one ``gg:logEntry``
-    stamp triple per change, for the changed graph to carry)."""
+    stamp triple per change, for the changed graph to carry). Call it, and write what it
+    returns, under :data:`APPEND_LOCK`."""
     entries = read_log(store)
     head_seq = entries[-1].sequence if entries else 0
     head_hash = entries[-1].hash if entries else ""

@@ -12,7 +12,7 @@ import hashlib
 import pyoxigraph as ox
 
 from guidegraph import provenance
-from guidegraph.audit_log import Change, log_graph_triples
+from guidegraph.audit_log import APPEND_LOCK, Change, log_graph_triples
 from guidegraph.case_intake import Case
 from guidegraph.reasoner import Reasoner
 from guidegraph.result import Result
@@ -52,11 +52,12 @@ def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list
     changes: list[Change] = []
 
     def flush() -> None:
-        log, stamps = log_graph_triples(store, changes, actor)
-        for change, stamp in zip(changes, stamps, strict=True):
-            chunk[change.graph].append(stamp)
-        # The agent graph only ever gains the same two triples: add, never replace.
-        store.add_graphs(chunk, append={**log, **agent})
+        with APPEND_LOCK:  # head read and entries written as one step
+            log, stamps = log_graph_triples(store, changes, actor)
+            for change, stamp in zip(changes, stamps, strict=True):
+                chunk[change.graph].append(stamp)
+            # The agent graph only ever gains the same two triples: add, never replace.
+            store.add_graphs(chunk, append={**log, **agent})
 
     for case, result in zip(cases, results, strict=True):
         chunk[case_graph(case.iri)] = case_triples(reasoner, case)

@@ -286,7 +286,7 @@ class Store(ABC):
     def load_parts(self, parts: list[KnowledgePart], *, actor: str | None = None) -> list[str]:
         """Store ontology and guideline versions with their audit-log entries, in one
         transaction; returns the graph names."""
-        from guidegraph.audit_log import Change, log_graph_triples
+        from guidegraph.audit_log import APPEND_LOCK, Change, log_graph_triples
 
         now = ox.Literal(datetime.now(UTC).isoformat(timespec="microseconds"),
                          datatype=ox.NamedNode(XSD + "dateTime"))
@@ -315,12 +315,14 @@ class Store(ABC):
             changes.append(Change(
                 action=f"load-{part.kind}", graph=name, subject=of or name,
                 before=current.get((part.kind, of), ""), after=part.content_hash))
-        log, stamps = log_graph_triples(self, changes, actor)
-        for name, stamp in zip(graphs, stamps, strict=True):
-            graphs[name].append(stamp)
-        # Snapshot graphs are named by their content, so adding to an existing one only adds
-        # the new gg:loadedAt: no replace needed, and the embedded store can write in bulk.
-        self.add_graphs(graphs, replace=False, append=log)
+        with APPEND_LOCK:  # head read and entries written as one step
+            log, stamps = log_graph_triples(self, changes, actor)
+            for name, stamp in zip(graphs, stamps, strict=True):
+                graphs[name].append(stamp)
+            # Snapshot graphs are named by their content, so adding to an existing one only
+            # adds the new gg:loadedAt: no replace needed, and the embedded store can write
+            # in bulk.
+            self.add_graphs(graphs, replace=False, append=log)
         return list(graphs)
 
     def knowledge(self) -> Knowledge:

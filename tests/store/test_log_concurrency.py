@@ -1,0 +1,35 @@
+"""Concurrent savers keep one audit-log chain: reading the chain head and appending after it
+is one step, so two writers in one process (the server's request threads) never fork it."""
+
+from __future__ import annotations
+
+import threading
+
+from guidegraph.audit_log import read_log, verify
+from guidegraph.reasoner import Reasoner
+from guidegraph.runs import save_runs
+from guidegraph.store import EmbeddedStore
+
+
+def test_two_savers_ten_times_each_leave_one_whole_chain(tmp_path, reasoner: Reasoner) -> None:
+    store = EmbeddedStore(tmp_path / "store")
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def saver(name: str) -> None:
+        try:
+            start.wait()
+            for i in range(10):
+                case = reasoner.intake.from_object({"id": f"{name}-{i}", "evt_passes": 1})
+                save_runs(store, reasoner, [case], [reasoner.reason(case)])
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=saver, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert verify(store) == []
+    assert [e.sequence for e in read_log(store)] == list(range(1, 21))
