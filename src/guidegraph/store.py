@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -78,13 +79,72 @@ _FORBIDDEN = {
 }
 
 
+#: The parse-tree nodes (rdflib's SPARQL 1.1 grammar) that would reach the network.
+_FORBIDDEN_NODES = {"ServiceGraphPattern": "SERVICE", "Load": "LOAD", "DatasetClause": "FROM"}
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_PARSE_LOCK = threading.Lock()  # pyparsing's caches are not safe across threads
+
+
+def _codepoints(match: re.Match) -> str:
+    value = int(match.group(1) or match.group(2), 16)
+    return chr(value) if value <= 0x10FFFF else match.group(0)
+
+
 def refuse_unsafe(text: str) -> None:
-    """Refuse SERVICE, LOAD and FROM before anything runs (Oxigraph would follow them)."""
-    bare = _STRIP.sub(" ", text)
-    for word, why in _FORBIDDEN.items():
-        if re.search(rf"(?<![\w:?$]){word}(?![\w:])", bare, flags=re.IGNORECASE):
-            raise QueryRefused(f"query refused: {word} is not allowed ({why}); "
+    """Refuse SERVICE, LOAD and FROM before anything runs (Oxigraph would follow them),
+    deciding from a parse of the query, not from its spelling.
+
+    A keyword is a run of ASCII letters that no escape, comment or string can split, and
+    SPARQL's codepoint escapes (``\\u0053ERVICE``) are decoded before the grammar applies; so a
+    text that, decoded, does not contain the letters of a keyword anywhere cannot use it, and
+    needs no parse (most queries). Any other text is parsed with a SPARQL 1.1 grammar (rdflib's;
+    query, then update) and refused if its tree holds a SERVICE pattern, a LOAD or a dataset
+    clause. A text that mentions a keyword but does not parse is refused too: the check fails
+    closed rather than guess (escapes in local names, ``ex:a\\#``, once hid a SERVICE from a
+    keyword filter)."""
+    lowered = _CODEPOINT.sub(_codepoints, text).lower()
+    mentioned = [word for word in _FORBIDDEN if word.lower() in lowered]
+    if not mentioned:
+        return
+    found = _forbidden_in_parse(text)
+    if found is None:
+        why = "; ".join(f"{w}: {_FORBIDDEN[w]}" for w in mentioned)
+        raise QueryRefused(f"query refused: it mentions {', '.join(mentioned)} and the safety "
+                           f"check could not parse it to see whether it uses it ({why}); "
+                           "rephrase it, or load data with `guidegraph load`")
+    for word in _FORBIDDEN:
+        if word in found:
+            raise QueryRefused(f"query refused: {word} is not allowed ({_FORBIDDEN[word]}); "
                                "load data with `guidegraph load` instead")
+
+
+def _forbidden_in_parse(text: str) -> set[str] | None:
+    """The forbidden keywords the parse tree of a query or update uses (None: no parse)."""
+    from pyparsing import ParseBaseException, ParseResults
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    tree = None
+    with _PARSE_LOCK:
+        for parse in (parseQuery, parseUpdate):
+            try:
+                tree = parse(text)
+                break
+            except (ParseBaseException, RecursionError, ValueError, TypeError):
+                continue
+    if tree is None:
+        return None
+    found: set[str] = set()
+    todo: list = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CompValue):
+            if node.name in _FORBIDDEN_NODES:
+                found.add(_FORBIDDEN_NODES[node.name])
+            todo.extend(node.values())
+        elif isinstance(node, list | tuple | ParseResults):
+            todo.extend(node)
+    return found
 
 
 def _blank(match: re.Match) -> str:
