@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -82,7 +81,7 @@ _FORBIDDEN = {
 #: The parse-tree nodes (rdflib's SPARQL 1.1 grammar) that would reach the network.
 _FORBIDDEN_NODES = {"ServiceGraphPattern": "SERVICE", "Load": "LOAD", "DatasetClause": "FROM"}
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_PARSE_LOCK = threading.Lock()  # pyparsing's caches are not safe across threads
+_PARSER: Any = None  # the guard's parser thread, a ThreadPoolExecutor (_forbidden_in_parse)
 
 
 def _codepoints(match: re.Match) -> str:
@@ -119,19 +118,35 @@ def refuse_unsafe(text: str) -> None:
 
 
 def _forbidden_in_parse(text: str) -> set[str] | None:
-    """The forbidden keywords the parse tree of a query or update uses (None: no parse)."""
-    from pyparsing import ParseBaseException, ParseResults
+    """The forbidden keywords the parse tree of a query or update uses (None: no parse).
+
+    The parse runs on a thread of its own: pyparsing keeps the exceptions it raises in
+    reference cycles, and a traceback there would hold every caller's frame (an open store,
+    and its lock) until the next garbage collection; the parser thread's frames reach no
+    caller. One thread also serialises the parser, whose caches are not thread-safe."""
+    global _PARSER
+    if _PARSER is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparql-guard")
+    return _PARSER.submit(_parse_forbidden, text).result()
+
+
+def _parse_forbidden(text: str) -> set[str] | None:
+    from pyparsing import ParseBaseException, ParserElement, ParseResults
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
     from rdflib.plugins.sparql.parserutils import CompValue
 
     tree = None
-    with _PARSE_LOCK:
+    try:
         for parse in (parseQuery, parseUpdate):
             try:
                 tree = parse(text)
                 break
             except (ParseBaseException, RecursionError, ValueError, TypeError):
                 continue
+    finally:
+        ParserElement.reset_cache()  # the packrat cache would keep every text parsed
     if tree is None:
         return None
     found: set[str] = set()

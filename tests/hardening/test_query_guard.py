@@ -10,6 +10,7 @@ and a loopback canary sees zero requests; the same texts without the forbidden c
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
@@ -86,3 +87,18 @@ def test_every_spelling_is_refused_and_nothing_is_fetched(canary_server: Canary,
             empty_store.query(unsafe)
     refuse_unsafe(safe)  # the guard does not refuse the same query without the clause
     assert canary_server.requests == [], (unsafe, canary_server.requests)
+
+
+def test_a_refused_query_leaves_no_reference_to_the_store(tmp_path) -> None:
+    """The guard's parse leaves no traceback holding the caller's frames: the store closes
+    (its lock is released) when its last reference goes, with no garbage collection run."""
+    path = tmp_path / "store"
+    store = EmbeddedStore(path)
+    for text in ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+                 "PREFIX ex: <http://e/> SELECT * WHERE { BIND(ex:a\\# AS ?q) "
+                 "SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+                 "SELECT * WHERE { ?s ?p 'from' }"):
+        with contextlib.suppress(QueryRefused):
+            store.query(text)
+    del store
+    EmbeddedStore(path)  # would fail with "lock hold by current process"
