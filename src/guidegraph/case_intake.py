@@ -63,6 +63,9 @@ class NumberOutOfBounds:
     def __repr__(self) -> str:
         return self.text
 
+    def why(self) -> str:
+        return f"more than {_NUMBER_MAX_CHARS} characters or an exponent beyond ±{_EXPONENT_MAX}"
+
 
 def _number_in_bounds(text: str) -> bool:
     """Whether a number's text is within the bounds (length, then exponent digits only)."""
@@ -740,8 +743,7 @@ def _show(value: Any) -> str:
     if isinstance(value, ox.NamedNode | ox.Literal):
         return str(value)
     if isinstance(value, NumberOutOfBounds):
-        return f"{value.text} (more than {_NUMBER_MAX_CHARS} characters or an exponent beyond " \
-               f"±{_EXPONENT_MAX})"
+        return f"{value.text} ({value.why()})"
     if isinstance(value, Decimal):
         text = format(value, "f") if abs(value.as_tuple().exponent) <= _EXPONENT_MAX else str(
             value)
@@ -762,8 +764,7 @@ def _jsonld_number(value: Any) -> float:
             raise ValueError("a number beyond the range of a double (about 1.8e308)")
         return number
     if isinstance(value, NumberOutOfBounds):
-        raise ValueError(f"the number {value.text} has more than {_NUMBER_MAX_CHARS} "
-                         f"characters or an exponent beyond ±{_EXPONENT_MAX}")
+        raise ValueError(f"the number {value.text} has {value.why()}")
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

@@ -421,18 +421,7 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
             continue  # a recommendation of a guideline this reasoner does not hold
         spec = specs[rec_iri]
         status = p[GG + "status"][0].value.removeprefix(GG)
-        criteria = []
-        for ev in sorted((o.value for o in p.get(PROV + "qualifiedDerivation", [])),
-                         key=lambda e: int(one(e, GG + "evaluationIndex").value)):
-            crit = crit_by_iri[one(ev, GG + "criterion").value]
-            via = one(ev, GG + "viaPath")
-            used_facts = [fact_key[o.value] for o in by_s[ev].get(GG + "usedFact", [])]
-            criteria.append(CriterionOutcome(
-                criterion=crit.id, label=crit.label,
-                status=one(ev, GG + "status").value.removeprefix(GG), iri=crit.iri,
-                fact_keys=used_facts,
-                missing=sorted(o.value for o in by_s[ev].get(GG + "missingFactKey", [])),
-                via=via.value.split(" > ") if via else [], section=crit.section))
+        criteria = _read_evaluations(by_s, p, crit_by_iri, fact_key)
         outcome = RecommendationOutcome(
             id=spec.id, iri=spec.iri, status=status, action=spec.action,
             direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
@@ -451,7 +440,7 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
     guidelines.sort(key=lambda g: g["id"])
     conclusions = _read_conclusions(by_s, run, reasoner, known_only)
     conflicts = conflicts_of(conclusions, reasoner.decisions.direction)
-    applicability = _read_applicability(by_s, run, reasoner, known_only)
+    applicability = _read_applicability(by_s, run, reasoner, fact_key, known_only)
     missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing}
                          | {m for a in applicability.values() for m in a.missing},
                          key=lambda k: order.get(k, len(order)))
@@ -466,8 +455,30 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
         disclaimers={g: t for g, t in reasoner.disclaimers.items() if g in applicability})
 
 
+def _read_evaluations(by_s: dict[str, dict[str, list[Any]]], props: dict[str, list[Any]],
+                      crit_by_iri: dict[str, Any], fact_key: dict[str, str]
+                      ) -> list[CriterionOutcome]:
+    """The criterion evaluations (qualified derivations) of one recorded entity, in order:
+    the reading side of :func:`_evaluation_lines` (``fact_key``: fact node IRI -> key; a
+    fact the run does not record is a KeyError, as for any unreadable run)."""
+    out = []
+    for ev in sorted((o.value for o in props.get(PROV + "qualifiedDerivation", [])),
+                     key=lambda e: int(by_s[e][GG + "evaluationIndex"][0].value)):
+        e = by_s[ev]
+        crit = crit_by_iri[e[GG + "criterion"][0].value]
+        via = e.get(GG + "viaPath")
+        out.append(CriterionOutcome(
+            criterion=crit.id, label=crit.label,
+            status=e[GG + "status"][0].value.removeprefix(GG), iri=crit.iri,
+            fact_keys=[fact_key[o.value] for o in e.get(GG + "usedFact", [])],
+            missing=sorted(o.value for o in e.get(GG + "missingFactKey", [])),
+            via=via[0].value.split(" > ") if via else [], section=crit.section))
+    return out
+
+
 def _read_applicability(by_s: dict[str, dict[str, list[Any]]], run: str, reasoner: Reasoner,
-                        known_only: bool = False) -> dict[str, Applicability]:
+                        fact_key: dict[str, str], known_only: bool = False
+                        ) -> dict[str, Applicability]:
     """Whether each guideline applied, as the run recorded it (criteria from the loaded
     guideline; with ``known_only``, guidelines the reasoner does not hold are skipped)."""
     crit_by_iri = reasoner.plan.conditions
@@ -480,18 +491,7 @@ def _read_applicability(by_s: dict[str, dict[str, list[Any]]], run: str, reasone
         gid = subject[len(prefix):]
         if known_only and gid not in reasoner.populations:
             continue
-        criteria = []
-        for ev in sorted((o.value for o in p.get(PROV + "qualifiedDerivation", [])),
-                         key=lambda e: int(by_s[e][GG + "evaluationIndex"][0].value)):
-            e = by_s[ev]
-            crit = crit_by_iri[e[GG + "criterion"][0].value]
-            via = e.get(GG + "viaPath")
-            criteria.append(CriterionOutcome(
-                criterion=crit.id, label=crit.label,
-                status=e[GG + "status"][0].value.removeprefix(GG), iri=crit.iri,
-                fact_keys=[o.value.rsplit("/fact/", 1)[1] for o in e.get(GG + "usedFact", [])],
-                missing=sorted(o.value for o in e.get(GG + "missingFactKey", [])),
-                via=via[0].value.split(" > ") if via else [], section=crit.section))
+        criteria = _read_evaluations(by_s, p, crit_by_iri, fact_key)
         review = p.get(GG + "reviewStatusAtRun")
         out[gid] = Applicability(
             gid, p[GG + "applies"][0].value.removeprefix(GG + "applies-"),
