@@ -404,7 +404,6 @@ def query(query: str | None, binds: tuple[str, ...], fmt: str | None, store_spec
     """Run QUERY (a .rq file, a named query from queries/, or inline SPARQL) on the store."""
     from guidegraph.errors import GuidegraphError
     from guidegraph.named_queries import library, resolve
-    from guidegraph.query_output import render
     from guidegraph.store import parse_bindings
 
     if list_queries:
@@ -420,13 +419,34 @@ def query(query: str | None, binds: tuple[str, ...], fmt: str | None, store_spec
     try:
         _label, text = resolve(query)
         bindings = parse_bindings(binds)
-        store = _open_store(store_spec)
-        result = store.query(text, bindings=bindings, default_graphs=store.current_dataset(),
-                             row_cap=row_cap)
-        out = render(result, fmt or ("turtle" if result.form == "CONSTRUCT" else "table"))
+        out, truncated, form = _run_query(store_spec, text, bindings, fmt, row_cap)
     except (GuidegraphError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc), getattr(exc, "exit_code", 2))
     click.echo(out, nl=False)
+    if truncated and form == "CONSTRUCT":
+        click.echo(f"note: stopped after {row_cap} triples (--limit)", err=True)
+
+
+def _run_query(spec: str | None, text: str, bindings: dict, fmt: str | None,
+               row_cap: int | None) -> tuple[str, bool, str]:
+    """Run a query text the user gave. On the embedded store it is guarded, parsed and
+    evaluated in a confined worker process (no network, bounded memory; a crash of the
+    engine costs the worker, not this process); a remote engine evaluates it itself."""
+    from guidegraph.query_check import check_nesting
+    from guidegraph.store import RemoteStore, default_store_path
+    from guidegraph.store_worker import StoreWorker, WorkerStore, run_protocol_query
+
+    check_nesting(text)
+    if spec and spec.startswith(("http://", "https://")):
+        store = _open_store(spec)
+        assert isinstance(store, RemoteStore)
+        return run_protocol_query(store, text, fmt, store.current_dataset(), None, row_cap,
+                                  bindings)
+    worker = StoreWorker(spec or default_store_path())
+    worker.start()
+    click.get_current_context().call_on_close(worker.close)
+    return WorkerStore(worker, None).protocol_query(text, fmt, None, None, row_cap, None,
+                                                    bindings)
 
 
 @main.command()

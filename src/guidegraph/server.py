@@ -21,6 +21,7 @@ import json
 import re
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,19 +33,18 @@ from flask import Flask, Response, request, url_for
 
 from guidegraph.audit_page import PAGE_SIZE, AuditPages, error_page
 from guidegraph.errors import CaseInputError, GuidegraphError
+from guidegraph.query_check import QueryRefused, QuerySyntaxError, check_nesting, query_form
 from guidegraph.query_output import MEDIA_TYPES
 from guidegraph.reasoner import Reasoner
-from guidegraph.store import (
-    RUN_BASE,
-    QueryRefused,
-    RemoteStore,
-    Store,
-    StoreError,
-    default_store_path,
-    query_form,
-    refuse_unsafe,
+from guidegraph.store import RUN_BASE, RemoteStore, Store, StoreError, default_store_path
+from guidegraph.store_worker import (
+    DEFAULT_MEMORY,
+    QueryTimeout,
+    ResourceLimit,
+    StoreWorker,
+    WorkerStore,
+    run_protocol_query,
 )
-from guidegraph.store_worker import QueryTimeout, StoreWorker, WorkerStore, run_protocol_query
 
 MAX_BODY = 64 * 1024 * 1024
 #: Cases one POST /reason may hold: its answer holds a full result per case (about 10 KB),
@@ -91,6 +91,8 @@ class ServeConfig:
     max_rows: int = 10_000
     #: Host header names accepted; empty: derived from ``host`` (see trusted_hosts)
     allowed_hosts: tuple[str, ...] = ()
+    #: The query worker's memory cap in MiB (0: none)
+    worker_memory: int = DEFAULT_MEMORY // 2**20
 
     def trusted_hosts(self) -> list[str] | None:
         """The Host header names to accept: those given, else the loopback names for a
@@ -119,47 +121,71 @@ _SAVE_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False
 
 
 class Backend:
-    """The store behind the endpoint: the worker-owned embedded store or a remote engine."""
+    """The store behind the endpoint: the worker-owned embedded store or a remote engine.
+
+    Either way one worker process (:mod:`guidegraph.store_worker`) is where untrusted query
+    text is parsed: for the embedded store it also evaluates it; for a remote engine it only
+    guards it, and the engine evaluates. The server process itself scans a text's prologue
+    and nesting only (pure Python, linear)."""
 
     def __init__(self, config: ServeConfig) -> None:
         self.timeout = config.query_timeout
         # Knowledge loading and saving are ours, not a user's query: give them more time.
         self.internal_timeout = max(config.query_timeout, 120.0)
-        self.worker: StoreWorker | None = None
+        memory = config.worker_memory * 2**20 or None
         spec = config.store or None
         if spec and re.match(r"^https?://", spec):
             self.store: Store = RemoteStore(spec, timeout=config.query_timeout)
+            self.worker = StoreWorker(None, memory_limit=memory)
         else:
-            self.worker = StoreWorker(Path(spec) if spec else default_store_path())
-            self.worker.start()
+            self.worker = StoreWorker(Path(spec) if spec else default_store_path(),
+                                      memory_limit=memory)
             self.store = WorkerStore(self.worker, self.internal_timeout)
+        self.worker.start()
         self.location = self.store.location
 
     def query(self, text: str, fmt: str, default_graphs: list[str] | None,
-              named_graphs: list[str] | None, row_cap: int) -> tuple[str, bool]:
+              named_graphs: list[str] | None, row_cap: int) -> tuple[str, bool, str]:
+        """Body, truncated, form of an untrusted query, all of it under the time limit."""
         if isinstance(self.store, WorkerStore):
             return self.store.protocol_query(text, fmt, default_graphs, named_graphs, row_cap,
                                              self.timeout)
+        remote = self._checked_remote(text)
         try:
             if default_graphs is None and named_graphs is None:
-                default_graphs = self.store.current_dataset()
-            return run_protocol_query(self.store, text, fmt, default_graphs, named_graphs,
-                                      row_cap)
+                default_graphs = remote.current_dataset()
+            return run_protocol_query(remote, text, fmt, default_graphs, named_graphs,
+                                      row_cap, checked=True)
         except StoreError as exc:
             raise _remote_timeout(exc, self.timeout) from None
 
     def update(self, text: str) -> None:
+        """An untrusted update, guarded and applied under the time limit."""
         if isinstance(self.store, WorkerStore):
-            self.store.worker.call("update", text, self.timeout)
+            self.store.user_update(text, self.timeout)
             return
+        remote = self._checked_remote(text)
         try:
-            self.store.update(text)
+            remote.update(text)
         except StoreError as exc:
             raise _remote_timeout(exc, self.timeout) from None
 
+    def _checked_remote(self, text: str) -> RemoteStore:
+        """Guard the text in the worker; the remote engine for the time that is left."""
+        assert isinstance(self.store, RemoteStore)
+        started = time.monotonic()
+        check_nesting(text)
+        self.worker.call("check", text, self.timeout)
+        left = max(self.timeout - (time.monotonic() - started), 0.1)
+        return RemoteStore(self.store.url, self.store.update_url, timeout=left)
+
+    def health(self) -> dict[str, Any]:
+        isolation = self.worker.isolation
+        return {**(isolation.to_json() if isolation else {}),
+                "restarts": self.worker.restarts}
+
     def close(self) -> None:
-        if self.worker is not None:
-            self.worker.close()
+        self.worker.close()
 
 
 def _remote_timeout(exc: StoreError, timeout: float) -> GuidegraphError:
@@ -224,8 +250,9 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
         if text is None:
             return _service_description(token is not None)
         try:
-            form = query_form(text)
-        except (QueryRefused, StoreError) as exc:
+            check_nesting(text)
+            form = query_form(text)  # from the prologue: nothing here parses the query
+        except (QueryRefused, QuerySyntaxError) as exc:
             return _text(400, str(exc))
         fmt = _negotiate(_GRAPH_OFFERS if form == "CONSTRUCT" else _RESULT_OFFERS,
                          _GRAPH_NAMES if form == "CONSTRUCT" else _RESULT_NAMES)
@@ -239,11 +266,11 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
         if default_graphs is not None or named_graphs is not None:
             default_graphs, named_graphs = default_graphs or [], named_graphs or []
         try:
-            body, truncated = backend.query(text, fmt, default_graphs, named_graphs,
-                                            config.max_rows)
-        except QueryTimeout as exc:
+            body, truncated, _form = backend.query(text, fmt, default_graphs, named_graphs,
+                                                   config.max_rows)
+        except (QueryTimeout, ResourceLimit) as exc:
             return _text(503, str(exc))
-        except QueryRefused as exc:
+        except (QueryRefused, QuerySyntaxError) as exc:
             return _text(400, str(exc))
         except GuidegraphError as exc:
             return _text(500, str(exc))
@@ -274,16 +301,11 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
             return _text(400, "using-graph-uri / using-named-graph-uri are not supported; "
                               "write USING or GRAPH in the update itself")
         try:
-            refuse_unsafe(text)
-            ox.Store().update(text)  # syntax check on an empty store: bad input is a 400
-        except QueryRefused as exc:
-            return _text(400, str(exc))
-        except (SyntaxError, ValueError, OSError, RuntimeError) as exc:
-            return _text(400, f"update is not valid SPARQL 1.1: {exc}")
-        try:
-            backend.update(text)
-        except QueryTimeout as exc:
+            backend.update(text)  # guarded, parsed and applied in the worker
+        except (QueryTimeout, ResourceLimit) as exc:
             return _text(503, str(exc))
+        except (QueryRefused, QuerySyntaxError) as exc:
+            return _text(400, str(exc))
         except GuidegraphError as exc:
             return _text(500, str(exc))
         return Response(status=204)
@@ -336,7 +358,7 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
             "guidelines": [{"id": g["id"], "version": g["version"]}
                            for g in reasoner.guidelines],
             "read_only": token is None, "query_timeout": config.query_timeout,
-            "max_rows": config.max_rows})
+            "max_rows": config.max_rows, "worker": backend.health()})
 
     pages = AuditPages(backend.store, reasoner, url_for)
 

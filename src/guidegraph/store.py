@@ -34,6 +34,10 @@ import pyoxigraph as ox
 
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import GG, GuidelineInfo, Knowledge, KnowledgePart
+from guidegraph.query_check import QueryRefused as QueryRefused  # re-exported
+from guidegraph.query_check import QuerySyntaxError
+from guidegraph.query_check import query_form as query_form  # re-exported
+from guidegraph.query_check import refuse_unsafe as refuse_unsafe  # re-exported
 
 GRAPH_BASE = "https://w3id.org/guidegraph/graph/"
 ONTOLOGY_GRAPH = GRAPH_BASE + "ontology/"
@@ -50,12 +54,6 @@ class StoreError(GuidegraphError):
     exit_code = 2
 
 
-class QueryRefused(GuidegraphError):
-    """A query uses a construct that would reach the network or change the dataset."""
-
-    exit_code = 2
-
-
 def default_store_path() -> Path:
     """``$GUIDEGRAPH_STORE``, else ``$XDG_DATA_HOME/guidegraph/store`` (~/.local/share)."""
     if os.environ.get(STORE_ENV):
@@ -65,101 +63,12 @@ def default_store_path() -> Path:
 
 
 # ----------------------------------------------------------------------------------------
-# Safety: no network, no dataset switching, from user queries
+# Binding values into a query
 # ----------------------------------------------------------------------------------------
 _STRIP = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
     r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*',
 )
-_FORBIDDEN = {
-    "SERVICE": "SPARQL SERVICE (federated query) would reach the network",
-    "LOAD": "SPARQL LOAD would fetch a document from the network",
-    "FROM": "FROM / FROM NAMED would switch the dataset to graphs fetched by IRI",
-}
-
-
-#: The parse-tree nodes (rdflib's SPARQL 1.1 grammar) that would reach the network.
-_FORBIDDEN_NODES = {"ServiceGraphPattern": "SERVICE", "Load": "LOAD", "DatasetClause": "FROM"}
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_PARSER: Any = None  # the guard's parser thread, a ThreadPoolExecutor (_forbidden_in_parse)
-
-
-def _codepoints(match: re.Match) -> str:
-    value = int(match.group(1) or match.group(2), 16)
-    return chr(value) if value <= 0x10FFFF else match.group(0)
-
-
-def refuse_unsafe(text: str) -> None:
-    """Refuse SERVICE, LOAD and FROM before anything runs (Oxigraph would follow them),
-    deciding from a parse of the query, not from its spelling.
-
-    A keyword is a run of ASCII letters that no escape, comment or string can split, and
-    SPARQL's codepoint escapes (``\\u0053ERVICE``) are decoded before the grammar applies; so a
-    text that, decoded, does not contain the letters of a keyword anywhere cannot use it, and
-    needs no parse (most queries). Any other text is parsed with a SPARQL 1.1 grammar (rdflib's;
-    query, then update) and refused if its tree holds a SERVICE pattern, a LOAD or a dataset
-    clause. A text that mentions a keyword but does not parse is refused too: the check fails
-    closed rather than guess (escapes in local names, ``ex:a\\#``, once hid a SERVICE from a
-    keyword filter)."""
-    lowered = _CODEPOINT.sub(_codepoints, text).lower()
-    mentioned = [word for word in _FORBIDDEN if word.lower() in lowered]
-    if not mentioned:
-        return
-    found = _forbidden_in_parse(text)
-    if found is None:
-        why = "; ".join(f"{w}: {_FORBIDDEN[w]}" for w in mentioned)
-        raise QueryRefused(f"query refused: it mentions {', '.join(mentioned)} and the safety "
-                           f"check could not parse it to see whether it uses it ({why}); "
-                           "rephrase it, or load data with `guidegraph load`")
-    for word in _FORBIDDEN:
-        if word in found:
-            raise QueryRefused(f"query refused: {word} is not allowed ({_FORBIDDEN[word]}); "
-                               "load data with `guidegraph load` instead")
-
-
-def _forbidden_in_parse(text: str) -> set[str] | None:
-    """The forbidden keywords the parse tree of a query or update uses (None: no parse).
-
-    The parse runs on a thread of its own: pyparsing keeps the exceptions it raises in
-    reference cycles, and a traceback there would hold every caller's frame (an open store,
-    and its lock) until the next garbage collection; the parser thread's frames reach no
-    caller. One thread also serialises the parser, whose caches are not thread-safe."""
-    global _PARSER
-    if _PARSER is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparql-guard")
-    return _PARSER.submit(_parse_forbidden, text).result()
-
-
-def _parse_forbidden(text: str) -> set[str] | None:
-    from pyparsing import ParseBaseException, ParserElement, ParseResults
-    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    tree = None
-    try:
-        for parse in (parseQuery, parseUpdate):
-            try:
-                tree = parse(text)
-                break
-            except (ParseBaseException, RecursionError, ValueError, TypeError):
-                continue
-    finally:
-        ParserElement.reset_cache()  # the packrat cache would keep every text parsed
-    if tree is None:
-        return None
-    found: set[str] = set()
-    todo: list = [tree]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, CompValue):
-            if node.name in _FORBIDDEN_NODES:
-                found.add(_FORBIDDEN_NODES[node.name])
-            todo.extend(node.values())
-        elif isinstance(node, list | tuple | ParseResults):
-            todo.extend(node)
-    return found
 
 
 def _blank(match: re.Match) -> str:
@@ -197,23 +106,6 @@ def bind_values(text: str, bindings: dict) -> str:
     return f"{text[:brace + 1]} VALUES ({names}) {{ ({terms}) }} {text[brace + 1:]}"
 
 
-def query_form(text: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE, found by running the query on an empty dataset.
-
-    This also checks the syntax with Oxigraph's strict parser before anything is sent.
-    """
-    refuse_unsafe(text)
-    try:
-        result = ox.Store().query(text)
-    except SyntaxError as exc:
-        raise StoreError(f"query is not valid SPARQL 1.1: {exc}") from None
-    if isinstance(result, ox.QueryBoolean):
-        return "ASK"
-    if isinstance(result, ox.QuerySolutions):
-        return "SELECT"
-    return "CONSTRUCT"
-
-
 @dataclass
 class Table:
     """SELECT results, materialised (so they can be capped, counted and rendered)."""
@@ -229,23 +121,36 @@ class QueryResult:
     table: Table | None = None
     boolean: bool | None = None
     triples: list[ox.Triple] | None = None
+    truncated: bool = False  # SELECT rows or CONSTRUCT triples stopped at the cap
 
 
-def materialise(form: str, raw: Any, row_cap: int | None) -> QueryResult:
-    """Raw engine results as a QueryResult; SELECT rows stop at ``row_cap``."""
+def result_form(raw: Any) -> str:
+    """The form of raw engine results: a boolean, solutions, or triples (a graph)."""
+    if isinstance(raw, bool | ox.QueryBoolean):
+        return "ASK"
+    if isinstance(raw, ox.QuerySolutions):
+        return "SELECT"
+    return "CONSTRUCT"
+
+
+def materialise(raw: Any, row_cap: int | None) -> QueryResult:
+    """Raw engine results as a QueryResult; SELECT rows and CONSTRUCT / DESCRIBE triples stop
+    at ``row_cap`` (read lazily, so the cap also bounds the memory a result takes)."""
+    form = result_form(raw)
     if form == "ASK":
         return QueryResult(form, boolean=bool(raw))
-    if form == "CONSTRUCT":
-        return QueryResult(form, triples=list(raw))
-    variables = [v.value for v in raw.variables]
-    rows: list[list[Any]] = []
+    items: list[Any] = []
     truncated = False
-    for solution in raw:
-        if row_cap is not None and len(rows) >= row_cap:
+    for item in raw:
+        if row_cap is not None and len(items) >= row_cap:
             truncated = True
             break
-        rows.append([solution[v] for v in variables])
-    return QueryResult(form, table=Table(variables, rows, truncated))
+        items.append(item)
+    if form == "CONSTRUCT":
+        return QueryResult(form, triples=items, truncated=truncated)
+    variables = [v.value for v in raw.variables]
+    rows = [[solution[v] for v in variables] for solution in items]
+    return QueryResult(form, table=Table(variables, rows, truncated), truncated=truncated)
 
 
 def _term(text: str) -> ox.NamedNode | ox.Literal:
@@ -307,10 +212,12 @@ class Store(ABC):
     def query(self, text: str, *, bindings: dict | None = None, union: bool = False,
               default_graphs: list[str] | None = None, row_cap: int | None = None
               ) -> QueryResult:
-        """A user query: refused if unsafe; SELECT rows materialised up to ``row_cap``."""
-        form = query_form(text)
+        """A user query: refused if unsafe; rows (or triples) materialised up to ``row_cap``.
+
+        Nothing parses the text before the guard; the engine's own parse checks its syntax."""
+        refuse_unsafe(text)
         raw = self._select(text, bindings or {}, default_graphs, union)
-        return materialise(form, raw, row_cap)
+        return materialise(raw, row_cap)
 
     def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True,
                    append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
@@ -459,7 +366,7 @@ class EmbeddedStore(Store):
         try:
             return self.ox.query(text, **kwargs)
         except SyntaxError as exc:
-            raise StoreError(f"query is not valid SPARQL 1.1: {exc}") from None
+            raise QuerySyntaxError(f"query is not valid SPARQL 1.1: {exc}") from None
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}") from None
 
@@ -483,7 +390,7 @@ class EmbeddedStore(Store):
         try:
             self.ox.update(text)
         except SyntaxError as exc:
-            raise StoreError(f"update is not valid SPARQL 1.1: {exc}") from None
+            raise QuerySyntaxError(f"update is not valid SPARQL 1.1: {exc}") from None
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"update failed, nothing was written: {exc}") from None
 
@@ -523,6 +430,9 @@ class RemoteStore(Store):
                 return response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
+            if exc.code == 400:  # the engine's parser refused the text
+                raise QuerySyntaxError(f"not valid SPARQL 1.1 according to the engine at "
+                                       f"{url} (HTTP 400): {detail}") from None
             raise StoreError(f"{url}: HTTP {exc.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise StoreError(f"{url}: cannot reach the SPARQL endpoint: {exc}") from None

@@ -14,7 +14,11 @@ unchanged in the server process.
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import sys
 import threading
+import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -22,19 +26,26 @@ from typing import Any
 import pyoxigraph as ox
 
 from guidegraph.errors import GuidegraphError
+from guidegraph.isolation import Isolation, isolate
+from guidegraph.query_check import (
+    QueryRefused,
+    QuerySyntaxError,
+    check_nesting,
+    query_form,
+    refuse_unsafe,
+)
 from guidegraph.query_output import render
 from guidegraph.store import (
     EmbeddedStore,
-    QueryRefused,
-    QueryResult,
     RemoteStore,
     Store,
     StoreError,
     materialise,
-    query_form,
 )
 
-_START_TIMEOUT = 60.0
+#: The worker's memory cap unless configured (``--worker-memory``).
+DEFAULT_MEMORY = 2048 * 2**20
+_LOCK_WAIT = 30.0  # seconds to wait for a store held by a worker that is still exiting
 
 
 class QueryTimeout(GuidegraphError):
@@ -44,40 +55,48 @@ class QueryTimeout(GuidegraphError):
 
 
 # ----------------------------------------------------------------------------------------
-# Protocol queries: run and render in one step, so the time limit covers both
+# Protocol queries: guard, run and render in one step, so the time limit covers all three
 # ----------------------------------------------------------------------------------------
-def run_protocol_query(store: Store, text: str, fmt: str, default_graphs: list[str] | None,
-                       named_graphs: list[str] | None, row_cap: int | None
-                       ) -> tuple[str, bool]:
-    """The rendered result and whether SELECT rows stopped at ``row_cap``.
+def run_protocol_query(store: Store, text: str, fmt: str | None,
+                       default_graphs: list[str] | None, named_graphs: list[str] | None,
+                       row_cap: int | None, bindings: dict | None = None, *,
+                       checked: bool = False) -> tuple[str, bool, str]:
+    """The rendered result, whether rows (or triples) stopped at ``row_cap``, and the form.
 
+    The text is guarded first unless ``checked`` (the worker guarded it already).
+    ``fmt=None`` renders SELECT and ASK as a table and graphs as Turtle (the CLI's default).
     ``named_graphs=None`` keeps the engine's named graphs; a list (from the protocol's
     ``named-graph-uri``) restricts them, which ``Store.query`` has no parameter for.
     """
+    if not checked:
+        refuse_unsafe(text)
     if named_graphs is None:
-        result = store.query(text, default_graphs=default_graphs, row_cap=row_cap)
+        raw = store._select(text, bindings or {}, default_graphs, False)
     else:
-        result = _query_dataset(store, text, default_graphs or [], named_graphs, row_cap)
+        raw = _raw_dataset(store, text, default_graphs or [], named_graphs)
+    result = materialise(raw, row_cap)
+    fmt = fmt or ("turtle" if result.form == "CONSTRUCT" else "table")
     if fmt == "rdfxml":
         body = ox.serialize(result.triples or [], format=ox.RdfFormat.RDF_XML).decode("utf-8")
     else:
         body = render(result, fmt)
-    return body, bool(result.table and result.table.truncated)
+    return body, result.truncated, result.form
 
 
-def _query_dataset(store: Store, text: str, default_graphs: list[str],
-                   named_graphs: list[str], row_cap: int | None) -> QueryResult:
-    form = query_form(text)
+def _raw_dataset(store: Store, text: str, default_graphs: list[str],
+                 named_graphs: list[str]) -> Any:
     if isinstance(store, EmbeddedStore):
         try:
             raw = store.ox.query(text, default_graph=[ox.NamedNode(g) for g in default_graphs],
                                  named_graphs=[ox.NamedNode(g) for g in named_graphs])
+        except SyntaxError as exc:
+            raise QuerySyntaxError(f"query is not valid SPARQL 1.1: {exc}") from None
         except (OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"query failed: {exc}") from None
     elif isinstance(store, RemoteStore):
         params = [("query", text), *(("default-graph-uri", g) for g in default_graphs),
                   *(("named-graph-uri", g) for g in named_graphs)]
-        if form == "CONSTRUCT":
+        if query_form(text) == "CONSTRUCT":
             data = store._post(store.url, params, "application/n-triples")
             raw = [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
         else:
@@ -85,20 +104,24 @@ def _query_dataset(store: Store, text: str, default_graphs: list[str],
             raw = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
     else:
         raise StoreError(f"store {store.location} cannot restrict the named graphs of a query")
-    return materialise(form, raw, row_cap)
+    return raw
 
 
 # ----------------------------------------------------------------------------------------
 # The worker process
 # ----------------------------------------------------------------------------------------
-def _worker_main(conn: Connection, path: str) -> None:
-    """Open the store, then answer requests until the parent closes the pipe."""
-    try:
-        store = EmbeddedStore(Path(path))
-    except GuidegraphError as exc:
-        conn.send(("fatal", str(exc)))
-        return
-    conn.send(("ready", store.location))
+def _worker_main(conn: Connection, path: str | None, memory_limit: int | None) -> None:
+    """Confine this process, open the store (none: a worker that only checks queries for a
+    remote engine), then answer requests until the parent closes the pipe."""
+    isolation = isolate(memory_limit)
+    store: EmbeddedStore | None = None
+    if path is not None:
+        try:
+            store = _open(Path(path), conn)
+        except GuidegraphError as exc:
+            conn.send(("fatal", str(exc)))
+            return
+    conn.send(("ready", isolation))
     dataset: list[str] | None = None  # current_dataset() scans every quad: cache until a write
     while True:
         try:
@@ -106,18 +129,24 @@ def _worker_main(conn: Connection, path: str) -> None:
         except (EOFError, OSError):
             return  # the server is gone
         try:
-            if op == "query":
-                text, fmt, default_graphs, named_graphs, row_cap = args
+            reply: Any = None
+            if op == "check":  # a query for a remote engine: guard it here, under the limit
+                refuse_unsafe(args)
+            elif store is None:
+                raise StoreError(f"this worker holds no store for {op!r}")
+            elif op == "query":
+                text, bindings, fmt, default_graphs, named_graphs, row_cap = args
                 if default_graphs is None and named_graphs is None:
                     if dataset is None:
                         dataset = store.current_dataset()
                     default_graphs = dataset
-                reply: Any = run_protocol_query(store, text, fmt, default_graphs,
-                                                named_graphs, row_cap)
-            elif op == "update":
+                reply = run_protocol_query(store, text, fmt, default_graphs, named_graphs,
+                                           row_cap, bindings)
+            elif op in ("update", "user-update"):
                 dataset = None
+                if op == "user-update":
+                    refuse_unsafe(args)
                 store.update(args)
-                reply = None
             elif op == "select":
                 reply = _serialise(store._select(*args))
             elif op == "graph":
@@ -127,8 +156,30 @@ def _worker_main(conn: Connection, path: str) -> None:
             conn.send(("ok", reply))
         except GuidegraphError as exc:
             conn.send(("error", type(exc).__name__, str(exc)))
+        except MemoryError:
+            conn.send(("error", "ResourceLimit", _memory_message(isolation.memory_limit)))
         except Exception as exc:  # report, keep serving: one bad request must not kill it
             conn.send(("error", "internal", f"{type(exc).__name__}: {exc}"))
+
+
+def _open(path: Path, conn: Connection) -> EmbeddedStore:
+    """Open the store, waiting while another process (a worker whose server was just killed,
+    still exiting) holds its lock; tell the parent it is still waiting."""
+    waited = 0.0
+    while True:
+        try:
+            return EmbeddedStore(path)
+        except StoreError as exc:
+            if "lock" not in str(exc).lower() or waited >= _LOCK_WAIT:
+                if "lock" in str(exc).lower():
+                    raise StoreError(f"store {path} is in use by another process (another "
+                                     "guidegraph server or command?); stop it first") from None
+                raise
+        time.sleep(0.5)
+        waited += 0.5
+        if waited % 5 == 0:
+            conn.send(("progress", f"store {path} is locked by another process; waited "
+                                   f"{waited:.0f} s"))
 
 
 def _serialise(raw: Any) -> tuple[str, Any]:
@@ -140,19 +191,42 @@ def _serialise(raw: Any) -> tuple[str, Any]:
     return "graph", ox.serialize(raw, format=ox.RdfFormat.N_TRIPLES)
 
 
-_ERRORS: dict[str, type[GuidegraphError]] = {"QueryRefused": QueryRefused,
-                                             "QueryTimeout": QueryTimeout}
+class ResourceLimit(GuidegraphError):
+    """A request needed more memory than the worker may take, or crashed the worker."""
+
+    exit_code = 2
+
+
+def _memory_message(limit: int | None) -> str:
+    cap = f"{limit // 2**20} MB" if limit else "the machine's"
+    return (f"cancelled: the request needed more memory than the query worker may use "
+            f"({cap}, --worker-memory); nothing was written")
+
+
+_ERRORS: dict[str, type[GuidegraphError]] = {
+    "QueryRefused": QueryRefused, "QueryTimeout": QueryTimeout,
+    "QuerySyntaxError": QuerySyntaxError, "ResourceLimit": ResourceLimit}
 
 
 class StoreWorker:
-    """The parent's handle on the worker: one request at a time, each with a time limit."""
+    """The parent's handle on the worker: one request at a time, each with a time limit.
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
+    ``path=None`` starts a worker without a store, which only guards queries bound for a
+    remote engine. ``progress`` receives a line while the worker takes long to open the store
+    (recovery after an unclean stop can take minutes): opening is never cut short."""
+
+    def __init__(self, path: Path | str | None, *, memory_limit: int | None = DEFAULT_MEMORY,
+                 progress: Callable[[str], None] | None = None,
+                 progress_every: float = 30.0) -> None:
+        self.path = str(path) if path is not None else None
+        self.memory_limit = memory_limit
+        self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.progress_every = progress_every
         self._ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Connection | None = None
+        self.isolation: Isolation | None = None
         self.restarts = 0
 
     def start(self) -> None:
@@ -161,27 +235,37 @@ class StoreWorker:
             if self._proc is None:
                 self._start()
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child, self.path), daemon=True,
-                                 name="guidegraph-store")
+        proc = self._ctx.Process(target=_worker_main, daemon=True, name="guidegraph-store",
+                                 args=(child, self.path, self.memory_limit))
         proc.start()
         child.close()
+        started = time.monotonic()
+        status, detail = "fatal", "the store worker exited while opening the store"
         try:
-            if not parent.poll(_START_TIMEOUT):
-                raise StoreError(f"store {self.path}: worker did not open it within "
-                                 f"{_START_TIMEOUT:.0f} s")
-            status, detail = parent.recv()
+            while True:
+                if parent.poll(self.progress_every):
+                    status, detail = parent.recv()
+                    if status != "progress":
+                        break
+                    self.progress(detail)
+                elif not proc.is_alive():
+                    break
+                else:
+                    self.progress(f"store {self.path}: still opening after "
+                                  f"{time.monotonic() - started:.0f} s (recovery after an "
+                                  "unclean stop can take a while); waiting")
         except (EOFError, OSError):
-            status, detail = "fatal", "the store worker exited while opening the store"
-        except StoreError:
-            proc.kill()
-            proc.join()
-            raise
+            pass
         if status != "ready":
             proc.join(5)
             raise StoreError(detail)
-        self._proc, self._conn = proc, parent
+        self._proc, self._conn, self.isolation = proc, parent, detail
 
     def _kill(self) -> None:
         if self._proc is not None:
@@ -191,9 +275,29 @@ class StoreWorker:
             self._conn.close()
         self._proc = self._conn = None
 
-    def call(self, op: str, args: Any, timeout: float) -> Any:
-        """Send one request; on overrun kill and restart the worker, raise QueryTimeout."""
-        if not self._lock.acquire(timeout=timeout):
+    def _crashed(self) -> GuidegraphError:
+        """The error for a worker that died during a request (it is then restarted)."""
+        code = self._proc.exitcode if self._proc is not None else None
+        if code is None and self._proc is not None:
+            self._proc.join(5)
+            code = self._proc.exitcode
+        self._kill()
+        self.restarts += 1
+        self._start()
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            if -code == signal.SIGABRT and self.memory_limit:
+                return ResourceLimit(_memory_message(self.memory_limit))
+            return ResourceLimit(f"the query worker crashed ({name}) on this request and was "
+                                 "restarted; nothing of the request was written")
+        return StoreError("the store worker stopped unexpectedly and was restarted; "
+                          "nothing of the request was written")
+
+    def call(self, op: str, args: Any, timeout: float | None) -> Any:
+        """Send one request; on overrun kill and restart the worker, raise QueryTimeout.
+
+        ``timeout=None``: no limit (the command line, where the user can interrupt)."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
             raise QueryTimeout(f"the store was busy with other requests for {timeout:g} s; "
                                "try again")
         try:
@@ -206,11 +310,7 @@ class StoreWorker:
                 ready = self._conn.poll(timeout)
                 reply = self._conn.recv() if ready else None
             except (EOFError, OSError):
-                self._kill()
-                self.restarts += 1
-                self._start()
-                raise StoreError("the store worker stopped unexpectedly and was restarted; "
-                                 "nothing of the request was written") from None
+                raise self._crashed() from None
             if not ready:
                 self._kill()
                 self.restarts += 1
@@ -231,9 +331,9 @@ class StoreWorker:
 class WorkerStore(Store):
     """The embedded store as seen from the server process: every operation via the worker."""
 
-    def __init__(self, worker: StoreWorker, timeout: float) -> None:
+    def __init__(self, worker: StoreWorker, timeout: float | None) -> None:
         self.worker = worker
-        self.location = worker.path
+        self.location = worker.path or "(no store)"
         self.timeout = timeout
 
     def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
@@ -254,9 +354,21 @@ class WorkerStore(Store):
         data = self.worker.call("graph", graph, self.timeout)
         return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
 
-    def protocol_query(self, text: str, fmt: str, default_graphs: list[str] | None,
+    def protocol_query(self, text: str, fmt: str | None, default_graphs: list[str] | None,
                        named_graphs: list[str] | None, row_cap: int | None,
-                       timeout: float) -> tuple[str, bool]:
-        """A protocol query run and rendered in the worker (dataset default: current)."""
-        return self.worker.call("query", (text, fmt, default_graphs, named_graphs, row_cap),
-                                timeout)
+                       timeout: float | None, bindings: dict | None = None
+                       ) -> tuple[str, bool, str]:
+        """An untrusted query guarded, run and rendered in the worker, under ``timeout``
+        (dataset default: the current one); only its nesting is checked here, before the
+        text crosses to the worker.
+
+        Returns the body, whether it stopped at ``row_cap``, and the query's form."""
+        check_nesting(text)
+        terms = {k: str(v) for k, v in (bindings or {}).items()}  # pasted as serialized
+        return self.worker.call(
+            "query", (text, terms, fmt, default_graphs, named_graphs, row_cap), timeout)
+
+    def user_update(self, text: str, timeout: float | None) -> None:
+        """An untrusted update guarded and applied in the worker, under ``timeout``."""
+        check_nesting(text)
+        self.worker.call("user-update", text, timeout)

@@ -16,7 +16,7 @@ from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import Knowledge, read_parts
 from guidegraph.reasoner import Reasoner
 from guidegraph.runs import run_record, save_runs
-from guidegraph.store import QueryRefused, Store, StoreError
+from guidegraph.store import QueryRefused, QuerySyntaxError, Store, StoreError
 
 ROOT = Path(__file__).parents[2]
 RS = ROOT / "guidelines" / "rescue-stenting"  # one guideline keeps the counts of the source
@@ -112,7 +112,7 @@ def test_refused_constructs(store: Store) -> None:
                         "FROM")]:
         with pytest.raises(QueryRefused, match=f"{word} is not allowed"):
             store.query(text)
-    with pytest.raises(StoreError, match="not valid SPARQL"):
+    with pytest.raises(QuerySyntaxError, match="not valid SPARQL"):
         store.query("SELECT WHERE {")
 
 
