@@ -269,14 +269,18 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
               show_default=True, metavar="SECONDS",
               help="Cancel a query that runs longer than this (answered with 503).")
 @click.option("--max-rows", type=click.IntRange(1), default=10_000, show_default=True,
-              metavar="N", help="Return at most N rows per SELECT (header "
-                                "X-Guidegraph-Truncated: true when cut).")
+              metavar="N", help="Return at most N rows per SELECT, or triples per CONSTRUCT "
+                                "or DESCRIBE (header X-Guidegraph-Truncated: true when cut).")
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
               help="Accept requests whose Host header names NAME (repeatable). Default: the "
                    "loopback names for a loopback --host, else --host itself; a page on "
                    "another name (DNS rebinding) is refused with 400.")
+@click.option("--worker-memory", type=click.IntRange(0), default=2048, show_default=True,
+              metavar="MB", help="Memory the query worker may use; a query needing more is "
+                                 "cancelled with 503 and the worker restarted (0: no cap).")
 def serve(host: str, port: int, store_spec: str | None, update_token: str | None,
-          query_timeout: float, max_rows: int, allowed_hosts: tuple[str, ...]) -> None:
+          query_timeout: float, max_rows: int, allowed_hosts: tuple[str, ...],
+          worker_memory: int) -> None:
     """Serve the store over HTTP: SPARQL 1.1 Protocol at /sparql, /update, /reason, /health,
     and the audit pages at /audit.
 
@@ -292,7 +296,8 @@ def serve(host: str, port: int, store_spec: str | None, update_token: str | None
               "non-blank secret (or none, for a read-only server)")
     config = ServeConfig(store=store_spec, host=host, port=port,
                          update_token=update_token or None, query_timeout=query_timeout,
-                         max_rows=max_rows, allowed_hosts=allowed_hosts)
+                         max_rows=max_rows, allowed_hosts=allowed_hosts,
+                         worker_memory=worker_memory)
     try:
         run_server(config)
     except GuidegraphError as exc:
@@ -431,22 +436,28 @@ def _run_query(spec: str | None, text: str, bindings: dict, fmt: str | None,
                row_cap: int | None) -> tuple[str, bool, str]:
     """Run a query text the user gave. On the embedded store it is guarded, parsed and
     evaluated in a confined worker process (no network, bounded memory; a crash of the
-    engine costs the worker, not this process); a remote engine evaluates it itself."""
-    from guidegraph.query_check import check_nesting
+    engine costs the worker, not this process); for a remote engine the worker only guards
+    it and the engine evaluates it."""
+    from guidegraph.query_check import check_nesting, query_form
+    from guidegraph.query_output import check_format
     from guidegraph.store import RemoteStore, default_store_path
     from guidegraph.store_worker import StoreWorker, WorkerStore, run_protocol_query
 
     check_nesting(text)
-    if spec and spec.startswith(("http://", "https://")):
-        store = _open_store(spec)
-        assert isinstance(store, RemoteStore)
-        return run_protocol_query(store, text, fmt, store.current_dataset(), None, row_cap,
-                                  bindings)
-    worker = StoreWorker(spec or default_store_path())
+    if fmt is not None:
+        check_format(query_form(text), fmt)  # before any worker starts
+    remote = bool(spec and spec.startswith(("http://", "https://")))
+    worker = StoreWorker(None if remote else (spec or default_store_path()))
     worker.start()
     click.get_current_context().call_on_close(worker.close)
-    return WorkerStore(worker, None).protocol_query(text, fmt, None, None, row_cap, None,
-                                                    bindings)
+    if not remote:
+        return WorkerStore(worker, None).protocol_query(text, fmt, None, None, row_cap, None,
+                                                        bindings)
+    worker.call("check", text, None)  # guarded in the worker; the engine evaluates
+    store = _open_store(spec)
+    assert isinstance(store, RemoteStore)
+    return run_protocol_query(store, text, fmt, store.current_dataset(), None, row_cap,
+                              bindings, checked=True)
 
 
 @main.command()

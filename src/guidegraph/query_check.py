@@ -18,6 +18,8 @@ crash takes down only the worker.
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from typing import Any
 
 from guidegraph.errors import GuidegraphError
@@ -141,6 +143,19 @@ _FORBIDDEN = {
 #: The parse-tree nodes (rdflib's SPARQL 1.1 grammar) that would reach the network.
 _FORBIDDEN_NODES = {"ServiceGraphPattern": "SERVICE", "Load": "LOAD", "DatasetClause": "FROM"}
 _PARSER: Any = None  # the guard's parser thread, a ThreadPoolExecutor (_forbidden_in_parse)
+_PARSER_STACK = 0  # bytes of stack for that thread (0: the platform's default)
+
+
+def configure_guard(stack_bytes: int, recursion_limit: int) -> None:
+    """Give the guard's parser room for long texts, before its thread starts.
+
+    rdflib's grammar recurses once per triple pattern (a group's triples are a right-recursive
+    rule), so with Python's default limit a query of a hundred patterns that mentions a
+    keyword (``prov:wasDerivedFrom``) would not parse and be refused. The query worker, the
+    process that parses untrusted text, calls this; elsewhere the defaults fail closed."""
+    global _PARSER_STACK
+    _PARSER_STACK = stack_bytes
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), recursion_limit))
 
 
 def refuse_unsafe(text: str) -> None:
@@ -181,11 +196,17 @@ def _forbidden_in_parse(text: str) -> set[str] | None:
     and its lock) until the next garbage collection; the parser thread's frames reach no
     caller. One thread also serialises the parser, whose caches are not thread-safe."""
     global _PARSER
-    if _PARSER is None:
-        from concurrent.futures import ThreadPoolExecutor
+    if _PARSER is not None:
+        return _PARSER.submit(_parse_forbidden, text).result()
+    from concurrent.futures import ThreadPoolExecutor
 
-        _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparql-guard")
-    return _PARSER.submit(_parse_forbidden, text).result()
+    _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparql-guard")
+    previous = threading.stack_size(_PARSER_STACK)  # read when the first submit starts it
+    try:
+        future = _PARSER.submit(_parse_forbidden, text)
+    finally:
+        threading.stack_size(previous)
+    return future.result()
 
 
 def _parse_forbidden(text: str) -> set[str] | None:

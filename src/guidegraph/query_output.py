@@ -11,6 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from guidegraph.errors import GuidegraphError
 from guidegraph.store import QueryResult
 
 SELECT_FORMATS = ("table", "csv", "tsv", "json", "xml")
@@ -66,19 +67,30 @@ def _short(term: Any) -> str:
     return term.value
 
 
+class OutputFormatError(GuidegraphError, ValueError):
+    """An output format that does not fit the query form (a table of a graph, Turtle of rows)."""
+
+    exit_code = 2
+
+
+def check_format(form: str, fmt: str) -> None:
+    """Refuse ``fmt`` for a query of ``form`` (SELECT, ASK, CONSTRUCT) before anything runs."""
+    if form == "CONSTRUCT" and fmt not in GRAPH_FORMATS:
+        raise OutputFormatError(f"format {fmt!r} does not fit a CONSTRUCT/DESCRIBE query; use "
+                                f"one of {', '.join(GRAPH_FORMATS)}")
+    if form != "CONSTRUCT" and fmt not in SELECT_FORMATS:
+        raise OutputFormatError(f"format {fmt!r} does not fit a {form} query; use one of "
+                                f"{', '.join(SELECT_FORMATS)}")
+
+
 def render(result: QueryResult, fmt: str) -> str:
-    """The result in ``fmt``; raises ValueError when the format does not fit the query form."""
+    """The result in ``fmt``; raises OutputFormatError when the format does not fit."""
+    check_format(result.form, fmt)
     if result.form == "CONSTRUCT":
-        if fmt not in GRAPH_FORMATS:
-            raise ValueError(f"format {fmt!r} does not fit a CONSTRUCT/DESCRIBE query; use one "
-                             f"of {', '.join(GRAPH_FORMATS)}")
         kind = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
                 "jsonld": ox.RdfFormat.JSON_LD}[fmt]
         kwargs = {"prefixes": PREFIXES} if fmt == "turtle" else {}
         return ox.serialize(result.triples or [], format=kind, **kwargs).decode("utf-8")
-    if fmt not in SELECT_FORMATS:
-        raise ValueError(f"format {fmt!r} does not fit a {result.form} query; use one of "
-                         f"{', '.join(SELECT_FORMATS)}")
     if result.form == "ASK":
         if fmt == "json":
             return json.dumps({"head": {}, "boolean": result.boolean}) + "\n"

@@ -47,6 +47,7 @@ from guidegraph.store_worker import (
 )
 
 MAX_BODY = 64 * 1024 * 1024
+MAX_FORM = 500_000  # werkzeug's default for url-encoded form data held in memory
 #: Cases one POST /reason may hold: its answer holds a full result per case (about 10 KB),
 #: so the answer stays around 10 MB; larger batches belong to `guidegraph reason` (streamed).
 MAX_CASES_PER_REQUEST = 1_000
@@ -215,8 +216,15 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
 
     app = Flask("guidegraph")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM
     app.config["TRUSTED_HOSTS"] = config.trusted_hosts()  # Flask answers 400 to others
     app.extensions["guidegraph.backend"] = backend
+
+    @app.errorhandler(413)
+    def too_large(_exc: Exception) -> Response:
+        return _text(413, f"request too large: a body holds at most {MAX_BODY // 2**20} MB, "
+                          f"and form fields at most {MAX_FORM // 1000} KB; send a large query "
+                          "as application/sparql-query (an update as application/sparql-update)")
 
     @app.after_request
     def security_headers(response: Response) -> Response:

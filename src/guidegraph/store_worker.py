@@ -31,10 +31,11 @@ from guidegraph.query_check import (
     QueryRefused,
     QuerySyntaxError,
     check_nesting,
+    configure_guard,
     query_form,
     refuse_unsafe,
 )
-from guidegraph.query_output import render
+from guidegraph.query_output import OutputFormatError, render
 from guidegraph.store import (
     EmbeddedStore,
     RemoteStore,
@@ -45,6 +46,9 @@ from guidegraph.store import (
 
 #: The worker's memory cap unless configured (``--worker-memory``).
 DEFAULT_MEMORY = 2048 * 2**20
+#: Room for the guard's parse of long queries (about 40,000 triple patterns; beyond, the text
+#: is refused as unparsable); the stack counts towards the memory cap.
+_GUARD_STACK, _GUARD_RECURSION = 64 * 2**20, 400_000
 _LOCK_WAIT = 30.0  # seconds to wait for a store held by a worker that is still exiting
 
 
@@ -114,6 +118,7 @@ def _worker_main(conn: Connection, path: str | None, memory_limit: int | None) -
     """Confine this process, open the store (none: a worker that only checks queries for a
     remote engine), then answer requests until the parent closes the pipe."""
     isolation = isolate(memory_limit)
+    configure_guard(_GUARD_STACK, _GUARD_RECURSION)
     store: EmbeddedStore | None = None
     if path is not None:
         try:
@@ -175,11 +180,11 @@ def _open(path: Path, conn: Connection) -> EmbeddedStore:
                     raise StoreError(f"store {path} is in use by another process (another "
                                      "guidegraph server or command?); stop it first") from None
                 raise
-        time.sleep(0.5)
-        waited += 0.5
         if waited % 5 == 0:
             conn.send(("progress", f"store {path} is locked by another process; waited "
                                    f"{waited:.0f} s"))
+        time.sleep(0.5)
+        waited += 0.5
 
 
 def _serialise(raw: Any) -> tuple[str, Any]:
@@ -205,7 +210,8 @@ def _memory_message(limit: int | None) -> str:
 
 _ERRORS: dict[str, type[GuidegraphError]] = {
     "QueryRefused": QueryRefused, "QueryTimeout": QueryTimeout,
-    "QuerySyntaxError": QuerySyntaxError, "ResourceLimit": ResourceLimit}
+    "QuerySyntaxError": QuerySyntaxError, "ResourceLimit": ResourceLimit,
+    "OutputFormatError": OutputFormatError}
 
 
 class StoreWorker:

@@ -16,7 +16,7 @@ from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import Knowledge, read_parts
 from guidegraph.reasoner import Reasoner
 from guidegraph.runs import run_record, save_runs
-from guidegraph.store import QueryRefused, QuerySyntaxError, Store, StoreError
+from guidegraph.store import QueryRefused, QuerySyntaxError, Store
 
 ROOT = Path(__file__).parents[2]
 RS = ROOT / "guidelines" / "rescue-stenting"  # one guideline keeps the counts of the source
