@@ -320,7 +320,7 @@ def audit(knowledge: Knowledge, store: Store | None = None,
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.kind, f.subject))
     return AuditReport(findings, started, datetime.now(UTC).isoformat(timespec="microseconds"),
-                       snapshots, len(runs))
+                       snapshots, len({r['run'] for r in runs}))
 
 
 def _tally(affects: list[Affected]) -> str:

@@ -273,7 +273,10 @@ def render_text(d: GuidelineDiff) -> str:
             else:
                 lines.append(f"      {name}: {old!r} -> {new!r}")
     lines.append("")
-    checked = f"{d.cases_checked} cases and {d.runs_checked} stored runs"
+    from guidegraph.audit import count_text
+
+    checked = (f"{count_text(d.cases_checked, 'case')} and "
+               f"{count_text(d.runs_checked, 'stored run')}")
     with_verdicts = sum(bool(o.verdicts) for o in d.outcomes)
     lines.append(f"Verdicts changed: {d.verdicts_changed()} in {with_verdicts} of {checked}")
     lines.append(f"Outcomes changed: {len(d.outcomes)} of {checked} (verdicts or "

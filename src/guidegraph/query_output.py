@@ -83,6 +83,15 @@ def check_format(form: str, fmt: str) -> None:
                                 f"{', '.join(SELECT_FORMATS)}")
 
 
+_CELL = 80
+
+
+def _cell(text: str) -> str:
+    """A table cell of at most 80 characters; a longer value ends in "…" (cut, not lost:
+    csv, tsv and json carry it whole)."""
+    return text if len(text) <= _CELL else text[:_CELL - 1] + "…"
+
+
 def render(result: QueryResult, fmt: str) -> str:
     """The result in ``fmt``; raises OutputFormatError when the format does not fit."""
     check_format(result.form, fmt)
@@ -138,14 +147,14 @@ def render(result: QueryResult, fmt: str) -> str:
             for row in table.rows:
                 buf.write("\t".join("" if t is None else str(t) for t in row) + "\n")
         return buf.getvalue()
-    cells = [[_short(t) for t in row] for row in table.rows]
+    cells = [[_cell(_short(t)) for t in row] for row in table.rows]
     widths = [max([len(v), *(len(r[i]) for r in cells)]) for i, v in enumerate(table.variables)]
     widths = [min(w, 80) for w in widths]
     lines = [" | ".join(v.ljust(w) for v, w in zip(table.variables, widths, strict=True)),
              "-+-".join("-" * w for w in widths)]
     for row in cells:
-        lines.append(" | ".join(c[:80].ljust(w) for c, w in zip(row, widths, strict=True)))
+        lines.append(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     note = f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}"
     if table.truncated:
-        note += " (truncated at the row cap)"
+        note += f" (more rows exist: stopped at the limit of {len(table.rows)})"
     return "\n".join([*lines, note]) + "\n"

@@ -350,7 +350,7 @@ def test_diff_reports_verdict_changes_case_by_case(tmp_path: Path, store_path: P
     text = run("diff", str(ROOT / "guidelines" / "rescue-stenting"), str(variant),
                "--cases", str(GOLDEN / "dnr-3-embolic-without-stenosis.json"))
     assert text.exit_code == 0, text.output
-    assert "Verdicts changed: 1 in 1 of 1 cases and 0 stored runs" in text.stdout
+    assert "Verdicts changed: 1 in 1 of 1 case and 0 stored runs" in text.stdout
     assert ("      verdict:           rescue-stenting [rescue-stenting]: against (decided by "
             "acute-reserve-for-severe-stenosis, pitfall-embolic-no-stenosis)"
             " -> conflict (decided by aha2015-salvage-adjunct, acute-reserve-for-severe-stenosis, "

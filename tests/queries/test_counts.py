@@ -1,0 +1,76 @@
+"""Counts that say what they count: runs (not run × guideline rows), a guideline's own
+recommendations per run row, a table cut by --limit said to be cut by it, and long cells
+marked as cut."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from guidegraph.reasoner import Reasoner
+from guidegraph.runs import save_runs
+from guidegraph.store import EmbeddedStore
+
+ROOT = Path(__file__).parents[2]
+CASES = ["basilar-icad-failed-evt", "m1-embolic-late", "elective-severe-stenosis"]
+
+
+@pytest.fixture(scope="module")
+def two_guideline_store(tmp_path_factory: pytest.TempPathFactory,
+                        reasoner: Reasoner) -> tuple[Path, list]:
+    """Both shipped guidelines loaded; three runs, each using both guideline versions."""
+    path = tmp_path_factory.mktemp("counts") / "store"
+    store = EmbeddedStore(path)
+    store.load_parts(reasoner.knowledge.parts)
+    cases = [c for n in CASES for c in reasoner.intake.read(ROOT / "examples" / f"{n}.json")]
+    results = [reasoner.reason(c) for c in cases]
+    save_runs(store, Reasoner(store.knowledge()), cases, results)
+    store.close()
+    return path, results
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "guidegraph", *args], capture_output=True,
+                          text=True)
+
+
+def test_audit_counts_runs_not_run_guideline_pairs(two_guideline_store) -> None:
+    path, _ = two_guideline_store
+    out = _cli("audit", "--store", str(path))
+    assert "Stored runs checked: 3\n" in out.stdout
+
+
+def test_runs_for_case_counts_each_guidelines_own_recommendations(two_guideline_store) -> None:
+    path, results = two_guideline_store
+    out = _cli("query", "runs-for-case", "--bind", "case=example-basilar-icad", "--store",
+               str(path), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(",") for line in out.stdout.strip().splitlines()[1:]]
+    assert sorted(r[3] for r in rows) == ["ivt-eligibility", "rescue-stenting"]
+    result = results[0]
+    for row in rows:
+        guideline, derived, rejected = row[3], int(row[5]), int(row[7])
+        met = [r for r in result.recommendations if r.guideline == guideline and r.status == "met"]
+        unmet = [r for r in result.not_applicable if r.guideline == guideline]
+        assert (derived, rejected) == (len(met), len(unmet)), guideline
+    # rescue stenting's own counts, and none for IV thrombolysis (outside its population):
+    # not the run's totals repeated on each row
+    assert sorted((r[3], r[5]) for r in rows) == [("ivt-eligibility", "0"),
+                                                   ("rescue-stenting", "15")]
+
+
+def test_a_table_cut_by_limit_says_so_and_long_cells_are_marked(two_guideline_store) -> None:
+    path, _ = two_guideline_store
+    out = _cli("query", "SELECT ?s WHERE { ?s ?p ?o }", "--limit", "5", "--store", str(path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith("5 rows (more rows exist: stopped at the limit of 5)\n")
+    long = "x" * 120
+    out = _cli("query", f'SELECT ?v WHERE {{ BIND("{long}" AS ?v) }}', "--store", str(path))
+    cell = out.stdout.splitlines()[2]
+    assert len(cell) == 80 and cell.endswith("…")
+    out = _cli("query", f'SELECT ?v WHERE {{ BIND("{long}" AS ?v) }}', "--store", str(path),
+               "--format", "csv")
+    assert long in out.stdout  # cut only in the table
