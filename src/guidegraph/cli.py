@@ -76,7 +76,7 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
     from guidegraph import provenance
     from guidegraph.result import render_text
 
-    store = _open_store(store_spec) if (store_spec or save) else None
+    store = _open_store(store_spec, write=save) if (store_spec or save) else None
     reasoner = _reasoner_for(store, guidelines, engine, ensure_loaded=save)
     found, errors = _read_cases(reasoner, cases)
     for error in errors:
@@ -140,7 +140,7 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
     if run_iri:
         from guidegraph.runs import run_record
 
-        store = _open_store(store_spec)
+        store = _open_store(store_spec, write=False)
         reasoner = _reasoner_for(store, guidelines, "compiled", ensure_loaded=False)
         try:
             results = [provenance.from_triples(run_record(store, run_iri), reasoner)]
@@ -306,14 +306,18 @@ def serve(host: str, port: int, store_spec: str | None, update_token: str | None
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
-def _open_store(spec: str | None) -> Store:
+def _open_store(spec: str | None, *, write: bool) -> Store:
+    """The store for a command: read-only (refusing a path with no store) unless it writes;
+    a store created by a writing command is announced."""
     from guidegraph.errors import GuidegraphError
     from guidegraph.store import open_store
 
     try:
-        store = open_store(spec)
+        store = open_store(spec, write=write)
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
+    if store.created:
+        click.echo(f"guidegraph: created a new store at {store.location}", err=True)
     click.get_current_context().call_on_close(store.close)
     return store
 
@@ -367,7 +371,7 @@ def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, 
     from guidegraph.reasoner import Reasoner
     from guidegraph.runs import case_graphs
 
-    store = _open_store(store_spec)
+    store = _open_store(store_spec, write=True)
     try:
         parts = read_parts([Path(g) for g in guidelines] or None)
         names = store.load_parts(parts)
@@ -438,23 +442,28 @@ def _run_query(spec: str | None, text: str, bindings: dict, fmt: str | None,
     evaluated in a confined worker process (no network, bounded memory; a crash of the
     engine costs the worker, not this process); for a remote engine the worker only guards
     it and the engine evaluates it."""
+    from pathlib import Path
+
     from guidegraph.query_check import check_nesting, query_form
     from guidegraph.query_output import check_format
-    from guidegraph.store import RemoteStore, default_store_path
+    from guidegraph.store import RemoteStore, check_store_path, default_store_path
     from guidegraph.store_worker import StoreWorker, WorkerStore, run_protocol_query
 
     check_nesting(text)
     if fmt is not None:
         check_format(query_form(text), fmt)  # before any worker starts
     remote = bool(spec and spec.startswith(("http://", "https://")))
-    worker = StoreWorker(None if remote else (spec or default_store_path()))
+    path = None if remote else Path(spec).expanduser() if spec else default_store_path()
+    if path is not None:
+        check_store_path(path, write=False)
+    worker = StoreWorker(path, read_only=True)
     worker.start()
     click.get_current_context().call_on_close(worker.close)
     if not remote:
         return WorkerStore(worker, None).protocol_query(text, fmt, None, None, row_cap, None,
                                                         bindings)
     worker.call("check", text, None)  # guarded in the worker; the engine evaluates
-    store = _open_store(spec)
+    store = _open_store(spec, write=False)
     assert isinstance(store, RemoteStore)
     return run_protocol_query(store, text, fmt, store.current_dataset(), None, row_cap,
                               bindings, checked=True)
@@ -478,12 +487,18 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
     from guidegraph.errors import GuidegraphError
     from guidegraph.knowledge import Knowledge
     from guidegraph.reasoner import Reasoner
+    from guidegraph.store import default_store_path, is_store
 
-    store = _open_store(store_spec)
+    # An author's `guidegraph audit` on a machine with no store audits the shipped files; a
+    # store that was named (--store, GUIDEGRAPH_STORE) must exist.
+    named = store_spec is not None or verify_log
+    store = (_open_store(store_spec, write=False)
+             if named or is_store(default_store_path()) else None)
     try:
         if verify_log:
             from guidegraph.audit_log import read_log, verify
 
+            assert store is not None
             problems = verify(store)
             entries = len(read_log(store))
             if fmt == "json":
@@ -494,9 +509,11 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
                 click.echo(f"audit log: {entries} entries, "
                            + ("intact" if not problems else f"{len(problems)} problems"))
             raise SystemExit(1 if problems else 0)
-        from_store = store.has_knowledge()
+        from_store = store is not None and store.has_knowledge()
         knowledge = store.knowledge() if from_store else Knowledge.load()
-        if not from_store:
+        if store is None:
+            click.echo("guidegraph: no store here yet; auditing the shipped files", err=True)
+        elif not from_store:
             click.echo(f"guidegraph: store {store.location} holds no guidelines; auditing the "
                        "shipped files", err=True)
         extra = []
@@ -543,7 +560,7 @@ def diff(old: str, new: str, case_paths: tuple[str, ...], store_spec: str | None
     from guidegraph import resources
     from guidegraph.errors import GuidegraphError
 
-    store = _open_store(store_spec) if store_spec else None
+    store = _open_store(store_spec, write=False) if store_spec else None
     try:
         old_parts = differ.version_parts(old, store)
         new_parts = differ.version_parts(new, store)

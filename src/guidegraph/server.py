@@ -36,7 +36,14 @@ from guidegraph.errors import CaseInputError, GuidegraphError
 from guidegraph.query_check import QueryRefused, QuerySyntaxError, check_nesting, query_form
 from guidegraph.query_output import MEDIA_TYPES
 from guidegraph.reasoner import Reasoner
-from guidegraph.store import RUN_BASE, RemoteStore, Store, StoreError, default_store_path
+from guidegraph.store import (
+    RUN_BASE,
+    RemoteStore,
+    Store,
+    StoreError,
+    check_store_path,
+    default_store_path,
+)
 from guidegraph.store_worker import (
     DEFAULT_MEMORY,
     QueryTimeout,
@@ -139,8 +146,11 @@ class Backend:
             self.store: Store = RemoteStore(spec, timeout=config.query_timeout)
             self.worker = StoreWorker(None, memory_limit=memory)
         else:
-            self.worker = StoreWorker(Path(spec) if spec else default_store_path(),
-                                      memory_limit=memory)
+            path = Path(spec).expanduser() if spec else default_store_path()
+            # Without the token the server only reads: a path with no store is refused.
+            if not check_store_path(path, write=bool(config.update_token)):
+                print(f"guidegraph: created a new store at {path}", file=sys.stderr, flush=True)
+            self.worker = StoreWorker(path, memory_limit=memory)
             self.store = WorkerStore(self.worker, self.internal_timeout)
         self.worker.start()
         self.location = self.store.location

@@ -193,6 +193,7 @@ class Store(ABC):
     """A dataset of named graphs reachable by SPARQL."""
 
     location: str
+    created: bool = False  # opened by creating it (an embedded store at a new path)
 
     @abstractmethod
     def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
@@ -341,18 +342,56 @@ def _nt(t: ox.Triple) -> str:
     return f"{t.subject} {t.predicate} {t.object} ."
 
 
-class EmbeddedStore(Store):
-    """pyoxigraph on disk (RocksDB) or in memory (``path=None``, for tests)."""
+class StoreLocked(StoreError):
+    """The embedded store is open read-write in another process (RocksDB allows one)."""
 
-    def __init__(self, path: Path | str | None) -> None:
+
+def is_store(path: Path) -> bool:
+    """Whether ``path`` holds an embedded store (RocksDB writes ``CURRENT`` first)."""
+    return (path / "CURRENT").is_file()
+
+
+def check_store_path(path: Path, *, write: bool) -> bool:
+    """Refuse a path a command cannot use; True when a store is already there.
+
+    A command that only reads refuses a path with no store (a mistyped ``--store`` would
+    otherwise create an empty store and answer "0 rows" or "intact"); one that writes may
+    create a store, but never inside a folder that holds something else."""
+    if is_store(path):
+        return True
+    if not write:
+        raise StoreError(f"no store at {path}: nothing was loaded there (a mistyped --store "
+                         "or GUIDEGRAPH_STORE?); `guidegraph load --store PATH` creates one")
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise StoreError(f"{path} is not a guidegraph store and not empty; give a new or "
+                         "empty folder for a new store")
+    return False
+
+
+class EmbeddedStore(Store):
+    """pyoxigraph on disk (RocksDB) or in memory (``path=None``, for tests).
+
+    ``read_only`` opens without RocksDB's lock, beside a process that holds the store
+    read-write (a running server); it sees the store as it was when opened."""
+
+    def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
         self.location = str(path) if path is not None else "(in memory)"
         try:
             if path is None:
                 self.ox = ox.Store()
+            elif read_only:
+                self.ox = ox.Store.read_only(str(path))
             else:
                 Path(path).mkdir(parents=True, exist_ok=True)
                 self.ox = ox.Store(str(path))
         except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(
+                    f"store {path} is in use by another process (a running `guidegraph "
+                    "serve`, or another command writing to it); commands that only read open "
+                    "it beside that process, but this one writes: stop that process first, or "
+                    "send the request to the server (--store http://127.0.0.1:7878/sparql, "
+                    "or the address it listens on)") from None
             raise StoreError(f"cannot open store {path}: {exc}") from None
 
     def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
@@ -462,9 +501,16 @@ class RemoteStore(Store):
             False)
 
 
-def open_store(spec: str | None = None) -> Store:
-    """``http(s)://…`` opens a remote engine; anything else is an embedded store path."""
+def open_store(spec: str | None = None, *, write: bool = True) -> Store:
+    """``http(s)://…`` opens a remote engine; anything else is an embedded store path.
+
+    ``write=False`` opens an existing embedded store read-only (refusing a path with no
+    store); ``write=True`` opens it read-write, creating it if needed (``store.created``)."""
     spec = spec or None
     if spec and re.match(r"^https?://", spec):
         return RemoteStore(spec)
-    return EmbeddedStore(Path(spec) if spec else default_store_path())
+    path = Path(spec).expanduser() if spec else default_store_path()
+    existed = check_store_path(path, write=write)
+    store = EmbeddedStore(path, read_only=not write)
+    store.created = not existed
+    return store

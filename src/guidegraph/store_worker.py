@@ -41,6 +41,7 @@ from guidegraph.store import (
     RemoteStore,
     Store,
     StoreError,
+    StoreLocked,
     materialise,
 )
 
@@ -49,7 +50,7 @@ DEFAULT_MEMORY = 2048 * 2**20
 #: Room for the guard's parse of long queries (about 40,000 triple patterns; beyond, the text
 #: is refused as unparsable); the stack counts towards the memory cap.
 _GUARD_STACK, _GUARD_RECURSION = 64 * 2**20, 400_000
-_LOCK_WAIT = 30.0  # seconds to wait for a store held by a worker that is still exiting
+_LOCK_WAIT = 10.0  # seconds to wait for a store held by a worker that is still exiting
 
 
 class QueryTimeout(GuidegraphError):
@@ -114,7 +115,8 @@ def _raw_dataset(store: Store, text: str, default_graphs: list[str],
 # ----------------------------------------------------------------------------------------
 # The worker process
 # ----------------------------------------------------------------------------------------
-def _worker_main(conn: Connection, path: str | None, memory_limit: int | None) -> None:
+def _worker_main(conn: Connection, path: str | None, memory_limit: int | None,
+                 read_only: bool = False) -> None:
     """Confine this process, open the store (none: a worker that only checks queries for a
     remote engine), then answer requests until the parent closes the pipe."""
     isolation = isolate(memory_limit)
@@ -122,7 +124,7 @@ def _worker_main(conn: Connection, path: str | None, memory_limit: int | None) -
     store: EmbeddedStore | None = None
     if path is not None:
         try:
-            store = _open(Path(path), conn)
+            store = _open(Path(path), conn, read_only)
         except GuidegraphError as exc:
             conn.send(("fatal", str(exc)))
             return
@@ -167,18 +169,15 @@ def _worker_main(conn: Connection, path: str | None, memory_limit: int | None) -
             conn.send(("error", "internal", f"{type(exc).__name__}: {exc}"))
 
 
-def _open(path: Path, conn: Connection) -> EmbeddedStore:
+def _open(path: Path, conn: Connection, read_only: bool) -> EmbeddedStore:
     """Open the store, waiting while another process (a worker whose server was just killed,
     still exiting) holds its lock; tell the parent it is still waiting."""
     waited = 0.0
     while True:
         try:
-            return EmbeddedStore(path)
-        except StoreError as exc:
-            if "lock" not in str(exc).lower() or waited >= _LOCK_WAIT:
-                if "lock" in str(exc).lower():
-                    raise StoreError(f"store {path} is in use by another process (another "
-                                     "guidegraph server or command?); stop it first") from None
+            return EmbeddedStore(path, read_only=read_only)
+        except StoreLocked:
+            if waited >= _LOCK_WAIT:
                 raise
         if waited % 5 == 0:
             conn.send(("progress", f"store {path} is locked by another process; waited "
@@ -223,8 +222,9 @@ class StoreWorker:
 
     def __init__(self, path: Path | str | None, *, memory_limit: int | None = DEFAULT_MEMORY,
                  progress: Callable[[str], None] | None = None,
-                 progress_every: float = 30.0) -> None:
+                 progress_every: float = 30.0, read_only: bool = False) -> None:
         self.path = str(path) if path is not None else None
+        self.read_only = read_only
         self.memory_limit = memory_limit
         self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
         self.progress_every = progress_every
@@ -248,7 +248,7 @@ class StoreWorker:
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(target=_worker_main, daemon=True, name="guidegraph-store",
-                                 args=(child, self.path, self.memory_limit))
+                                 args=(child, self.path, self.memory_limit, self.read_only))
         proc.start()
         child.close()
         started = time.monotonic()

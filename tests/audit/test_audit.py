@@ -190,6 +190,7 @@ def test_audit_text_and_turtle(store_path: Path) -> None:
 
 
 def test_audit_reports_no_conflict_in_the_golden_case_files(tmp_path: Path) -> None:
+    EmbeddedStore(tmp_path / "empty").close()  # a store that exists and holds nothing
     res = run("audit", "--store", str(tmp_path / "empty"), "--cases", str(GOLDEN),
               "--format", "json")
     kinds = [f for f in json.loads(res.stdout)["findings"] if f["kind"] == "conflict-in-case"]

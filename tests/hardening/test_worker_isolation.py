@@ -139,8 +139,8 @@ def test_a_store_held_by_a_running_process_is_refused_with_a_reason(tmp_path: Pa
     path = tmp_path / "store"
     held = EmbeddedStore(path)  # this process holds it for the whole test
     worker = StoreWorker(path, progress=lambda line: None)
-    with pytest.raises(StoreError, match=r"is in use by another process \(another guidegraph "
-                                         r"server or command\?\); stop it first"):
+    with pytest.raises(StoreError, match=r"is in use by another process \(a running "
+                                         r"`guidegraph serve`, or another command writing"):
         worker.start()
     held.close()
 
