@@ -412,7 +412,7 @@ def query(query: str | None, binds: tuple[str, ...], fmt: str | None, store_spec
           row_cap: int | None, list_queries: bool) -> None:
     """Run QUERY (a .rq file, a named query from queries/, or inline SPARQL) on the store."""
     from guidegraph.errors import GuidegraphError
-    from guidegraph.named_queries import library, resolve
+    from guidegraph.named_queries import check_bindings, library, resolve
     from guidegraph.store import parse_bindings
 
     if list_queries:
@@ -421,13 +421,15 @@ def query(query: str | None, binds: tuple[str, ...], fmt: str | None, store_spec
             if "/" in name or named.path in seen:
                 continue
             seen.add(named.path)
-            click.echo(f"{name:40} {named.title}")
+            params = " ".join(f"?{p}" for p in named.parameters)
+            click.echo(f"{name:40} {named.title}" + (f"  [{params}]" if params else ""))
         return
     if not query:
         _fail("give a QUERY (file, named query, or inline text) or --list")
     try:
-        _label, text = resolve(query)
+        label, text, parameters = resolve(query)
         bindings = parse_bindings(binds)
+        check_bindings(label, text, parameters, list(bindings))
         out, truncated, form = _run_query(store_spec, text, bindings, fmt, row_cap)
     except (GuidegraphError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc), getattr(exc, "exit_code", 2))

@@ -88,6 +88,21 @@ def check_nesting(text: str, limit: int = MAX_NESTING) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+# Variables
+# ----------------------------------------------------------------------------------------
+_VARIABLE_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*|\\.'
+    r'|[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)', re.DOTALL)
+
+
+def variables(text: str) -> set[str]:
+    """The names of the variables a query text uses (outside strings, IRIs and comments)."""
+    return {m.group(1) for m in _VARIABLE_TOKENS.finditer(decode_codepoints(text))
+            if m.group(1)}
+
+
+# ----------------------------------------------------------------------------------------
 # Form, from the prologue
 # ----------------------------------------------------------------------------------------
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")

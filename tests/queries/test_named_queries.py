@@ -150,7 +150,9 @@ def test_list_shows_every_named_query_with_its_title() -> None:
               for line in out.stdout.splitlines() if line.strip()}
     for path in QUERIES.rglob("*.rq"):
         assert path.stem in listed, f"{path.stem} missing from --list"
-        assert listed[path.stem] == library()[path.stem].title
+        named = library()[path.stem]
+        params = " ".join(f"?{p}" for p in named.parameters)
+        assert listed[path.stem] == named.title + (f"  [{params}]" if params else "")
 
 
 # ----------------------------------------------------------------------------------------
