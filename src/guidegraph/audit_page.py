@@ -598,6 +598,22 @@ def _time(stamp: str) -> str:
     return stamp[:19].replace("T", " ") if stamp else "—"
 
 
+def landing_page(sparql: str, audit: str, health: str, read_only: bool) -> str:
+    """``GET /``: what this server offers, with links."""
+    mode = ("read-only: updates are refused" if read_only
+            else "updates need the server's bearer token")
+    return _page("guidegraph", h(
+        '<header><h1>guidegraph</h1><p class="note">A knowledge-graph reasoner for clinical '
+        'practice guidelines ({}).</p></header><section><ul>'
+        '<li><a href="{}">{}</a>: SPARQL 1.1 query endpoint (GET or POST <code>query</code>; '
+        'without one, the service description)</li>'
+        '<li><a href="{}">{}</a>: audit pages (guideline versions, findings, the audit log, '
+        'stored runs)</li>'
+        '<li><a href="{}">{}</a>: health, limits and the query worker\'s isolation</li>'
+        '<li><code>POST /reason</code>: a case in, the result contract out</li>'
+        '</ul></section>', mode, sparql, sparql, audit, audit, health, health))
+
+
 def error_page(status: int, message: str, home: str) -> str:
     return _page(f"guidegraph audit: {status}", h(
         '<header><p class="crumbs"><a href="{}">← audit</a></p><h1>{}</h1>'

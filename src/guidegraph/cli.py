@@ -401,7 +401,7 @@ def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, 
                    "values are passed as parameters, never pasted into the query.")
 @click.option("--format", "fmt", default=None,
               type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples",
-                                 "jsonld"]),
+                                 "jsonld", "trig", "nquads", "rdfxml"]),
               help="Output format (default: table for SELECT/ASK, turtle for CONSTRUCT).")
 @click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
               help="Embedded store path or SPARQL endpoint URL.")

@@ -15,7 +15,7 @@ from guidegraph.errors import GuidegraphError
 from guidegraph.store import QueryResult
 
 SELECT_FORMATS = ("table", "csv", "tsv", "json", "xml")
-GRAPH_FORMATS = ("turtle", "ntriples", "jsonld")
+GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "trig", "nquads", "rdfxml")
 MEDIA_TYPES = {
     "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
     "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
@@ -92,14 +92,37 @@ def _cell(text: str) -> str:
     return text if len(text) <= _CELL else text[:_CELL - 1] + "…"
 
 
+_RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
+                "jsonld": ox.RdfFormat.JSON_LD, "trig": ox.RdfFormat.TRIG,
+                "nquads": ox.RdfFormat.N_QUADS, "rdfxml": ox.RdfFormat.RDF_XML}
+#: What Oxigraph's RDF/XML writer declares on every document, for RDF 1.2 text direction.
+_ITS_DECLARATION = ' xmlns:its="http://www.w3.org/2005/11/its"'
+
+
+def _graph(triples: list[ox.Triple], fmt: str) -> str:
+    """A CONSTRUCT / DESCRIBE result: the triples, or for TriG and N-Quads the triples as the
+    default graph; prefixes only where they are used (Turtle, TriG, RDF/XML)."""
+    kind = _RDF_FORMATS[fmt]
+    items: list[Any] = triples
+    if fmt in ("trig", "nquads"):
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+    kwargs: dict[str, Any] = {}
+    if fmt in ("turtle", "trig", "rdfxml"):
+        used = {t.predicate.value for t in triples} | {
+            t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+        kwargs["prefixes"] = {p: ns for p, ns in PREFIXES.items()
+                              if any(v.startswith(ns) for v in used)}
+    text = ox.serialize(items, format=kind, **kwargs).decode("utf-8")
+    if fmt == "rdfxml" and not any(getattr(t.object, "direction", None) for t in triples):
+        text = text.replace(_ITS_DECLARATION, "", 1)  # declared, unused: no directional text
+    return text
+
+
 def render(result: QueryResult, fmt: str) -> str:
     """The result in ``fmt``; raises OutputFormatError when the format does not fit."""
     check_format(result.form, fmt)
     if result.form == "CONSTRUCT":
-        kind = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-                "jsonld": ox.RdfFormat.JSON_LD}[fmt]
-        kwargs = {"prefixes": PREFIXES} if fmt == "turtle" else {}
-        return ox.serialize(result.triples or [], format=kind, **kwargs).decode("utf-8")
+        return _graph(result.triples or [], fmt)
     if result.form == "ASK":
         if fmt == "json":
             return json.dumps({"head": {}, "boolean": result.boolean}) + "\n"

@@ -14,12 +14,15 @@ production deployments run :func:`create_app` under a WSGI server behind a proxy
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import itertools
 import json
+import os
 import re
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +34,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Flask, Response, request, url_for
 
-from guidegraph.audit_page import PAGE_SIZE, AuditPages, error_page
+from guidegraph.audit_page import PAGE_SIZE, AuditPages, error_page, landing_page
 from guidegraph.errors import CaseInputError, GuidegraphError
 from guidegraph.query_check import QueryRefused, QuerySyntaxError, check_nesting, query_form
 from guidegraph.query_output import MEDIA_TYPES
@@ -71,6 +74,7 @@ _GRAPH_OFFERS = [
     ("text/turtle", "turtle"), ("application/turtle", "turtle"),
     ("application/x-turtle", "turtle"), ("application/n-triples", "ntriples"),
     ("application/ld+json", "jsonld"), ("application/rdf+xml", "rdfxml"),
+    ("application/trig", "trig"), ("application/n-quads", "nquads"), ("text/n3", "turtle"),
 ]
 # ``format`` parameter values (short names as SPARQLWrapper and others send them).
 _RESULT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv",
@@ -78,13 +82,16 @@ _RESULT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv
 _GRAPH_NAMES = {"turtle": "turtle", "ttl": "turtle", "ntriples": "ntriples",
                 "n-triples": "ntriples", "nt": "ntriples", "jsonld": "jsonld",
                 "json-ld": "jsonld", "json": "jsonld", "rdfxml": "rdfxml", "rdf+xml": "rdfxml",
-                "xml": "rdfxml"}
-_CONTENT_TYPES = {**MEDIA_TYPES, "rdfxml": "application/rdf+xml"}
+                "xml": "rdfxml", "n3": "turtle", "trig": "trig", "nquads": "nquads",
+                "n-quads": "nquads", "nq": "nquads"}
+_CONTENT_TYPES = {**MEDIA_TYPES, "rdfxml": "application/rdf+xml", "trig": "application/trig",
+                  "nquads": "application/n-quads"}
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
 _SD_RESULT_FORMATS = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
-                      "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML"]
+                      "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML",
+                      "TriG", "N-Quads"]
 
 
 @dataclass(frozen=True)
@@ -369,6 +376,11 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
             text = "[" + ",".join(r.to_json_text() for r in results) + "]"
         return Response(text + "\n", status=200, content_type="application/json")
 
+    @app.get("/")
+    def landing() -> Response:
+        return _html(200, landing_page(url_for("sparql"), url_for("audit_summary"),
+                                       url_for("health"), token is None))
+
     @app.get("/health")
     def health() -> Response:
         return _json(200, {
@@ -447,12 +459,13 @@ def _negotiate(offers: list[tuple[str, str]], names: dict[str, str]) -> str | No
     """The render format: the ``format`` parameter if given, else the Accept header."""
     by_type = dict(offers)
     asked = [v.strip().lower() for v in request.values.getlist("format") if v.strip()]
-    if asked:
-        for value in asked:
-            fmt = names.get(value) or by_type.get(value.split(";")[0].strip())
-            if fmt:
-                return fmt
-        return None
+    for value in asked:
+        fmt = names.get(value) or by_type.get(value.split(";")[0].strip())
+        if fmt:
+            return fmt
+    if any(_known_format(v) for v in asked):
+        return None  # a known name that does not fit this form (csv for a graph): 406
+    # Unknown names (clients have their own, e.g. "rdf") leave the choice to Accept.
     accept = request.accept_mimetypes
     if not accept:
         return offers[0][1]
@@ -460,9 +473,17 @@ def _negotiate(offers: list[tuple[str, str]], names: dict[str, str]) -> str | No
     return by_type[best] if best else None
 
 
+def _known_format(value: str) -> bool:
+    """A ``format`` value this endpoint knows for some query form."""
+    value = value.split(";")[0].strip()
+    return value in _RESULT_NAMES or value in _GRAPH_NAMES or value in dict(
+        _RESULT_OFFERS) or value in dict(_GRAPH_OFFERS)
+
+
 def _service_description(updates: bool) -> Response:
     """SPARQL 1.1 Service Description of this endpoint, in a negotiated RDF format."""
-    fmt = _negotiate([o for o in _GRAPH_OFFERS if o[1] != "rdfxml"], _GRAPH_NAMES) or "turtle"
+    fmt = _negotiate([o for o in _GRAPH_OFFERS if o[1] in ("turtle", "ntriples", "jsonld")],
+                     _GRAPH_NAMES) or "turtle"
     endpoint = ox.NamedNode(request.base_url)
     service = ox.BlankNode("service")
     triples = [
@@ -536,6 +557,16 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _check_port(host: str, port: int) -> None:
+    """Raise OSError (as binding would) when ``host:port`` cannot be listened on."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        probe.bind((host.strip("[]"), port))
+
+
 def serve(config: ServeConfig) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), then stop the store worker."""
     from werkzeug.serving import WSGIRequestHandler, make_server
@@ -546,11 +577,15 @@ def serve(config: ServeConfig) -> None:
         def version_string(self) -> str:
             return "guidegraph"
 
+    _check_port(config.host, config.port)  # before the worker starts: fail fast and clearly
     backend = Backend(config)
     try:
         app = create_app(config, backend)
         server = make_server(config.host, config.port, app, threaded=True,
                              request_handler=Handler)
+    except SystemExit:  # werkzeug exits when the port was taken since the check
+        backend.close()
+        raise OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE)) from None
     except BaseException:
         backend.close()
         raise

@@ -81,11 +81,7 @@ def run_protocol_query(store: Store, text: str, fmt: str | None,
         raw = _raw_dataset(store, text, default_graphs or [], named_graphs)
     result = materialise(raw, row_cap)
     fmt = fmt or ("turtle" if result.form == "CONSTRUCT" else "table")
-    if fmt == "rdfxml":
-        body = ox.serialize(result.triples or [], format=ox.RdfFormat.RDF_XML).decode("utf-8")
-    else:
-        body = render(result, fmt)
-    return body, result.truncated, result.form
+    return render(result, fmt), result.truncated, result.form
 
 
 def _raw_dataset(store: Store, text: str, default_graphs: list[str],
