@@ -59,3 +59,14 @@ def test_env_var_overrides_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv(resources.ENV_VAR, str(tmp_path))
     assert resources.data_root() == tmp_path
     assert resources.resource("queries", "q.rq") == tmp_path / "queries" / "q.rq"
+
+
+def test_ci_runs_the_readme_test_command_as_written() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    commands = [line for line in readme if "pip install -c constraints.txt -e '.[test]'" in line]
+    assert len(commands) == 1
+    assert commands[0].startswith("python3 -m venv .venv && . .venv/bin/activate && ")
+    assert commands[0].endswith(" && ruff check . && python -m pytest -q")
+    printed = subprocess.run([str(REPO_ROOT / ".ci" / "run"), "--print-test-command"],
+                             capture_output=True, text=True, check=True).stdout
+    assert printed == commands[0] + "\n"

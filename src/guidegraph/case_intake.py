@@ -772,3 +772,22 @@ def _json_type(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
              int: "a number", float: "a number", Decimal: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
+
+
+def stdin_suffix(data: bytes) -> str:
+    """The format of cases on standard input, which has no file name to tell it: Turtle
+    when it opens with a Turtle directive or IRI, NDJSON when its first line is a whole JSON
+    object and more lines follow (a pretty-printed object's first line is only ``{``), else
+    JSON (one case, or a list)."""
+    head = data.lstrip()[:16].lower()
+    if head.startswith((b"@prefix", b"@base", b"prefix", b"base", b"<")):
+        return ".ttl"
+    lines = [line for line in data.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].lstrip().startswith(b"{"):
+        try:
+            json.loads(lines[0])
+        except ValueError:
+            return ".json"
+        return ".ndjson"
+    return ".json"
+

@@ -44,7 +44,10 @@ def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]
     cases, errors = [], []
     for name in paths:
         if name == "-":
-            items = reasoner.intake.read_bytes(sys.stdin.buffer.read(), ".json", source="<stdin>")
+            from guidegraph.case_intake import max_case_bytes, stdin_suffix
+
+            data = sys.stdin.buffer.read(max_case_bytes() + 1)  # beyond the limit: refused
+            items = reasoner.intake.read_bytes(data, stdin_suffix(data), source="<stdin>")
         elif not Path(name).exists():
             items = [CaseInputError("no such file or folder", source=name)]
         else:

@@ -123,15 +123,22 @@ def decode_codepoints(text: str) -> str:
     return _CODEPOINT.sub(_codepoints, text)
 
 
-def statement_form(text: str) -> str:
-    """SELECT, ASK, CONSTRUCT, DESCRIBE or UPDATE: the first keyword after the prologue."""
+def _after_prologue(text: str) -> tuple[str, int]:
+    """The text with codepoint escapes decoded, and where its prologue ends."""
     text = decode_codepoints(text)
     pos = _SKIP.match(text, 0).end()  # type: ignore[union-attr]
     while decl := _DECL.match(text, pos):
         pos = _SKIP.match(text, decl.end()).end()  # type: ignore[union-attr]
+    return text, pos
+
+
+def statement_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT, DESCRIBE or UPDATE: the first keyword after the prologue (an
+    update may be empty: nothing after the prologue is an update that does nothing)."""
+    text, pos = _after_prologue(text)
     if form := _FORM.match(text, pos):
         return form.group(1).upper()
-    if _UPDATE.match(text, pos):
+    if pos == len(text) or _UPDATE.match(text, pos):
         return "UPDATE"
     found = text[pos:pos + 20]
     raise QuerySyntaxError(f"query is not valid SPARQL 1.1: expected SELECT, ASK, CONSTRUCT or "
@@ -142,6 +149,10 @@ def query_form(text: str) -> str:
     """SELECT, ASK, CONSTRUCT (DESCRIBE answers with a graph too) of a query, never run."""
     form = statement_form(text)
     if form == "UPDATE":
+        decoded, pos = _after_prologue(text)
+        if pos == len(decoded):
+            raise QuerySyntaxError("query is not valid SPARQL 1.1: it holds no query (expected "
+                                   "SELECT, ASK, CONSTRUCT or DESCRIBE after the prefixes)")
         raise QuerySyntaxError("this is a SPARQL update, not a query: send it to /update "
                                "(with the update token)")
     return "CONSTRUCT" if form == "DESCRIBE" else form

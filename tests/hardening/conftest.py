@@ -20,10 +20,24 @@ REPO = Path(__file__).resolve().parents[2]
 W3C_ENV = "GUIDEGRAPH_W3C_DIR"
 
 
+REQUIRE_W3C_ENV = "GUIDEGRAPH_REQUIRE_W3C"
+
+
 def w3c_root() -> Path:
-    """``$GUIDEGRAPH_W3C_DIR``, else ``shared/w3c`` beside the repository."""
+    """``$GUIDEGRAPH_W3C_DIR``, else the nearest ``shared/w3c`` beside the repository or one
+    of the folders above it (where the offline copies of the W3C suites are kept)."""
     env = os.environ.get(W3C_ENV)
-    return Path(env) if env else REPO.parent / "shared" / "w3c"
+    if env:
+        return Path(env)
+    for folder in REPO.parents:
+        if (folder / "shared" / "w3c").is_dir():
+            return folder / "shared" / "w3c"
+    return REPO.parent / "shared" / "w3c"
+
+
+def w3c_required() -> bool:
+    """CI sets ``GUIDEGRAPH_REQUIRE_W3C=1``: there a missing suite fails instead of skipping."""
+    return os.environ.get(REQUIRE_W3C_ENV) == "1"
 
 
 @pytest.fixture(scope="session")

@@ -103,3 +103,38 @@ def test_explain_from_saved_provenance(tmp_path: Path) -> None:
 def test_explain_unknown_rec() -> None:
     res = run("explain", EXAMPLE, "--rec", "no-such-rec")
     assert res.exit_code == 2 and "--rec 'no-such-rec': no such recommendation" in res.stderr
+
+
+# -- standard input: JSON, NDJSON and Turtle, told apart by their content ---------------------
+def _ids(out: str) -> list[str]:
+    return [json.loads(line)["case"].rsplit("/", 1)[-1] for line in out.splitlines()]
+
+
+def test_ndjson_on_stdin() -> None:
+    res = run("reason", "-", "--format", "ndjson",
+              stdin='{"id": "a", "evt_passes": 1}\n\n{"id": "b", "evt_passes": 3}\n')
+    assert res.exit_code == 0, res.output
+    assert _ids(res.stdout) == ["a", "b"]
+
+
+def test_pretty_json_and_a_json_list_on_stdin() -> None:
+    res = run("reason", "-", "--format", "ndjson", stdin=Path(EXAMPLE).read_text())
+    assert res.exit_code == 0 and _ids(res.stdout) == ["example-basilar-icad"]
+    res = run("reason", "-", "--format", "ndjson",
+              stdin='[{"id": "a", "evt_passes": 1},\n {"id": "b", "evt_passes": 3}]')
+    assert res.exit_code == 0 and _ids(res.stdout) == ["a", "b"]
+
+
+def test_turtle_on_stdin() -> None:
+    res = run("reason", "-", "--format", "ndjson",
+              stdin=(ROOT / "examples" / "tandem-lesion.ttl").read_text())
+    assert res.exit_code == 0, res.output
+    assert _ids(res.stdout) == ["example-tandem"]
+
+
+def test_a_bad_ndjson_line_on_stdin_names_its_line() -> None:
+    res = run("reason", "-", "--format", "ndjson",
+              stdin='{"id": "a", "evt_passes": 1}\n{"id": "b", "evt_passes": }\n')
+    assert res.exit_code == 2
+    assert "<stdin>:2: not valid JSON" in res.stderr
+    assert _ids(res.stdout) == ["a"]
