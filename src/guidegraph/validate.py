@@ -296,10 +296,12 @@ def _namespaces(loaded: Iterable[tuple[Path, rdflib.Graph]]) -> rdflib.namespace
 
 
 @functools.lru_cache(maxsize=256)
-def _prepare(text: str) -> Any:
+def _prepare(text: str, namespaces: tuple[tuple[str, Any], ...]) -> Any:
     from rdflib.plugins.sparql import prepareQuery
 
-    return prepareQuery(text)
+    # The graph's own prefixes, as rdflib's Graph.query gives an unprepared text: a
+    # constraint may rely on them (the W3C SHACL-SPARQL suite's prefixes-001 does).
+    return prepareQuery(text, initNs=dict(namespaces))
 
 
 def _canonical_prologue(text: str) -> str:
@@ -331,7 +333,8 @@ class _PreparedQueryGraph(rdflib.Graph):
         **kwargs: Any,
     ) -> Any:
         if isinstance(query_object, str) and not initNs and "base" not in kwargs:
-            query_object = _prepare(_canonical_prologue(query_object))
+            query_object = _prepare(_canonical_prologue(query_object),
+                                    tuple(self.namespaces()))
         return super().query(
             query_object, processor, result, initNs, initBindings, use_store_provided, **kwargs
         )
@@ -352,6 +355,10 @@ def _run_shacl(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
         meta_shacl=False,
         inplace=True,
     )
+    if not isinstance(report, rdflib.Graph):  # pySHACL returns, not raises, a failure
+        from guidegraph.errors import ConfigurationError
+
+        raise ConfigurationError(f"the shapes cannot be validated with: {report}"[:500])
     report.namespace_manager = data.namespace_manager
     return report
 
