@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 from guidegraph.audit_log import ABSENT, check, read_log
 from guidegraph.store import EmbeddedStore
 
-from .conftest import Server, _serve, clean_env, stop_server
+from .conftest import Server, _serve, clean_env, start_server, stop_server
 from .test_server import EXAMPLE, get, http
 
 GG = "https://w3id.org/guidegraph/ontology#"
@@ -112,3 +113,22 @@ def test_a_bad_token_name_is_refused_at_start(tmp_path: Path, token: str, messag
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr.startswith(f"guidegraph: {message}")
     assert not (tmp_path / "s").exists()
+
+
+def test_the_audit_page_reports_a_graph_changed_outside_the_log(loaded_store: Path,
+                                                                tmp_path: Path) -> None:
+    store_path = tmp_path / "edited"
+    shutil.copytree(loaded_store, store_path)
+    store = EmbeddedStore(store_path)
+    snapshot = next(g for g in store.graph_names() if "/snapshot/" in g)
+    store.update(f"INSERT DATA {{ GRAPH <{snapshot}> {{ <{snapshot}> <{GG}note> \"x\" }} }}")
+    store.close()
+    server = start_server(store_path, tmp_path / "edited.log")
+    try:
+        status, _, body = http(server.url + "/audit")
+    finally:
+        stop_server(server)
+    assert status == 200
+    page = body.decode()
+    assert "1 problem</span> in 3 entries" in page
+    assert f"graph &lt;{snapshot}&gt; was changed outside the log: its content hash is " in page

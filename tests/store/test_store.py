@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from guidegraph import provenance
-from guidegraph.audit_log import check, read_log
+from guidegraph.audit_log import ABSENT, check, logged_update, read_log
 from guidegraph.cli import main
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import Knowledge, read_parts
@@ -170,3 +170,17 @@ def test_the_log_accounts_for_every_graph_on_both_stores(store: Store) -> None:
     assert check(store).problems == [
         f"graph <{run}> was changed outside the log: its content hash is "
         f"{store.graph_hash(run)}, entry {entry.sequence} recorded {recorded}"]
+
+
+def test_a_logged_update_records_each_graph_it_changed_on_both_stores(store: Store) -> None:
+    store.load_parts(read_parts([RS]))
+    snapshot = next(g for g in store.graph_names() if "/snapshot/" in g)
+    before = store.graph_hash(snapshot)
+    logged_update(store, f"INSERT DATA {{ GRAPH <{snapshot}> {{ <{snapshot}> <http://e/p> 1 }} "
+                         "GRAPH <http://e/new> { <http://e/s> <http://e/p> 2 } }", "alice")
+    last = read_log(store)[-1]
+    assert (last.action, last.actor) == ("update", "alice")
+    assert {(s.graph, s.before, s.after) for s in last.states} == {
+        (snapshot, before, store.graph_hash(snapshot)),
+        ("http://e/new", ABSENT, store.graph_hash("http://e/new"))}
+    assert check(store).problems == []
