@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from guidegraph.content_hash import content_hash, ntriples_hash
+from guidegraph.content_hash import DEFAULT_GRAPH, content_hash, ntriples_hash
 from guidegraph.knowledge import GG
 
 if TYPE_CHECKING:
@@ -384,13 +384,13 @@ def _check_contents(store: Store, entries: list[Entry], problems: list[str],
             last = expected.get(state.graph)
             if state.before is not None and last is not None and state.before != last[0]:
                 problems.append(
-                    f"graph <{state.graph}> was changed outside the log before entry "
+                    f"{_name(state.graph)} was changed outside the log before entry "
                     f"{entry.sequence}: that entry found content hash {state.before}, the log "
                     f"last recorded {last[0]} (entry {last[1]})")
             elif (state.before not in (None, ABSENT) and last is None
                   and state.graph not in legacy_graphs and not legacy):
                 problems.append(
-                    f"graph <{state.graph}> was added outside the log: entry "
+                    f"{_name(state.graph)} was added outside the log: entry "
                     f"{entry.sequence} found it (content hash {state.before}) though no entry "
                     "before wrote it")
             expected[state.graph] = (state.after, entry.sequence)
@@ -402,13 +402,13 @@ def _check_contents(store: Store, entries: list[Entry], problems: list[str],
     for graph, (digest, seq) in sorted(expected.items()):
         if digest == ABSENT:
             if graph in actual:
-                problems.append(f"graph <{graph}> was added outside the log: entry {seq} "
+                problems.append(f"{_name(graph)} was added outside the log: entry {seq} "
                                 "recorded its deletion")
         elif graph not in actual:
-            problems.append(f"graph <{graph}> was deleted outside the log: entry {seq} "
+            problems.append(f"{_name(graph)} was deleted outside the log: entry {seq} "
                             f"recorded it with content hash {digest}")
         elif actual[graph] != digest:
-            problems.append(f"graph <{graph}> was changed outside the log: its content hash "
+            problems.append(f"{_name(graph)} was changed outside the log: its content hash "
                             f"is {actual[graph]}, entry {seq} recorded {digest}")
     unchecked = sorted(actual.keys() - expected.keys())
     if legacy and unchecked:
@@ -416,10 +416,14 @@ def _check_contents(store: Store, entries: list[Entry], problems: list[str],
         # a save wrote beside the run), so a graph no entry names may be theirs.
         notes.append(f"{len(unchecked)} graph(s) last written before content hashes, or named "
                      "by no entry (older entries did not name every graph they wrote), are not "
-                     "checked: " + ", ".join(f"<{g}>" for g in unchecked))
+                     "checked: " + ", ".join(_name(g).removeprefix("graph ") for g in unchecked))
     elif unchecked:
-        problems += [f"graph <{g}> was added outside the log: no entry wrote it"
+        problems += [f"{_name(g)} was added outside the log: no entry wrote it"
                      for g in unchecked]
+
+
+def _name(graph: str) -> str:
+    return "the default graph" if graph == DEFAULT_GRAPH else f"graph <{graph}>"
 
 
 def verify(store: Store) -> list[str]:

@@ -23,6 +23,9 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 
 NT = ox.RdfFormat.N_TRIPLES
+#: How the log names the default graph of an embedded store (not an IRI, so no named graph
+#: can take its place)
+DEFAULT_GRAPH = "default graph"
 _HAS_BLANK = "ASK { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }"
 
 

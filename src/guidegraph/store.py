@@ -32,7 +32,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from guidegraph.content_hash import content_hash, ntriples_hash
+from guidegraph.content_hash import DEFAULT_GRAPH, content_hash, ntriples_hash
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import GG, GuidelineInfo, Knowledge, KnowledgePart
 from guidegraph.query_check import QueryRefused as QueryRefused  # re-exported
@@ -448,7 +448,18 @@ class EmbeddedStore(Store):
     _normalised = True  # read back as the store keeps it
 
     def graph_ntriples(self, graph: str) -> bytes:
-        return self.ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+        name = ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
+        return self.ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
+
+    def graph_hashes(self, *, include_log: bool = False) -> dict[str, str]:
+        """As :meth:`Store.graph_hashes`, and the default graph when it holds anything
+        (guidegraph writes nothing there, but an update could; a remote engine's default
+        graph may be the union of all graphs, so only here is it hashed)."""
+        hashes = super().graph_hashes(include_log=include_log)
+        data = self.graph_ntriples(DEFAULT_GRAPH)
+        if data:
+            hashes[DEFAULT_GRAPH] = ntriples_hash(data, normalised=True)
+        return hashes
 
     def close(self) -> None:
         # Dropping the last reference closes RocksDB and frees its lock for the next opener.

@@ -4,6 +4,7 @@ rewritten consistently; loading is idempotent and atomic. Real stores, the real 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -147,18 +148,22 @@ def test_a_graph_deleted_outside_the_log(store_path: Path) -> None:
     assert res.stdout.count("[ERROR]") == 1
 
 
-def test_a_graph_added_outside_the_log(store_path: Path) -> None:
+DATA = '<https://example.org/s> <https://example.org/p> "o"'
+
+
+@pytest.mark.parametrize(("update", "name"), [
+    (f"INSERT DATA {{ GRAPH <https://example.org/extra> {{ {DATA} }} }}",
+     "graph <https://example.org/extra>"),
+    (f"INSERT DATA {{ {DATA} }}", "the default graph"),
+])
+def test_a_graph_added_outside_the_log(store_path: Path, update: str, name: str) -> None:
     store = EmbeddedStore(store_path)
-    store.update("INSERT DATA { GRAPH <https://example.org/extra> { <https://example.org/s> "
-                 "<https://example.org/p> \"o\" } }")
+    store.update(update)
     store.close()
     res = verify_cli(store_path, "--format", "json")
     assert res.returncode == 1
-    import json
-
     doc = json.loads(res.stdout)
-    assert doc["problems"] == ["graph <https://example.org/extra> was added outside the log: "
-                               "no entry wrote it"]
+    assert doc["problems"] == [f"{name} was added outside the log: no entry wrote it"]
     assert doc["notes"] == [] and doc["head"].startswith(f"{doc['entries']}:sha256:")
 
 
@@ -381,3 +386,13 @@ def test_a_failed_load_writes_nothing(tmp_path: Path, store_path: Path, fresh: b
         assert not path.exists()
     else:
         assert snapshot_of(path) == before
+
+
+def test_an_update_of_the_default_graph_is_logged_under_its_name(store_path: Path) -> None:
+    store = EmbeddedStore(store_path)
+    logged_update(store, f"INSERT DATA {{ {DATA} }}", "alice")
+    [state] = read_log(store)[-1].states
+    assert (state.graph, state.before) == ("default graph", ABSENT)
+    assert state.after == content_hash(q.triple for q in store.ox.quads_for_pattern(
+        None, None, None, ox.DefaultGraph()))
+    assert check(store).problems == []
