@@ -345,11 +345,18 @@ class Store(ABC):
         return ntriples_hash(data, normalised=self._normalised) if data.strip() else ABSENT
 
     def graph_hashes(self, *, include_log: bool = False) -> dict[str, str]:
-        """The content hash of every stored graph but the audit log (unless asked)."""
+        """The content hash of every stored graph but the audit log (unless asked). A graph
+        emptied but not dropped counts as absent, as engines that list only graphs with
+        triples would have it."""
         from guidegraph.audit_log import LOG_GRAPH
 
-        return {g: ntriples_hash(self.graph_ntriples(g), normalised=self._normalised)
-                for g in self.graph_names() if include_log or g != LOG_GRAPH}
+        hashes = {}
+        for g in self.graph_names():
+            if include_log or g != LOG_GRAPH:
+                data = self.graph_ntriples(g)
+                if data.strip():
+                    hashes[g] = ntriples_hash(data, normalised=self._normalised)
+        return hashes
 
     def knowledge(self) -> Knowledge:
         """The current ontology and guideline versions, as reasoner knowledge."""
