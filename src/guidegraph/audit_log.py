@@ -422,6 +422,28 @@ def _check_contents(store: Store, entries: list[Entry], problems: list[str],
                      for g in unchecked]
 
 
+def changed_since_written(store: Store, graph: str) -> list[str]:
+    """Why a stored graph is no longer what its logged writes left it (empty when it is):
+    updates logged after it was written, and a change outside the log. Read
+    before a stored run is explained, so a rewritten run is not shown as the reasoner's."""
+    rows = store.query(f"""PREFIX gg: <{GG}>
+        SELECT ?sequence ?action ?actor ?time ?after WHERE {{ GRAPH <{LOG_GRAPH}> {{
+          ?e gg:wroteGraph ?w ; gg:sequence ?sequence ; gg:logAction ?action ;
+             gg:actor ?actor ; gg:loggedAt ?time .
+          ?w gg:graphName ?name ; gg:contentHashAfter ?after }} }}
+        ORDER BY ?sequence""", bindings={"name": ox.Literal(graph)}).table.rows
+    if not rows:
+        return []  # written before content hashes, or by no entry: nothing to hold it to
+    out = [f"{_name(graph)} was changed after it was written: entry {seq.value} (update by "
+           f"{actor.value}, {time.value})" for seq, action, actor, time, _after in rows[1:]
+           if action.value == "update"]
+    recorded, seq = rows[-1][4].value, rows[-1][0].value
+    if store.graph_hash(graph) != recorded:
+        out.append(f"{_name(graph)} was changed outside the log: it no longer has the content "
+                   f"hash entry {seq} recorded")
+    return out
+
+
 def _name(graph: str) -> str:
     return "the default graph" if graph == DEFAULT_GRAPH else f"graph <{graph}>"
 

@@ -138,12 +138,16 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
         except GuidegraphError as exc:
             _fail(str(exc), exc.exit_code)
     if run_iri:
+        from guidegraph.audit_log import changed_since_written
         from guidegraph.runs import run_record
 
         store = _open_store(store_spec)
         reasoner = _reasoner_for(store, guidelines, "compiled", ensure_loaded=False)
         try:
             results = [provenance.from_triples(run_record(store, run_iri), reasoner)]
+            for change in changed_since_written(store, run_iri):
+                click.echo(f"guidegraph: warning: {change}; this is not the run as the "
+                           "reasoner recorded it", err=True)
         except (GuidegraphError, KeyError) as exc:
             _fail(str(exc).strip("'\""))
         _check_rec(reasoner, results, rec_id)

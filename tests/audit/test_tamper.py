@@ -396,3 +396,30 @@ def test_an_update_of_the_default_graph_is_logged_under_its_name(store_path: Pat
     assert state.after == content_hash(q.triple for q in store.ox.quads_for_pattern(
         None, None, None, ox.DefaultGraph()))
     assert check(store).problems == []
+
+
+def test_explain_warns_when_a_stored_run_was_rewritten(store_path: Path) -> None:
+    store = EmbeddedStore(store_path)
+    run, entry = a_run_with_a_met_criterion(store)
+    store.close()
+    clean = cli("explain", "--run", run, "--store", str(store_path))
+    assert clean.returncode == 0 and clean.stderr == ""
+    store = EmbeddedStore(store_path)
+    flip_one_status(store, run)  # outside the log
+    store.close()
+    res = cli("explain", "--run", run, "--store", str(store_path))
+    assert res.returncode == 0
+    assert res.stderr == (
+        f"guidegraph: warning: graph <{run}> was changed outside the log: it no longer has "
+        f"the content hash entry {entry.sequence} recorded; this is not the run as the "
+        "reasoner recorded it\n")
+    store = EmbeddedStore(store_path)
+    logged_update(store, f"INSERT DATA {{ GRAPH <{run}> {{ <{run}> <{GG}note> \"x\" }} }}",
+                  "alice")
+    update = read_log(store)[-1]
+    store.close()
+    res = cli("explain", "--run", run, "--store", str(store_path))
+    assert res.stderr == (
+        f"guidegraph: warning: graph <{run}> was changed after it was written: entry "
+        f"{update.sequence} (update by alice, {update.time}); this is not the run as the "
+        "reasoner recorded it\n")
