@@ -16,7 +16,7 @@ import pyoxigraph as ox
 import pytest
 
 from guidegraph.audit_log import ABSENT, check, read_log
-from guidegraph.store import EmbeddedStore
+from guidegraph.store import EmbeddedStore, RemoteStore
 
 from .conftest import Server, _serve, clean_env, start_server, stop_server
 from .test_server import EXAMPLE, get, http
@@ -132,3 +132,30 @@ def test_the_audit_page_reports_a_graph_changed_outside_the_log(loaded_store: Pa
     page = body.decode()
     assert "1 problem</span> in 3 entries" in page
     assert f"graph &lt;{snapshot}&gt; was changed outside the log: its content hash is " in page
+
+
+def test_an_update_through_a_server_on_a_remote_engine_is_logged(tmp_path: Path) -> None:
+    from tests.store.conftest import start_oxigraph
+
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        pytest.skip("the oxigraph server (pip install oxigraph) is not installed")
+    engine, url = start_oxigraph(binary, tmp_path / "engine")
+    try:
+        remote = RemoteStore(url + "/query")
+        server = start_server(url + "/query", tmp_path / "remote.log",  # type: ignore[arg-type]
+                              "--update-token", f"bob:{SECRET}")
+        try:
+            text = ("INSERT DATA { GRAPH <https://example.org/r> { <https://example.org/s> "
+                    "<https://example.org/p> 1 } }")
+            assert post_update(server, text) == 204
+        finally:
+            stop_server(server)
+        [entry] = [e for e in read_log(remote) if e.action == "update"]
+        assert (entry.actor, entry.subject) == ("bob", text)
+        assert [(s.graph, s.before, s.after) for s in entry.states] == [
+            ("https://example.org/r", ABSENT, remote.graph_hash("https://example.org/r"))]
+        assert check(remote).problems == []
+    finally:
+        engine.terminate()
+        engine.wait()
