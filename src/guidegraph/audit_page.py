@@ -28,7 +28,7 @@ from guidegraph.audit import (
     stored_runs,
 )
 from guidegraph.audit import count_text as _count
-from guidegraph.audit_log import read_log, verify
+from guidegraph.audit_log import check
 from guidegraph.derivation_graph import Citation, Support, citations, support
 from guidegraph.explain import render_explanation
 from guidegraph.knowledge import GG, Knowledge, KnowledgePart
@@ -179,8 +179,7 @@ class AuditPages:
         report = audit(knowledge, self.store if stored else None)
         snapshots = self.store.snapshots() if stored else []
         runs = self.runs(current)
-        problems = verify(self.store)
-        entries = len(read_log(self.store))
+        log = check(self.store)
         per = min(max(per, 1), MAX_PAGE_SIZE)
         pages = max(1, -(-len(runs) // per))
         page = min(max(page, 1), pages)
@@ -189,7 +188,7 @@ class AuditPages:
             self._versions(snapshots, current, stored, knowledge),
             self._findings(report),
             self._citations(knowledge),
-            self._log(problems, entries),
+            self._log(log.problems, len(log.entries), log.notes),
             self._runs(runs, page, pages, per, {s["g"]: s for s in snapshots}, current),
         ]
         return _page("guidegraph audit", join(body))
@@ -298,14 +297,20 @@ class AuditPages:
                  '</th><th>evidence statements</th></tr></thead><tbody>{}</tbody></table>'
                  '</section>', Markup("<th>guideline</th>") if several else "", join(rows))
 
-    def _log(self, problems: list[str], entries: int) -> Markup:
+    def _log(self, problems: list[str], entries: int, notes: list[str]) -> Markup:
+        """The log check: problems, or intact; and what could not be checked (entries that
+        predate content hashes), never left out."""
+        unchecked = h('<p>Not checked:</p><ul class="notes">{}</ul>',
+                      join(h("<li>{}</li>", n) for n in notes)) if notes else Markup("")
         if not problems:
             return h('<section id="log"><h2>Audit log</h2><p><span class="badge ok">intact'
-                     '</span> {}, hash chain whole.</p></section>', _count(entries, "entry"))
+                     '</span> {}, hash chain whole, {}.</p>{}</section>',
+                     _count(entries, "entry"), "the stored graphs checked against it" if notes
+                     else "every stored graph as the log last recorded it", unchecked)
         items = join(h("<li>{}</li>", p) for p in problems)
         return h('<section id="log"><h2>Audit log</h2><p><span class="badge sev-error">'
-                 '{}</span> in {}:</p><ul class="problems">{}</ul></section>',
-                 _count(len(problems), "problem"), _count(entries, "entry"), items)
+                 '{}</span> in {}:</p><ul class="problems">{}</ul>{}</section>',
+                 _count(len(problems), "problem"), _count(entries, "entry"), items, unchecked)
 
     def _runs(self, runs: list[RunRow], page: int, pages: int, per: int,
               snapshots: dict[str, dict[str, str]], current: set[str]) -> Markup:

@@ -141,12 +141,16 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
         except GuidegraphError as exc:
             _fail(str(exc), exc.exit_code)
     if run_iri:
+        from guidegraph.audit_log import changed_since_written
         from guidegraph.runs import run_record
 
         store = _open_store(store_spec, write=False)
         reasoner = _reasoner_for(store, guidelines, "compiled", ensure_loaded=False)
         try:
             results = [provenance.from_triples(run_record(store, run_iri), reasoner)]
+            for change in changed_since_written(store, run_iri):
+                click.echo(f"guidegraph: warning: {change}; this is not the run as the "
+                           "reasoner recorded it", err=True)
         except (GuidegraphError, KeyError) as exc:
             _fail(str(exc).strip("'\""))
         _check_rec(reasoner, results, rec_id)
@@ -265,9 +269,11 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
               help="Port to listen on.")
 @click.option("--store", "store_spec", envvar="GUIDEGRAPH_STORE", metavar="PATH|URL",
               help="Embedded store path or SPARQL endpoint URL (default: the user data folder).")
-@click.option("--update-token", envvar="GUIDEGRAPH_UPDATE_TOKEN", metavar="TOKEN",
-              help="Allow POST /update and /reason?save=true with this Bearer token "
-                   "(prefer the environment variable; without it the server is read-only).")
+@click.option("--update-token", envvar="GUIDEGRAPH_UPDATE_TOKEN", metavar="[NAME:]SECRET",
+              help="Allow POST /update and /reason?save=true with SECRET as Bearer token; "
+                   "the audit log records their writes as NAME's (default: update-token; "
+                   "a value with a colon is read as NAME:SECRET). Prefer the environment "
+                   "variable; without it the server is read-only.")
 @click.option("--query-timeout", type=click.FloatRange(min=0.1), default=30.0,
               show_default=True, metavar="SECONDS",
               help="Cancel a query that runs longer than this (answered with 503).")
@@ -297,6 +303,13 @@ def serve(host: str, port: int, store_spec: str | None, update_token: str | None
     if update_token is not None and update_token and not update_token.strip():
         _fail("--update-token: a token of only whitespace is not allowed; allowed: a "
               "non-blank secret (or none, for a read-only server)")
+    if update_token:
+        from guidegraph.server import split_token
+
+        try:
+            split_token(update_token)
+        except ValueError as exc:
+            _fail(str(exc))
     config = ServeConfig(store=store_spec, host=host, port=port,
                          update_token=update_token or None, query_timeout=query_timeout,
                          max_rows=max_rows, allowed_hosts=allowed_hosts,
@@ -366,32 +379,42 @@ def _save_runs(store: Store, reasoner: Reasoner, cases: list, results: list) -> 
 @click.option("--case", "cases", multiple=True, metavar="FILE",
               help="Case file or folder to store as case graphs (repeatable).")
 def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, ...]) -> None:
-    """Load the ontology, guideline versions and cases into the store, one transaction each."""
+    """Load the ontology, guideline versions and cases into the store, all in one transaction.
+
+    Every file is read and checked first; a bad one (exit 2) leaves the store untouched. A
+    version or case already stored as given is left alone (no new version, no log entry)."""
     from pathlib import Path
 
     from guidegraph.errors import GuidegraphError
     from guidegraph.knowledge import Knowledge, read_parts
     from guidegraph.reasoner import Reasoner
-    from guidegraph.runs import case_graphs
+    from guidegraph.runs import case_graph, case_triples
 
-    store = _open_store(store_spec, write=True)
     try:
         parts = read_parts([Path(g) for g in guidelines] or None)
-        names = store.load_parts(parts)
-        for part, name in zip(parts, names, strict=True):
+        reasoner = Reasoner(Knowledge.from_parts(parts))  # checks the parts fit together
+        found, errors = _read_cases(reasoner, cases)
+        for error in errors:
+            click.echo(f"guidegraph: {error}", err=True)
+        if errors:
+            _fail(f"{len(errors)} case input error(s): nothing was loaded")
+    except GuidegraphError as exc:
+        _fail(f"{exc}; nothing was loaded", exc.exit_code)
+    except FileNotFoundError as exc:
+        _fail(f"{exc}; nothing was loaded")
+    store = _open_store(store_spec, write=True)  # only now: a failed load creates nothing
+    try:
+        names = store.load_parts(parts, cases=[
+            (case_graph(c.iri), c.iri, case_triples(reasoner, c)) for c in found])
+        for part, (name, written) in zip(parts, names, strict=False):
             what = f"guideline {part.info.id} {part.info.version}" if part.info else "ontology"
-            click.echo(f"loaded {what} ({part.content_hash[:19]}...) as <{name}>")
+            state = "loaded" if written else "already current:"
+            click.echo(f"{state} {what} ({part.content_hash[:19]}...) as <{name}>")
         if cases:
-            reasoner = Reasoner(Knowledge.from_parts(parts))
-            found, errors = _read_cases(reasoner, cases)
-            for error in errors:
-                click.echo(f"guidegraph: {error}", err=True)
-            graphs = case_graphs(reasoner, found)
-            if graphs:
-                store.add_graphs(graphs)
-            click.echo(f"loaded {len(graphs)} case(s)")
-            if errors:
-                raise SystemExit(2)
+            stored = dict(names[len(parts):])
+            same = len(stored) - sum(stored.values())
+            click.echo(f"loaded {sum(stored.values())} case(s)"
+                       + (f"; {same} already stored with the same facts" if same else ""))
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
     click.echo(f"store: {store.location}")
@@ -482,9 +505,17 @@ def _run_query(spec: str | None, text: str, bindings: dict, fmt: str | None,
 @click.option("--cases", "case_paths", multiple=True, metavar="PATH",
               help="Also reason over these cases (files or folders) and report conflicts.")
 @click.option("--verify-log", is_flag=True,
-              help="Only check the audit log: every entry intact, the hash chain whole.")
+              help="Only check the audit log: every entry intact, the hash chain whole, and "
+                   "every stored graph as the log last recorded it (changed, deleted or "
+                   "added outside the log: exit 1).")
+@click.option("--expect-head", metavar="SEQUENCE:HASH",
+              help="With --verify-log: also fail (exit 1) unless the chain still holds this "
+                   "head, as --log-head printed it earlier, at its position.")
+@click.option("--log-head", is_flag=True,
+              help="Only print the audit log's chain head (SEQUENCE:HASH), to keep outside "
+                   "the store for --expect-head.")
 def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
-          verify_log: bool) -> None:
+          verify_log: bool, expect_head: str | None, log_head: bool) -> None:
     """Audit citations, grades, conflicts and stored runs; exit 1 when an error is found."""
     import json
 
@@ -494,25 +525,59 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
     from guidegraph.reasoner import Reasoner
     from guidegraph.store import default_store_path, is_store
 
+    expected = None
+    if expect_head is not None:
+        from guidegraph.audit_log import parse_head
+
+        if not verify_log:
+            _fail("--expect-head goes with --verify-log")
+        try:
+            expected = parse_head(expect_head)
+        except ValueError as exc:
+            _fail(str(exc))
+    if log_head and (verify_log or case_paths):
+        _fail("--log-head prints the chain head only; give it without --verify-log and "
+              "--cases")
     # An author's `guidegraph audit` on a machine with no store audits the shipped files; a
     # store that was named (--store, GUIDEGRAPH_STORE) must exist.
-    named = store_spec is not None or verify_log
+    named = store_spec is not None or verify_log or log_head
     store = (_open_store(store_spec, write=False)
              if named or is_store(default_store_path()) else None)
     try:
-        if verify_log:
-            from guidegraph.audit_log import read_log, verify
+        if log_head:
+            from guidegraph.audit_log import chain_head
 
             assert store is not None
-            problems = verify(store)
-            entries = len(read_log(store))
+            sequence, digest = chain_head(store)
+            if not sequence:
+                _fail(f"the audit log of store {store.location} is empty: no head yet", 1)
             if fmt == "json":
-                click.echo(json.dumps({"entries": entries, "problems": problems}, indent=2))
+                click.echo(json.dumps({"sequence": sequence, "hash": digest,
+                                       "head": f"{sequence}:{digest}"}, indent=2))
+            else:
+                click.echo(f"{sequence}:{digest}")
+            return
+        if verify_log:
+            from guidegraph.audit_log import check
+
+            assert store is not None
+            report = check(store, expected)
+            problems, entries = report.problems, len(report.entries)
+            head = report.head.head() if report.head else None
+            if fmt == "json":
+                click.echo(json.dumps({"entries": entries, "head": head,
+                                       "problems": problems, "notes": report.notes},
+                                      indent=2))
             else:
                 for problem in problems:
                     click.echo(f"[ERROR] {problem}")
+                for note in report.notes:
+                    click.echo(f"[NOTE] {note}")
                 click.echo(f"audit log: {entries} entries, "
-                           + ("intact" if not problems else f"{len(problems)} problems"))
+                           + ("intact" if not problems else f"{len(problems)} problems")
+                           + (f" ({len(report.notes)} notes: not everything could be "
+                              "checked)" if report.notes else "")
+                           + (f"; head {head}" if head else ""))
             raise SystemExit(1 if problems else 0)
         from_store = store is not None and store.has_knowledge()
         knowledge = store.knowledge() if from_store else Knowledge.load()

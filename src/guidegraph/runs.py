@@ -12,7 +12,7 @@ import hashlib
 import pyoxigraph as ox
 
 from guidegraph import provenance
-from guidegraph.audit_log import APPEND_LOCK, Change, log_graph_triples
+from guidegraph.audit_log import Change, write_logged
 from guidegraph.case_intake import Case
 from guidegraph.reasoner import Reasoner
 from guidegraph.result import Result
@@ -45,30 +45,34 @@ def case_graphs(reasoner: Reasoner, cases: list[Case]) -> dict[str, list[ox.Trip
 
 def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list[Result],
               *, actor: str | None = None) -> None:
-    """Write cases and runs with their audit-log entries, one transaction per chunk."""
-    agent = {AGENT_GRAPH + provenance.__version__:
-             _parse("\n".join(provenance.agent_lines()) + "\n")}
+    """Write cases and runs with their audit-log entries, one transaction per chunk.
+
+    Each run's entry records the content hash of its run graph and its case graph; the
+    first entry of a chunk also that of the agent graph, which every chunk adds to."""
+    agent_graph = AGENT_GRAPH + provenance.__version__
+    agent = _parse("\n".join(provenance.agent_lines()) + "\n")
     chunk: dict[str, list[ox.Triple]] = {}
+    texts: dict[str, bytes] = {}
     changes: list[Change] = []
 
     def flush() -> None:
-        with APPEND_LOCK:  # head read and entries written as one step
-            log, stamps = log_graph_triples(store, changes, actor)
-            for change, stamp in zip(changes, stamps, strict=True):
-                chunk[change.graph].append(stamp)
-            # The agent graph only ever gains the same two triples: add, never replace.
-            store.add_graphs(chunk, append={**log, **agent})
+        changes[0].wrote += (agent_graph,)
+        # The agent graph only ever gains the same two triples: add, never replace.
+        write_logged(store, changes, chunk, append={agent_graph: agent}, actor=actor,
+                     texts=texts)
 
     for case, result in zip(cases, results, strict=True):
-        chunk[case_graph(case.iri)] = case_triples(reasoner, case)
+        graph = case_graph(case.iri)
+        chunk[graph] = case_triples(reasoner, case)
         nt = provenance.to_ntriples(result, reasoner, self_contained=False)
         chunk[result.provenance] = _parse(nt)
+        texts[result.provenance] = nt.encode()
         changes.append(Change(action="reason", graph=result.provenance, subject=case.iri,
                               before="", after="sha256:" + hashlib.sha256(nt.encode())
-                              .hexdigest()))
+                              .hexdigest(), wrote=(graph,)))
         if len(chunk) >= _CHUNK:
             flush()
-            chunk, changes = {}, []
+            chunk, changes, texts = {}, [], {}
     if changes:
         flush()
 

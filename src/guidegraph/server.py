@@ -34,6 +34,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Flask, Response, request, url_for
 
+from guidegraph.audit_log import APPEND_LOCK, logged_update
 from guidegraph.audit_page import PAGE_SIZE, AuditPages, error_page, landing_page
 from guidegraph.errors import CaseInputError, GuidegraphError
 from guidegraph.query_check import QueryRefused, QuerySyntaxError, check_nesting, query_form
@@ -177,16 +178,23 @@ class Backend:
         except StoreError as exc:
             raise _remote_timeout(exc, self.timeout) from None
 
-    def update(self, text: str) -> None:
-        """An untrusted update, guarded and applied under the time limit."""
+    def update(self, text: str, actor: str) -> None:
+        """An untrusted update, guarded and applied under the time limit, and logged as
+        ``actor``'s with the content hash of each graph it changed, before and after
+        (:func:`~guidegraph.audit_log.logged_update`)."""
         if isinstance(self.store, WorkerStore):
-            self.store.user_update(text, self.timeout)
+            self.store.user_update(text, self.timeout, actor)
             return
-        remote = self._checked_remote(text)
-        try:
-            remote.update(text)
-        except StoreError as exc:
-            raise _remote_timeout(exc, self.timeout) from None
+        with APPEND_LOCK:
+            remote = self._checked_remote(text)
+
+            def apply(update: str) -> None:
+                try:
+                    remote.update(update)
+                except StoreError as exc:
+                    raise _remote_timeout(exc, self.timeout) from None
+
+            logged_update(self.store, text, actor, apply=apply)
 
     def _checked_remote(self, text: str) -> RemoteStore:
         """Guard the text in the worker; the remote engine for the time that is left."""
@@ -228,7 +236,8 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
     """The WSGI application (run it under any WSGI server; ``serve`` uses werkzeug's)."""
     backend = backend or Backend(config)
     reasoner, knowledge_stored = build_reasoner(backend.store)
-    token = config.update_token or None
+    token_name, token = split_token(config.update_token) if config.update_token else (
+        "", None)
     state = {"knowledge_stored": knowledge_stored}
 
     app = Flask("guidegraph")
@@ -326,7 +335,7 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
             return _text(400, "using-graph-uri / using-named-graph-uri are not supported; "
                               "write USING or GRAPH in the update itself")
         try:
-            backend.update(text)  # guarded, parsed and applied in the worker
+            backend.update(text, token_name)  # guarded, applied and logged in the worker
         except (QueryTimeout, ResourceLimit) as exc:
             return _text(503, str(exc))
         except (QueryRefused, QuerySyntaxError) as exc:
@@ -365,7 +374,7 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
         results = [reasoner.reason(case) for case in items]
         if save:
             try:
-                _save(backend, reasoner, items, results, state)
+                _save(backend, reasoner, items, results, state, token_name)
             except QueryTimeout as exc:
                 return _json(503, {"error": f"results computed but not saved: {exc}"})
             except GuidegraphError as exc:
@@ -426,15 +435,37 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
 
 
 def _save(backend: Backend, reasoner: Reasoner, cases: list, results: list,
-          state: dict[str, bool]) -> None:
-    """Save runs; first store the knowledge they refer to if the store lacked it."""
+          state: dict[str, bool], actor: str) -> None:
+    """Save runs, logged as ``actor``'s (the token's name); first store the knowledge they
+    refer to if the store lacked it."""
     from guidegraph.knowledge import read_parts
     from guidegraph.runs import save_runs
 
     if not state["knowledge_stored"]:
-        backend.store.load_parts(read_parts(None))
+        backend.store.load_parts(read_parts(None), actor=actor)
         state["knowledge_stored"] = True
-    save_runs(backend.store, reasoner, cases, results)
+    save_runs(backend.store, reasoner, cases, results, actor=actor)
+
+
+#: The name a token without one is logged under
+DEFAULT_TOKEN_NAME = "update-token"
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def split_token(value: str) -> tuple[str, str]:
+    """``NAME:SECRET`` into its name (what the audit log records as the writer) and secret
+    (never logged); a value without a colon is a secret named ``update-token``."""
+    name, sep, secret = value.partition(":")
+    if not sep:
+        name, secret = DEFAULT_TOKEN_NAME, value
+    if not _TOKEN_NAME.fullmatch(name):
+        raise ValueError(f"--update-token: the name {name[:40]!r} is not allowed; allowed: "
+                         "NAME:SECRET with a NAME of 1 to 64 letters, digits and . _ @ - "
+                         "(starting with a letter or digit), or a SECRET alone")
+    if not secret.strip():
+        raise ValueError(f"--update-token: the secret of {name!r} is blank; allowed: a "
+                         "non-blank secret after NAME:")
+    return name, secret
 
 
 def _query_text() -> tuple[str | None, Response | None]:

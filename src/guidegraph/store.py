@@ -32,6 +32,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from guidegraph.content_hash import DEFAULT_GRAPH, content_hash, ntriples_hash
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import GG, GuidelineInfo, Knowledge, KnowledgePart
 from guidegraph.query_check import QueryRefused as QueryRefused  # re-exported
@@ -266,20 +267,33 @@ class Store(ABC):
             s["g"] for s in self.current_snapshots()}
         return [g for g in self.graph_names() if g not in superseded]
 
-    def load_parts(self, parts: list[KnowledgePart], *, actor: str | None = None) -> list[str]:
-        """Store ontology and guideline versions with their audit-log entries, in one
-        transaction; returns the graph names."""
-        from guidegraph.audit_log import APPEND_LOCK, Change, log_graph_triples
+    def load_parts(self, parts: list[KnowledgePart], *,
+                   cases: list[tuple[str, str, list[ox.Triple]]] | None = None,
+                   actor: str | None = None) -> list[tuple[str, bool]]:
+        """Store ontology and guideline versions, and ``cases`` (graph, case IRI, triples),
+        with their audit-log entries, in one transaction.
+
+        Loading is idempotent: a version that is already the current one of its guideline
+        (or the current ontology) and a case graph that already holds the same content are
+        left alone, with no new ``gg:loadedAt`` and no entry. A superseded version loaded
+        again becomes current again (a new ``gg:loadedAt``, logged). Returns the graph name
+        of each part, then of each case graph, with whether it was written."""
+        from guidegraph.audit_log import Change, write_logged
 
         now = ox.Literal(datetime.now(UTC).isoformat(timespec="microseconds"),
                          datatype=ox.NamedNode(XSD + "dateTime"))
         current = {(s["kind"], s["of"]): s["hash"] for s in self.current_snapshots()}
         changes: list[Change] = []
-        graphs: dict[str, list[ox.Triple]] = {}
+        snapshots: dict[str, list[ox.Triple]] = {}
+        names: list[tuple[str, bool]] = []
         for part in parts:
             digest = part.content_hash.split(":", 1)[-1]
             name = (ONTOLOGY_GRAPH + digest) if part.kind == "ontology" else (
                 SNAPSHOT_BASE + digest)
+            of = part.info.iri if part.info else ""
+            if current.get((part.kind, of)) == part.content_hash or name in snapshots:
+                names.append((name, False))
+                continue
             node = ox.NamedNode(name)
             meta = [
                 ox.Triple(node, _gg("loadedAt"), now),
@@ -293,20 +307,57 @@ class Store(ABC):
                     ox.Triple(node, _gg("version"), ox.Literal(part.info.version)),
                     ox.Triple(node, ox.NamedNode(SKOS_NOTATION), ox.Literal(part.info.id)),
                 ]
-            graphs[name] = [*part.triples, *meta]
-            of = part.info.iri if part.info else ""
+            snapshots[name] = [*part.triples, *meta]
+            names.append((name, True))
             changes.append(Change(
                 action=f"load-{part.kind}", graph=name, subject=of or name,
                 before=current.get((part.kind, of), ""), after=part.content_hash))
-        with APPEND_LOCK:  # head read and entries written as one step
-            log, stamps = log_graph_triples(self, changes, actor)
-            for name, stamp in zip(graphs, stamps, strict=True):
-                graphs[name].append(stamp)
+        case_graphs: dict[str, list[ox.Triple]] = {}
+        case_names: dict[str, bool] = {}
+        for graph, subject, triples in cases or []:
+            after = content_hash(triples)
+            case_names[graph] = after != self.graph_hash(graph)
+            if not case_names[graph]:
+                continue  # the same facts are stored already
+            case_graphs[graph] = triples
+            changes = [c for c in changes if c.graph != graph]  # a case given twice: last
+            changes.append(Change(action="load-case", graph=graph, subject=subject,
+                                  before="", after=after, stamp=False))
+        if changes:
             # Snapshot graphs are named by their content, so adding to an existing one only
-            # adds the new gg:loadedAt: no replace needed, and the embedded store can write
-            # in bulk.
-            self.add_graphs(graphs, replace=False, append=log)
-        return list(graphs)
+            # adds the new gg:loadedAt: they are appended to, never replaced, and the
+            # embedded store can then write in bulk.
+            write_logged(self, changes, case_graphs, append=snapshots, actor=actor)
+        return [*names, *case_names.items()]
+
+    # -- content hashes (the audit log's account of each graph) ----------------------
+    def graph_ntriples(self, graph: str) -> bytes:
+        """One named graph as N-Triples."""
+        return ox.serialize(self.graph_triples(graph), format=ox.RdfFormat.N_TRIPLES)
+
+    #: Whether graph_ntriples gives literals as Oxigraph keeps them (by value)
+    _normalised = False
+
+    def graph_hash(self, graph: str) -> str:
+        """The content hash of one stored graph (:data:`ABSENT` when it holds nothing)."""
+        from guidegraph.audit_log import ABSENT
+
+        data = self.graph_ntriples(graph)
+        return ntriples_hash(data, normalised=self._normalised) if data.strip() else ABSENT
+
+    def graph_hashes(self, *, include_log: bool = False) -> dict[str, str]:
+        """The content hash of every stored graph but the audit log (unless asked). A graph
+        emptied but not dropped counts as absent, as engines that list only graphs with
+        triples would have it."""
+        from guidegraph.audit_log import LOG_GRAPH
+
+        hashes = {}
+        for g in self.graph_names():
+            if include_log or g != LOG_GRAPH:
+                data = self.graph_ntriples(g)
+                if data.strip():
+                    hashes[g] = ntriples_hash(data, normalised=self._normalised)
+        return hashes
 
     def knowledge(self) -> Knowledge:
         """The current ontology and guideline versions, as reasoner knowledge."""
@@ -440,6 +491,22 @@ class EmbeddedStore(Store):
     def graph_names(self) -> list[str]:
         return sorted(g.value for g in self.ox.named_graphs() if isinstance(g, ox.NamedNode))
 
+    _normalised = True  # read back as the store keeps it
+
+    def graph_ntriples(self, graph: str) -> bytes:
+        name = ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
+        return self.ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
+
+    def graph_hashes(self, *, include_log: bool = False) -> dict[str, str]:
+        """As :meth:`Store.graph_hashes`, and the default graph when it holds anything
+        (guidegraph writes nothing there, but an update could; a remote engine's default
+        graph may be the union of all graphs, so only here is it hashed)."""
+        hashes = super().graph_hashes(include_log=include_log)
+        data = self.graph_ntriples(DEFAULT_GRAPH)
+        if data:
+            hashes[DEFAULT_GRAPH] = ntriples_hash(data, normalised=True)
+        return hashes
+
     def close(self) -> None:
         # Dropping the last reference closes RocksDB and frees its lock for the next opener.
         self.ox = None  # type: ignore[assignment]
@@ -499,6 +566,13 @@ class RemoteStore(Store):
         return self._select(
             f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", {}, None,
             False)
+
+    def graph_ntriples(self, graph: str) -> bytes:
+        """The engine's own N-Triples (hashed after normalising: engines keep literals
+        differently)."""
+        return self._post(self.url, [("query", f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH "
+                                               f"<{graph}> {{ ?s ?p ?o }} }}")],
+                          "application/n-triples")
 
 
 def open_store(spec: str | None = None, *, write: bool = True) -> Store:

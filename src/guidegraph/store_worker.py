@@ -25,6 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from guidegraph.audit_log import APPEND_LOCK, logged_update
 from guidegraph.errors import GuidegraphError
 from guidegraph.isolation import Isolation, isolate
 from guidegraph.query_check import (
@@ -145,15 +146,21 @@ def _worker_main(conn: Connection, path: str | None, memory_limit: int | None,
                     default_graphs = dataset
                 reply = run_protocol_query(store, text, fmt, default_graphs, named_graphs,
                                            row_cap, bindings)
-            elif op in ("update", "user-update"):
+            elif op == "update":
                 dataset = None
-                if op == "user-update":
-                    refuse_unsafe(args)
                 store.update(args)
+            elif op == "user-update":  # guarded, applied and logged (audit_log.logged_update)
+                dataset = None
+                text, actor = args
+                refuse_unsafe(text)
+                logged_update(store, text, actor,
+                              stage=lambda name: conn.send(("stage", name)))
             elif op == "select":
                 reply = _serialise(store._select(*args))
             elif op == "graph":
-                reply = ox.serialize(store.graph_triples(args), format=ox.RdfFormat.N_TRIPLES)
+                reply = store.graph_ntriples(args)
+            elif op == "graph-hashes":
+                reply = store.graph_hashes(include_log=args)
             else:
                 raise StoreError(f"unknown store operation {op!r}")
             conn.send(("ok", reply))
@@ -295,13 +302,18 @@ class StoreWorker:
         return StoreError("the store worker stopped unexpectedly and was restarted; "
                           "nothing of the request was written")
 
-    def call(self, op: str, args: Any, timeout: float | None) -> Any:
+    def call(self, op: str, args: Any, timeout: float | None, *,
+             stages: dict[str, float | None] | None = None) -> Any:
         """Send one request; on overrun kill and restart the worker, raise QueryTimeout.
 
-        ``timeout=None``: no limit (the command line, where the user can interrupt)."""
+        ``timeout=None``: no limit (the command line, where the user can interrupt). A
+        request may pass through stages (the worker sends ``("stage", name)``), each with a
+        time limit of its own from ``stages``: a logged update is hashed under the internal
+        limit, applied under the user's, and logged under the internal one again."""
         if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
             raise QueryTimeout(f"the store was busy with other requests for {timeout:g} s; "
                                "try again")
+        stage, limit = "", timeout
         try:
             if self._proc is None or not self._proc.is_alive():
                 self._kill()
@@ -309,16 +321,26 @@ class StoreWorker:
             assert self._conn is not None
             try:
                 self._conn.send((op, args))
-                ready = self._conn.poll(timeout)
-                reply = self._conn.recv() if ready else None
+                while True:
+                    ready = self._conn.poll(limit)
+                    reply = self._conn.recv() if ready else None
+                    if reply is None or reply[0] != "stage":
+                        break
+                    stage = reply[1]
+                    limit = (stages or {}).get(stage, timeout)
             except (EOFError, OSError):
                 raise self._crashed() from None
             if not ready:
                 self._kill()
                 self.restarts += 1
                 self._start()
+                if stage == "log":
+                    raise StoreError(f"the update was applied, but its audit-log entry was "
+                                     f"not written within {limit:g} s; `guidegraph audit "
+                                     "--verify-log` reports the graphs it changed as changed "
+                                     "outside the log")
                 raise QueryTimeout(f"cancelled: the request ran longer than the time limit "
-                                   f"of {timeout:g} s (--query-timeout); nothing was written")
+                                   f"of {limit:g} s (--query-timeout); nothing was written")
         finally:
             self._lock.release()
         if reply[0] == "ok":
@@ -370,7 +392,21 @@ class WorkerStore(Store):
         return self.worker.call(
             "query", (text, terms, fmt, default_graphs, named_graphs, row_cap), timeout)
 
-    def user_update(self, text: str, timeout: float | None) -> None:
-        """An untrusted update guarded and applied in the worker, under ``timeout``."""
+    _normalised = True  # the worker reads the embedded store
+
+    def graph_ntriples(self, graph: str) -> bytes:
+        return self.worker.call("graph", graph, self.timeout)
+
+    def graph_hashes(self, *, include_log: bool = False) -> dict[str, str]:
+        return self.worker.call("graph-hashes", include_log, self.timeout)
+
+    def user_update(self, text: str, timeout: float | None, actor: str) -> None:
+        """An untrusted update guarded and applied in the worker under ``timeout``, and
+        logged as ``actor``'s (hashing before and after under the internal time limit).
+
+        Held under :data:`~guidegraph.audit_log.APPEND_LOCK`, so no save in this process
+        reads the chain head while the worker appends the update's entry."""
         check_nesting(text)
-        self.worker.call("user-update", text, timeout)
+        with APPEND_LOCK:
+            self.worker.call("user-update", (text, actor), self.timeout,
+                             stages={"update": timeout, "log": self.timeout})

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from guidegraph import provenance
+from guidegraph.audit_log import ABSENT, check, logged_update, read_log
 from guidegraph.cli import main
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import Knowledge, read_parts
@@ -148,3 +149,38 @@ def test_cli_against_the_store(store: Store, tmp_path: Path) -> None:
     direct = runner.invoke(main, ["explain", example])
     assert explained.exit_code == 0, explained.output
     assert explained.stdout.replace(run, "") == direct.stdout.replace(run, "")
+
+
+def test_the_log_accounts_for_every_graph_on_both_stores(store: Store) -> None:
+    """Hashes written before a write and read back from either engine agree; a second load
+    of the same versions adds nothing; an edit outside the log is found."""
+    store.load_parts(read_parts([RS]))
+    reasoner = Reasoner(store.knowledge())
+    found = cases(reasoner, ["basilar-icad-consensus", "dnr-3-embolic-without-stenosis"])
+    results = [reasoner.reason(c) for c in found]
+    save_runs(store, reasoner, found, results)
+    assert check(store).problems == []
+    entries = len(read_log(store))
+    assert [written for _name, written in store.load_parts(read_parts([RS]))] == [False, False]
+    assert len(read_log(store)) == entries
+    run = results[0].provenance
+    [entry] = [e for e in read_log(store) if e.graph == run]
+    [recorded] = [s.after for s in entry.states if s.graph == run]
+    store.update(f"INSERT DATA {{ GRAPH <{run}> {{ <{run}> <http://e/p> 1 }} }}")
+    assert check(store).problems == [
+        f"graph <{run}> was changed outside the log: its content hash is "
+        f"{store.graph_hash(run)}, entry {entry.sequence} recorded {recorded}"]
+
+
+def test_a_logged_update_records_each_graph_it_changed_on_both_stores(store: Store) -> None:
+    store.load_parts(read_parts([RS]))
+    snapshot = next(g for g in store.graph_names() if "/snapshot/" in g)
+    before = store.graph_hash(snapshot)
+    logged_update(store, f"INSERT DATA {{ GRAPH <{snapshot}> {{ <{snapshot}> <http://e/p> 1 }} "
+                         "GRAPH <http://e/new> { <http://e/s> <http://e/p> 2 } }", "alice")
+    last = read_log(store)[-1]
+    assert (last.action, last.actor) == ("update", "alice")
+    assert {(s.graph, s.before, s.after) for s in last.states} == {
+        (snapshot, before, store.graph_hash(snapshot)),
+        ("http://e/new", ABSENT, store.graph_hash("http://e/new"))}
+    assert check(store).problems == []
