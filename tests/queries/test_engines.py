@@ -11,6 +11,11 @@ typed literals by their datatype and lexical form; blank nodes only as blank nod
 each engine names them its own way. One engine difference is allowed here, said here: number
 literals compare by numeric value, since an aggregate over decimals may come back as another
 number type on another engine (docs/scaling.md, "Engines").
+
+Where Virtuoso 7.2 answers a query of the library differently, :data:`VIRTUOSO_DIFFERS` names
+the query and the reason, the comparison is an expected failure (strict: a Virtuoso that
+answers alike fails it, so this list and docs/scaling.md are kept true), and what still holds
+is tested beside it (the same set of rows where only duplicates differ).
 """
 
 from __future__ import annotations
@@ -47,6 +52,56 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 NUMBERS = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long")}
 GRAPH_QUERIES = ["loaded-guideline-versions", "runs-for-case", "runs-per-guideline-version"]
 REMOTES = ["oxigraph", "virtuoso", "serve", "serve-oxigraph"]
+
+DUPLICATES = ("Virtuoso keeps the duplicate rows of an alternative path (p|q) where both "
+              "branches match, as SPARQL 1.1 defines it; Oxigraph gives each match once")
+VIRTUOSO_DIFFERS = {
+    "precedence": DUPLICATES,
+    "recommendations": DUPLICATES,
+    "support": DUPLICATES,
+    "loaded-guideline-versions": "Virtuoso returns the boolean of an expression (here BIND "
+                                 "(NOT EXISTS {...})) as the xsd:integer 0 or 1",
+    "verdicts-on-retracted-citations": "Virtuoso evaluates a FILTER inside OPTIONAL without "
+                                       "the variables bound outside it, so ?via stays unbound",
+    "standing": "Virtuoso gives other ?standing values (IF over NOT EXISTS inside BIND); "
+                "cause not isolated further",
+    "grades-on-secondary-sources": "Virtuoso gives no rows (the embedded store five); cause "
+                                   "not isolated further",
+    "verdict-criteria": "Virtuoso's compiler fails: 'Internal error: "
+                        "sparp_find_origin_of_external_var()'",
+}
+
+#: Bindings under which those two queries show their difference (under the others, such as
+#: a case without retracted citations, Virtuoso's rows are the embedded store's).
+DIFFERS_ONLY = {
+    "loaded-guideline-versions": {"unbound"},
+    "verdicts-on-retracted-citations": {
+        "unbound",
+        "citation=<https://w3id.org/guidegraph/guideline/rescue-stenting/ref-2>,"
+        "case=basilar-icad-consensus"},
+}
+
+
+def _differs(engine: str, name: str, pid: str) -> bool:
+    if engine != "virtuoso" or name not in VIRTUOSO_DIFFERS:
+        return False
+    binds = pid[len(name) + 1:-1] if pid.startswith(name + "[") else "unbound"
+    return name not in DIFFERS_ONLY or binds in DIFFERS_ONLY[name]
+
+
+def engine_params(names: list[Any]) -> list[Any]:
+    """(engine, *query params) for every remote engine; Virtuoso's known differences marked
+    as expected failures with their reason."""
+    out = []
+    for engine in REMOTES:
+        for p in names:
+            values = p.values if hasattr(p, "values") else (p,)
+            name = values[0]
+            pid = p.id if hasattr(p, "id") else name
+            marks = [pytest.mark.xfail(strict=True, reason=VIRTUOSO_DIFFERS[name])] if (
+                _differs(engine, name, pid)) else []
+            out.append(pytest.param(engine, *values, marks=marks, id=f"{pid}-{engine}"))
+    return out
 
 
 def every_query() -> list[Any]:
@@ -156,8 +211,7 @@ def test_the_comparison_covers_the_whole_library() -> None:
     assert names == {p.stem for p in resources.queries_dir().rglob("*.rq")}
 
 
-@pytest.mark.parametrize("engine", REMOTES)
-@pytest.mark.parametrize(("name", "bind"), every_query())
+@pytest.mark.parametrize(("engine", "name", "bind"), engine_params(every_query()))
 def test_every_named_query_gives_the_embedded_rows(engines: dict[str, RemoteStore],
                                                   embedded_rows: Any, engine: str, name: str,
                                                   bind: list[str]) -> None:
@@ -170,12 +224,25 @@ def test_every_named_query_gives_the_embedded_rows(engines: dict[str, RemoteStor
         assert Counter(got) == Counter(want)
 
 
+@pytest.mark.parametrize(("name", "bind"), [
+    pytest.param(n, [], id=n) for n, why in VIRTUOSO_DIFFERS.items() if why == DUPLICATES])
+def test_where_virtuoso_keeps_duplicates_the_rows_are_the_same_set(
+        engines: dict[str, RemoteStore], embedded_rows: Any, name: str, bind: list[str]) -> None:
+    """The one difference of these queries on Virtuoso is duplicates: each row of the
+    embedded store is there, and nothing else, each at least as often."""
+    _, want, _ = embedded_rows(name, bind)
+    _, got, _ = rows(engines["virtuoso"], name, bind)
+    assert set(got) == set(want)
+    assert len(got) > len(want)
+    assert not Counter(want) - Counter(got)
+
+
 @pytest.mark.parametrize("engine", REMOTES)
 def test_graph_queries_have_rows_everywhere(engines: dict[str, RemoteStore],
                                             embedded_rows: Any, engine: str) -> None:
     """The three queries that name graphs: rows on every engine, as many as embedded."""
     counts = {name: len(embedded_rows(name, [])[1]) for name in GRAPH_QUERIES}
-    assert counts == {"loaded-guideline-versions": 2, "runs-for-case": 10,
+    assert counts == {"loaded-guideline-versions": 2, "runs-for-case": 7,
                       "runs-per-guideline-version": 2}
     for name in GRAPH_QUERIES:
         assert len(rows(engines[engine], name, [])[1]) == counts[name], name
@@ -189,8 +256,7 @@ def cli(*args: str) -> tuple[int, str, str]:
     return out
 
 
-@pytest.mark.parametrize("engine", REMOTES)
-@pytest.mark.parametrize("name", GRAPH_QUERIES)
+@pytest.mark.parametrize(("engine", "name"), engine_params(GRAPH_QUERIES))
 def test_guidegraph_query_with_a_store_url(engines: dict[str, RemoteStore], saved_store: Any,
                                           engine: str, name: str) -> None:
     """`guidegraph query NAME --store URL` prints what it prints for the embedded store."""
@@ -209,8 +275,16 @@ def _untimed(text: str) -> str:
     return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?", "TIME", text)
 
 
+AUDIT_DIFFERS = pytest.mark.xfail(strict=True, reason=(
+    "on Virtuoso the retracted-citation finding counts every verdict as decided directly "
+    "(the FILTER inside OPTIONAL of verdicts-on-retracted-citations), and lists inside "
+    "findings follow the engine's row order"))
+
+
 @pytest.mark.parametrize("args", [
-    ["audit"], ["audit", "--format", "json"], ["audit", "--verify-log"],
+    pytest.param(["audit"], marks=AUDIT_DIFFERS),
+    pytest.param(["audit", "--format", "json"], marks=AUDIT_DIFFERS),
+    ["audit", "--verify-log"],
     ["diff", "{hash:2025-11-08}", "{hash:2025-11-08-r2}"],
     ["diff", "{hash:2025-11-08}", "{hash:2025-11-08-r2}", "--format", "json"],
 ], ids=["audit", "audit-json", "verify-log", "diff", "diff-json"])
