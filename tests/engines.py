@@ -22,6 +22,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import pytest
 from guidegraph.store import RemoteStore
 
 REQUIRE_VIRTUOSO = "GUIDEGRAPH_REQUIRE_VIRTUOSO"
+GRANT_UPDATE = 'GRANT SPARQL_UPDATE TO "SPARQL";'
 
 
 def free_port() -> int:
@@ -113,7 +115,7 @@ ServerThreads = 4
 Charset = UTF-8
 [SPARQL]
 ; No row cap and no anytime-query timeout: either would cut results short
-ResultSetMaxRows = 0
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 0
 MaxQueryCostEstimationTime = 0
 """
@@ -125,6 +127,14 @@ class Virtuoso:
 
     sparql: str
     log: Path
+    isql_command: list[str]
+
+    def isql(self, statement: str) -> str:
+        """Run one SQL statement as dba; its output (fails on a Virtuoso error)."""
+        done = subprocess.run([*self.isql_command, f"exec={statement}"], capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0 and "Error" not in done.stdout, done.stdout + done.stderr
+        return done.stdout
 
     def store(self) -> RemoteStore:
         return RemoteStore(self.sparql)
@@ -149,30 +159,36 @@ def _virtuoso_programs() -> tuple[str, str] | str:
     return server, isql
 
 
-@pytest.fixture(scope="session")
-def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+@contextmanager
+def running_virtuoso(folder: Path, max_rows: int = 0) -> Iterator[Virtuoso]:
+    """Virtuoso on free loopback ports with its database in ``folder``, the SPARQL user
+    allowed to write; stopped on leaving. Skips (or fails, when required) without it."""
     found = _virtuoso_programs()
     if isinstance(found, str):
         if os.environ.get(REQUIRE_VIRTUOSO) == "1":
             pytest.fail(f"{REQUIRE_VIRTUOSO}=1 but {found}")
         pytest.skip(found)
     server, isql = found
-    db = tmp_path_factory.mktemp("virtuoso")
     sql_port, http_port = free_port(), free_port()
-    ini = db / "virtuoso.ini"
-    ini.write_text(VIRTUOSO_INI.format(db=db, sql_port=sql_port, http_port=http_port),
-                   encoding="utf-8")
-    proc = subprocess.Popen([server, "+foreground", "+configfile", str(ini)], cwd=db,
+    ini = folder / "virtuoso.ini"
+    ini.write_text(VIRTUOSO_INI.format(db=folder, sql_port=sql_port, http_port=http_port,
+                                       max_rows=max_rows), encoding="utf-8")
+    proc = subprocess.Popen([server, "+foreground", "+configfile", str(ini)], cwd=folder,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sparql = f"http://127.0.0.1:{http_port}/sparql"
     try:
-        wait_for(sparql + "?query=ASK%7B%7D", proc, "virtuoso", db / "virtuoso.log")
+        wait_for(sparql + "?query=ASK%7B%7D", proc, "virtuoso", folder / "virtuoso.log")
+        running = Virtuoso(sparql, folder / "virtuoso.log",
+                           [isql, f"127.0.0.1:{sql_port}", "dba", "dba"])
         # The anonymous endpoint runs as SQL user SPARQL, which may only read by default.
-        granted = subprocess.run(
-            [isql, f"127.0.0.1:{sql_port}", "dba", "dba",
-             'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
-            capture_output=True, text=True, timeout=60, check=False)
-        assert granted.returncode == 0 and "Error" not in granted.stdout, granted.stdout
-        yield Virtuoso(sparql, db / "virtuoso.log")
+        running.isql(GRANT_UPDATE)
+        yield running
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """One Virtuoso for the test session."""
+    with running_virtuoso(tmp_path_factory.mktemp("virtuoso")) as running:
+        yield running

@@ -44,6 +44,7 @@ ONTOLOGY_GRAPH = GRAPH_BASE + "ontology/"
 CASE_GRAPH = GRAPH_BASE + "case/"
 SNAPSHOT_BASE = "https://w3id.org/guidegraph/snapshot/"
 RUN_BASE = "https://w3id.org/guidegraph/run/"
+NO_GRAPH = GRAPH_BASE + "none"  # never written: names an empty dataset
 XSD = "http://www.w3.org/2001/XMLSchema#"
 STORE_ENV = "GUIDEGRAPH_STORE"
 
@@ -548,18 +549,24 @@ class RemoteStore(Store):
                 _ENGINES[url] = "virtuoso" if server.startswith("Virtuoso/") else "sparql"
                 capped = response.headers.get("X-SPARQL-MaxRows")
                 if capped:
-                    raise StoreError(f"{url}: the engine cut the result at {capped} rows "
-                                     "(Virtuoso's ResultSetMaxRows): raise that limit")
+                    raise StoreError(f"{url}: the answer reached the engine's row limit of "
+                                     f"{capped} (Virtuoso's ResultSetMaxRows) and may be cut "
+                                     "short: raise that limit")
                 if response.headers.get("X-SQL-State") == "S1TAT":
                     raise StoreError(f"{url}: the engine gave a partial result at its time "
                                      "limit (Virtuoso's MaxQueryExecutionTime)")
                 return response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
+            if "SP031" in detail and "10000 lines" in detail:
+                raise StoreError(f"{url}: Virtuoso cannot compile this write: one structure "
+                                 f"of blank nodes holds more than about {_VIRTUOSO_CHUNK} "
+                                 "triples, and the triples of a blank node cannot be split "
+                                 f"over operations: {detail}") from None
             if exc.code == 400:  # the engine's parser refused the text
                 raise QuerySyntaxError(f"not valid SPARQL 1.1 according to the engine at "
                                        f"{url} (HTTP 400): {detail}") from None
-            if "SR186" in detail and "SPARQL_" in detail:
+            if "SR186" in detail and "No permission" in detail:
                 raise StoreError(f"{url}: the engine refused the update: the endpoint's user "
                                  "lacks the SPARQL_UPDATE role (Virtuoso: GRANT SPARQL_UPDATE "
                                  f'TO "SPARQL"): {detail}') from None
@@ -575,11 +582,11 @@ class RemoteStore(Store):
             return []  # the engine's own default graph and all its graphs as named graphs
         names = self.graph_names()
         if default_graphs is None and union:
-            if self.engine != "virtuoso":
-                return [("union-default-graph", "")]  # Oxigraph's extension
-            default_graphs = names
+            default_graphs = names  # the standard form of a union, which every engine reads
+        # No graph at all would send no dataset, which means everything on Virtuoso: name a
+        # graph that is never written instead.
         return [*(("default-graph-uri", g) for g in default_graphs or []),
-                *(("named-graph-uri", g) for g in names)]
+                *(("named-graph-uri", g) for g in names or [NO_GRAPH])]
 
     def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
                 union: bool) -> Any:
@@ -631,8 +638,13 @@ class RemoteStore(Store):
         self._post(self.update_url, [("update", text)], "*/*")
 
     def graph_triples(self, graph: str) -> list[ox.Triple]:
-        text = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
-        return self._run(text, [("query", text)])
+        """The graph's triples; read with SELECT on Virtuoso, which cuts a CONSTRUCT answer at
+        its row limit without a sign, but marks a SELECT answer that reached it."""
+        if self.engine != "virtuoso":
+            text = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+            return self._run(text, [("query", text)])
+        text = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        return [ox.Triple(r["s"], r["p"], r["o"]) for r in self._run(text, [("query", text)])]
 
 
 def _canonical(value: str, datatype: str) -> str:
