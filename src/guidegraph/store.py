@@ -45,6 +45,7 @@ ONTOLOGY_GRAPH = GRAPH_BASE + "ontology/"
 CASE_GRAPH = GRAPH_BASE + "case/"
 SNAPSHOT_BASE = "https://w3id.org/guidegraph/snapshot/"
 RUN_BASE = "https://w3id.org/guidegraph/run/"
+NO_GRAPH = GRAPH_BASE + "none"  # never written: names an empty dataset
 XSD = "http://www.w3.org/2001/XMLSchema#"
 STORE_ENV = "GUIDEGRAPH_STORE"
 
@@ -225,11 +226,7 @@ class Store(ABC):
                    append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
         """Write several named graphs in one transaction, each replaced unless
         ``replace=False``; ``append`` graphs (the audit log) are only ever added to."""
-        ops = [f"DROP SILENT GRAPH <{g}>" for g in graphs] if replace else []
-        every = [*graphs.items(), *(append or {}).items()]
-        data = "\n".join(f"GRAPH <{g}> {{\n" + "\n".join(_nt(t) for t in ts) + "\n}"
-                         for g, ts in every)
-        self.update(" ;\n".join([*ops, f"INSERT DATA {{\n{data}\n}}"]))
+        self.update(write_text(graphs, replace, append or {}))
 
     def graph_names(self) -> list[str]:
         rows = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", {}, None,
@@ -393,6 +390,84 @@ def _nt(t: ox.Triple) -> str:
     return f"{t.subject} {t.predicate} {t.object} ."
 
 
+def write_text(graphs: dict[str, Iterable[ox.Triple]], replace: bool,
+               append: dict[str, Iterable[ox.Triple]], *, template: bool = False,
+               chunk: int | None = None) -> str:
+    """One update writing the graphs (dropped first if ``replace``) and the ``append`` ones.
+
+    ``INSERT DATA``, or with ``template`` ``INSERT { … } WHERE {}`` (the same triples; the
+    form for engines whose ``INSERT DATA`` takes no blank nodes). ``chunk`` splits the
+    triples over several operations of about that many triples, for engines that compile
+    one operation into a program of bounded size; the triples of one blank node stay in one
+    operation, since a blank node label stands for a fresh node in each."""
+    ops = [f"DROP SILENT GRAPH <{g}>" for g in graphs] if replace else []
+    every = [(g, list(ts)) for g, ts in [*graphs.items(), *append.items()]]
+    line = _template_nt if template else _nt
+    for part in _split(every, chunk):
+        data = "\n".join(f"GRAPH <{g}> {{\n" + "\n".join(line(t) for t in ts) + "\n}"
+                         for g, ts in part)
+        ops.append(f"INSERT {{\n{data}\n}} WHERE {{}}" if template
+                   else f"INSERT DATA {{\n{data}\n}}")
+    return " ;\n".join(ops)
+
+
+def _template_nt(t: ox.Triple) -> str:
+    """A template triple; a whole-number ``xsd:decimal`` is written with ``.0``, the same
+    value, because Virtuoso turns ``"35"^^xsd:decimal`` in a template into an integer."""
+    obj = t.object
+    if (isinstance(obj, ox.Literal) and obj.datatype.value == XSD + "decimal"
+            and re.fullmatch(r"[+-]?\d+", obj.value)):
+        obj = ox.Literal(obj.value + ".0", datatype=obj.datatype)
+    return f"{t.subject} {t.predicate} {obj} ."
+
+
+def _split(every: list[tuple[str, list[ox.Triple]]], chunk: int | None
+           ) -> list[list[tuple[str, list[ox.Triple]]]]:
+    """Graph contents in parts of about ``chunk`` triples, each blank node's triples whole."""
+    if chunk is None:
+        return [every]
+    parts: list[list[tuple[str, list[ox.Triple]]]] = [[]]
+    size = 0
+    for graph, triples in every:
+        for group in _blank_groups(triples):
+            if size and size + len(group) > chunk:
+                parts.append([])
+                size = 0
+            if not parts[-1] or parts[-1][-1][0] != graph:
+                parts[-1].append((graph, []))
+            parts[-1][-1][1].extend(group)
+            size += len(group)
+    return parts
+
+
+def _blank_groups(triples: list[ox.Triple]) -> list[list[ox.Triple]]:
+    """The triples grouped so that triples sharing a blank node (directly or through other
+    blank nodes) fall in one group; triples without blank nodes are groups of one."""
+    root: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def find(node: ox.BlankNode) -> ox.BlankNode:
+        while root.setdefault(node, node) != node:
+            root[node] = root[root[node]]
+            node = root[node]
+        return node
+
+    for t in triples:
+        blanks = [x for x in (t.subject, t.object) if isinstance(x, ox.BlankNode)]
+        if len(blanks) == 2:
+            root[find(blanks[0])] = find(blanks[1])
+        elif blanks:
+            find(blanks[0])
+    groups: dict[Any, list[ox.Triple]] = {}
+    plain: list[list[ox.Triple]] = []
+    for t in triples:
+        blank = next((x for x in (t.subject, t.object) if isinstance(x, ox.BlankNode)), None)
+        if blank is None:
+            plain.append([t])
+        else:
+            groups.setdefault(find(blank), []).append(t)
+    return [*plain, *groups.values()]
+
+
 class StoreLocked(StoreError):
     """The embedded store is open read-write in another process (RocksDB allows one)."""
 
@@ -512,20 +587,63 @@ class EmbeddedStore(Store):
         self.ox = None  # type: ignore[assignment]
 
 
+#: Engines recognised by the ``Server`` header of their answers, per endpoint URL.
+_ENGINES: dict[str, str] = {}
+#: Graphs every Virtuoso database holds for the server itself (its RDF-view schema and the
+#: LDP vocabulary); with the graph of its own service description (named by its endpoint,
+#: found by its ``sd:Service`` triple) they are not part of guidegraph's dataset.
+VIRTUOSO_OWN_GRAPHS = frozenset({"http://www.openlinksw.com/schemas/virtrdf#",
+                                 "http://www.w3.org/ns/ldp#"})
+#: Triples per ``INSERT`` operation on Virtuoso, whose compiler refuses an operation that
+#: becomes more than 10,000 lines of SQL ("SP031 … exceeded 10000 lines of code").
+_VIRTUOSO_CHUNK = 500
+_SD_SERVICE = "http://www.w3.org/ns/sparql-service-description#Service"
+
+
 class RemoteStore(Store):
-    """Any SPARQL 1.1 engine: the Protocol for queries and updates, nothing engine-specific.
+    """Any SPARQL 1.1 engine over the Protocol; tested with Oxigraph server, Virtuoso 7 and
+    guidegraph's own ``serve``.
 
     ``url`` is the query endpoint; the update endpoint defaults to the same URL with a
-    final ``/query`` or ``/sparql`` replaced by ``/update`` (Oxigraph's layout).
+    final ``/query`` or ``/sparql`` replaced by ``/update`` (Oxigraph's layout), or to the
+    query URL itself on Virtuoso, which takes both at ``/sparql``.
+
+    The dataset of every query is explicit (``default-graph-uri`` and ``named-graph-uri``),
+    so it is the embedded store's whatever the engine's defaults: a Protocol request with
+    only ``default-graph-uri`` has no named graphs, and Virtuoso without any dataset takes
+    the union of all its graphs, its own system graphs among them. The differences of
+    Virtuoso (recognised by its ``Server`` header) handled here:
+
+    * its own graphs (:data:`VIRTUOSO_OWN_GRAPHS`, its service description) are left out of
+      :meth:`graph_names`, hence out of every dataset;
+    * ``INSERT DATA`` refuses blank nodes ("not allowed in a constant clause"), so writes
+      holding one go as ``INSERT { … } WHERE {}``, which gives each label one fresh node;
+    * a result capped by its ``ResultSetMaxRows`` or cut short by an anytime-query timeout
+      (``MaxQueryExecutionTime``) is an error here, never a silently shorter answer;
+    * updates need the ``SPARQL_UPDATE`` role for the endpoint's user: the refusal says so.
     """
 
     def __init__(self, url: str, update_url: str | None = None, timeout: float = 60.0) -> None:
         self.location = url
         self.url = url
-        self.update_url = update_url or re.sub(r"/(query|sparql)/?$", "/update", url)
-        if self.update_url == url and not url.endswith("/update"):
-            self.update_url = url.rstrip("/") + "/update"
+        self._update_url = update_url
         self.timeout = timeout
+
+    @property
+    def engine(self) -> str:
+        """``virtuoso`` or ``sparql`` (any other engine), asked once per endpoint."""
+        if self.url not in _ENGINES:
+            self._post(self.url, [("query", "ASK {}")], "application/sparql-results+json")
+        return _ENGINES.get(self.url, "sparql")
+
+    @property
+    def update_url(self) -> str:
+        if self._update_url:
+            return self._update_url
+        if self.engine == "virtuoso":
+            return self.url
+        update = re.sub(r"/(query|sparql)/?$", "/update", self.url)
+        return update if update != self.url else self.url.rstrip("/") + "/update"
 
     def _post(self, url: str, data: list[tuple[str, str]], accept: str) -> bytes:
         body = urllib.parse.urlencode(data).encode()
@@ -533,39 +651,141 @@ class RemoteStore(Store):
             "Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                server = response.headers.get("Server", "")
+                _ENGINES[url] = "virtuoso" if server.startswith("Virtuoso/") else "sparql"
+                capped = response.headers.get("X-SPARQL-MaxRows")
+                if capped:
+                    raise StoreError(f"{url}: the answer reached the engine's row limit of "
+                                     f"{capped} (Virtuoso's ResultSetMaxRows) and may be cut "
+                                     "short: raise that limit")
+                if response.headers.get("X-SQL-State") == "S1TAT":
+                    raise StoreError(f"{url}: the engine gave a partial result at its time "
+                                     "limit (Virtuoso's MaxQueryExecutionTime)")
                 return response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
+            if "SP031" in detail and "10000 lines" in detail:
+                raise StoreError(f"{url}: Virtuoso cannot compile this write: one structure "
+                                 f"of blank nodes holds more than about {_VIRTUOSO_CHUNK} "
+                                 "triples, and the triples of a blank node cannot be split "
+                                 f"over operations: {detail}") from None
             if exc.code == 400:  # the engine's parser refused the text
                 raise QuerySyntaxError(f"not valid SPARQL 1.1 according to the engine at "
                                        f"{url} (HTTP 400): {detail}") from None
+            if "SR186" in detail and "No permission" in detail:
+                raise StoreError(f"{url}: the engine refused the update: the endpoint's user "
+                                 "lacks the SPARQL_UPDATE role (Virtuoso: GRANT SPARQL_UPDATE "
+                                 f'TO "SPARQL"): {detail}') from None
             raise StoreError(f"{url}: HTTP {exc.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise StoreError(f"{url}: cannot reach the SPARQL endpoint: {exc}") from None
 
+    def dataset_params(self, default_graphs: list[str] | None, union: bool
+                       ) -> list[tuple[str, str]]:
+        """Protocol parameters for the embedded store's dataset: the given default graphs
+        (or the union of all graphs, or none) and every graph as a named graph."""
+        if default_graphs is None and not union and self.engine != "virtuoso":
+            return []  # the engine's own default graph and all its graphs as named graphs
+        names = self.graph_names()
+        if default_graphs is None and union:
+            default_graphs = names  # the standard form of a union, which every engine reads
+        # No graph at all would send no dataset, which means everything on Virtuoso: name a
+        # graph that is never written instead.
+        return [*(("default-graph-uri", g) for g in default_graphs or []),
+                *(("named-graph-uri", g) for g in names or [NO_GRAPH])]
+
     def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
                 union: bool) -> Any:
         text = bind_values(text, bindings)
-        params = [("query", text)]
-        params += [("default-graph-uri", g) for g in default_graphs or []]
-        if union and not default_graphs:
-            params += [("union-default-graph", "")]  # Oxigraph extension; others ignore it
+        return self._run(text, [("query", text), *self.dataset_params(default_graphs, union)])
+
+    def _run(self, text: str, params: list[tuple[str, str]]) -> Any:
+        """Raw results of a query sent with these Protocol parameters (the dataset too)."""
         form = query_form(text)
+        virtuoso = self.engine == "virtuoso"
         if form in ("SELECT", "ASK"):
             data = self._post(self.url, params, "application/sparql-results+json")
             if form == "ASK":
                 return json.loads(data)["boolean"]
+            if virtuoso:
+                data = _canonical_results(data)
             return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
         data = self._post(self.url, params, "application/n-triples")
-        return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+        triples = [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+        if virtuoso:
+            triples = [ox.Triple(t.subject, t.predicate, _canonical_term(t.object))
+                       for t in triples]
+        return triples
+
+    def graph_names(self) -> list[str]:
+        """Every graph in the engine but the engine's own (GROUP BY, not DISTINCT: the same
+        answer, and Virtuoso 7.2 takes seconds for DISTINCT where GROUP BY takes none)."""
+        text = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        names = {r["g"].value for r in self._run(text, [("query", text)])}
+        if self.engine == "virtuoso":
+            own = f"SELECT ?g WHERE {{ GRAPH ?g {{ ?g a <{_SD_SERVICE}> }} }} GROUP BY ?g"
+            names -= {r["g"].value for r in self._run(own, [("query", own)])}
+            names -= VIRTUOSO_OWN_GRAPHS
+        return sorted(names)
+
+    def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True,
+                   append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
+        """As :meth:`Store.add_graphs`; on Virtuoso, data with blank nodes is written as an
+        ``INSERT`` template (its ``INSERT DATA`` refuses blank nodes)."""
+        graphs = {g: list(ts) for g, ts in graphs.items()}
+        append = {g: list(ts) for g, ts in (append or {}).items()}
+        blank = self.engine == "virtuoso" and any(
+            isinstance(term, ox.BlankNode) for ts in [*graphs.values(), *append.values()]
+            for t in ts for term in (t.subject, t.object))
+        chunk = _VIRTUOSO_CHUNK if self.engine == "virtuoso" else None
+        self.update(write_text(graphs, replace, append, template=blank, chunk=chunk))
 
     def update(self, text: str) -> None:
         self._post(self.update_url, [("update", text)], "*/*")
 
     def graph_triples(self, graph: str) -> list[ox.Triple]:
-        return self._select(
-            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", {}, None,
-            False)
+        """The graph's triples; read with SELECT on Virtuoso, which cuts a CONSTRUCT answer at
+        its row limit without a sign, but marks a SELECT answer that reached it."""
+        if self.engine != "virtuoso":
+            text = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+            return self._run(text, [("query", text)])
+        text = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        return [ox.Triple(r["s"], r["p"], r["o"]) for r in self._run(text, [("query", text)])]
+
+
+def _canonical(value: str, datatype: str) -> str:
+    """The lexical form Oxigraph gives a value Virtuoso writes its own way: booleans as
+    ``true``/``false`` (Virtuoso: ``1``/``0``) and dateTimes without trailing zeros in the
+    seconds' fraction (Virtuoso keeps ``.123400``); both are the XSD canonical forms."""
+    if datatype == XSD + "boolean":
+        return {"1": "true", "0": "false"}.get(value, value)
+    if datatype == XSD + "dateTime":
+        return re.sub(r"\.(\d*?)0+(?=Z|[+-]\d\d:\d\d|$)",
+                      lambda m: f".{m[1]}" if m[1] else "", value)
+    return value
+
+
+def _canonical_term(term: Any) -> Any:
+    if isinstance(term, ox.Literal) and term.language is None:
+        value = _canonical(term.value, term.datatype.value)
+        if value != term.value:
+            return ox.Literal(value, datatype=term.datatype)
+    return term
+
+
+def _canonical_results(data: bytes) -> bytes:
+    """Virtuoso's SPARQL JSON results with literals in canonical form (see
+    :func:`_canonical`) and blank nodes under the labels of its N-Triples (``nodeID://b1``
+    is no blank node label: ``b1``, as in its CONSTRUCT answers)."""
+    results = json.loads(data)
+    for row in results.get("results", {}).get("bindings", []):
+        for cell in row.values():
+            if "datatype" in cell:
+                cell["value"] = _canonical(cell["value"], cell["datatype"])
+            elif cell.get("type") == "bnode":
+                label = cell["value"].removeprefix("nodeID://")
+                cell["value"] = re.sub(r"[^A-Za-z0-9_]", "_", label)
+    return json.dumps(results).encode()
 
     def graph_ntriples(self, graph: str) -> bytes:
         """The engine's own N-Triples (hashed after normalising: engines keep literals

@@ -33,7 +33,6 @@ from guidegraph.query_check import (
     QuerySyntaxError,
     check_nesting,
     configure_guard,
-    query_form,
     refuse_unsafe,
 )
 from guidegraph.query_output import OutputFormatError, render
@@ -96,14 +95,9 @@ def _raw_dataset(store: Store, text: str, default_graphs: list[str],
         except (OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"query failed: {exc}") from None
     elif isinstance(store, RemoteStore):
-        params = [("query", text), *(("default-graph-uri", g) for g in default_graphs),
-                  *(("named-graph-uri", g) for g in named_graphs)]
-        if query_form(text) == "CONSTRUCT":
-            data = store._post(store.url, params, "application/n-triples")
-            raw = [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
-        else:
-            data = store._post(store.url, params, "application/sparql-results+json")
-            raw = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+        raw = store._run(text, [("query", text),
+                                *(("default-graph-uri", g) for g in default_graphs),
+                                *(("named-graph-uri", g) for g in named_graphs)])
     else:
         raise StoreError(f"store {store.location} cannot restrict the named graphs of a query")
     return raw
