@@ -113,12 +113,19 @@ class AuditReport:
                 "findings": [f.to_json() for f in self.findings]}
 
 
+def _row_key(row: Any) -> tuple[str, ...]:
+    """A query solution as a sortable tuple of its values (unbound: empty)."""
+    return tuple("" if term is None else term.value for term in row)
+
+
 class DependencyGraph:
     """Knowledge items and stored runs, with an edge from each item to what it rests on."""
 
     def __init__(self, knowledge: Knowledge) -> None:
+        # Nodes and edges are added in IRI order, not in the engine's row order, so that of
+        # several shortest paths every engine reports the same one.
         self.g = nx.DiGraph()
-        for row in knowledge.store.query(_NODES):
+        for row in sorted(knowledge.store.query(_NODES), key=_row_key):
             iri = row["n"].value
             kind = _KINDS[row["type"].value]
             if row["number"] is not None:
@@ -128,7 +135,7 @@ class DependencyGraph:
             self.g.add_node(iri, kind=kind, id=ident,
                             label=row["label"].value if row["label"] else ident,
                             status=row["status"].value if row["status"] else None)
-        for row in knowledge.store.query(_EDGES):
+        for row in sorted(knowledge.store.query(_EDGES), key=_row_key):
             a, b = row["from"].value, row["to"].value
             if a in self.g and b in self.g:
                 self.g.add_edge(a, b, rel=row["rel"].value)
