@@ -74,3 +74,13 @@ def test_a_table_cut_by_limit_says_so_and_long_cells_are_marked(two_guideline_st
     out = _cli("query", f'SELECT ?v WHERE {{ BIND("{long}" AS ?v) }}', "--store", str(path),
                "--format", "csv")
     assert long in out.stdout  # cut only in the table
+
+
+def test_diff_counts_the_cases_and_runs_it_checked(two_guideline_store) -> None:
+    path, _ = two_guideline_store
+    shipped = str(ROOT / "guidelines" / "rescue-stenting")
+    out = _cli("diff", shipped, shipped, "--cases", str(ROOT / "examples" / f"{CASES[0]}.json"),
+               "--store", str(path))
+    assert out.returncode == 0, out.stderr
+    # three runs, each of which used both guidelines: counted once each
+    assert "Verdicts changed: 0 in 0 of 1 case and 3 stored runs\n" in out.stdout
