@@ -47,10 +47,13 @@ class QuerySyntaxError(GuidegraphError):
 #: Tokens that hide brackets (strings, IRIs, comments, escaped characters) and the
 #: characters that nest: brackets, and unary operators (``!``, ``^``, ``+``, ``-``) whose
 #: chains the parser also descends one level per character.
-_NESTING_TOKENS = re.compile(
+#: Strings (all four quotings), IRIs and comments: text in which no bracket, variable or
+#: keyword counts (also the store's, for placing bound values).
+HIDDEN_TOKENS = (
     r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*|\\.'
-    r'|[{(\[]|[})\]]|(?:[!^+\-]\s*)+', re.DOTALL)
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+_NESTING_TOKENS = re.compile(HIDDEN_TOKENS + r'|\\.|[{(\[]|[})\]]|(?:[!^+\-]\s*)+',
+                             re.DOTALL)
 _OPEN, _CLOSE = "{([", "})]"
 
 
@@ -91,9 +94,7 @@ def check_nesting(text: str, limit: int = MAX_NESTING) -> None:
 # Variables
 # ----------------------------------------------------------------------------------------
 _VARIABLE_TOKENS = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*|\\.'
-    r'|[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)', re.DOTALL)
+    HIDDEN_TOKENS + r'|\\.|[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)', re.DOTALL)
 
 
 def variables(text: str) -> set[str]:

@@ -35,8 +35,8 @@ import pyoxigraph as ox
 from guidegraph.content_hash import DEFAULT_GRAPH, content_hash, ntriples_hash
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge import GG, GuidelineInfo, Knowledge, KnowledgePart
+from guidegraph.query_check import HIDDEN_TOKENS, QuerySyntaxError
 from guidegraph.query_check import QueryRefused as QueryRefused  # re-exported
-from guidegraph.query_check import QuerySyntaxError
 from guidegraph.query_check import query_form as query_form  # re-exported
 from guidegraph.query_check import refuse_unsafe as refuse_unsafe  # re-exported
 
@@ -67,10 +67,7 @@ def default_store_path() -> Path:
 # ----------------------------------------------------------------------------------------
 # Binding values into a query
 # ----------------------------------------------------------------------------------------
-_STRIP = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*',
-)
+_STRIP = re.compile(HIDDEN_TOKENS)
 
 
 def _blank(match: re.Match) -> str:
