@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from guidegraph.store import versions
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 
@@ -27,11 +29,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    from guidegraph import audit_log
-    from guidegraph.knowledge import Knowledge, read_parts
-    from guidegraph.reasoner import Reasoner
-    from guidegraph.runs import save_runs
-    from guidegraph.store import RUN_BASE, EmbeddedStore
+    from guidegraph.knowledge.loading import Knowledge, read_parts
+    from guidegraph.provenance.runs import save_runs
+    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.store import log as audit_log
+    from guidegraph.store.base import EmbeddedStore
+    from guidegraph.vocab import RUN_BASE
 
     parts = read_parts(None)
     reasoner = Reasoner(Knowledge.from_parts(parts))
@@ -47,7 +50,7 @@ def main() -> None:
             audit_log.ntriples_hash = lambda _data, **_kw: "sha256:0"
         folder = Path(tempfile.mkdtemp(prefix="bench-log-"))
         store = EmbeddedStore(folder / "store")
-        store.load_parts(parts)
+        versions.load_parts(store, parts)
         started = time.perf_counter()
         save_runs(store, reasoner, cases, results)
         took = time.perf_counter() - started

@@ -24,8 +24,8 @@ from bench_reason import _texts, e2e_fn, paired
 
 def without_populations(reasoner):
     """The same knowledge with every guideline applying to every case (the baseline)."""
-    from guidegraph.reasoner import Reasoner
-    from guidegraph.result import Applicability
+    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.reasoning.result import Applicability
 
     class EveryoneApplies(Reasoner):
         def applicability(self, case, leaf=None):  # type: ignore[override]
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.reasoning.reasoner import Reasoner
 
     reasoner = Reasoner()
     bare = without_populations(reasoner)

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _texts(reasoner, count: int, seed: int, pathway: str | None) -> list[str]:
     """Generated cases; with ``pathway``, only over the keys that guideline's criteria read
     (a registry of one kind of decision, as real case streams are)."""
-    from guidegraph.casegen import generated_cases
+    from guidegraph.reasoning.casegen import generated_cases
 
     keys = None
     if pathway:
@@ -56,7 +56,7 @@ def _percentiles(samples_ns: list[int]) -> tuple[float, float]:
 
 def floor_fn(reasoner):
     """Pure-Python evaluation of the same criteria on parsed facts (the speed floor)."""
-    from guidegraph.criteria import MET, UNKNOWN, UNMET, evaluate
+    from guidegraph.reasoning.criteria import MET, UNKNOWN, UNMET, evaluate
 
     concept = {k: s.allowed for k, s in reasoner.contract.facts.items() if s.kind == "concept"}
     numeric = {k for k, s in reasoner.contract.facts.items() if s.kind == "decimal"}
@@ -88,7 +88,7 @@ def floor_fn(reasoner):
 
 
 def e2e_fn(reasoner, with_json: bool = False):
-    from guidegraph import provenance
+    from guidegraph.provenance import record as provenance
 
     intake = reasoner.intake
 
@@ -105,7 +105,7 @@ def e2e_fn(reasoner, with_json: bool = False):
 
 def without_decisions(reasoner):
     """The same reasoner with the decision layer switched off: the baseline for its cost."""
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.reasoning.reasoner import Reasoner
 
     class NoDecisions(Reasoner):
         def _decide(self, group, outcomes, got=None):  # type: ignore[override]
@@ -167,8 +167,8 @@ def two_process_throughput(texts: list[str], decisions: bool = True) -> float:
 
 def _warm(guidelines: list[str], decisions: bool = True) -> None:
     """Each worker loads the guidelines once, before the clock starts."""
-    from guidegraph.knowledge import Knowledge
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.knowledge.loading import Knowledge
+    from guidegraph.reasoning.reasoner import Reasoner
 
     reasoner = Reasoner(Knowledge.load([Path(g) for g in guidelines] or None))
     _REASONER.append(reasoner if decisions else without_decisions(reasoner))
@@ -203,8 +203,8 @@ def main() -> None:
                         help="generate cases only over this guideline's keys")
     args = parser.parse_args()
 
-    from guidegraph.knowledge import Knowledge
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.knowledge.loading import Knowledge
+    from guidegraph.reasoning.reasoner import Reasoner
 
     t0 = time.perf_counter()
     knowledge = Knowledge.load([Path(g) for g in args.guideline] or None)

@@ -43,7 +43,7 @@ def _child_load(root: str) -> None:
 
     os.environ["GUIDEGRAPH_DATA"] = root
     start = time.perf_counter()
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.reasoning.reasoner import Reasoner
 
     reasoner = Reasoner(why_not="undecided")
     seconds = time.perf_counter() - start
@@ -107,7 +107,7 @@ def baseline(reasoner):
 
 
 def e2e(reasoner):
-    from guidegraph import provenance
+    from guidegraph.provenance import record as provenance
 
     def run(text: str) -> str:
         case = reasoner.intake.from_object(json.loads(text, parse_float=Decimal))
@@ -135,7 +135,7 @@ def _worker(args: tuple[str, list[str]]) -> int:
     fn = _WORKER.get(root)
     if fn is None:
         os.environ["GUIDEGRAPH_DATA"] = root
-        from guidegraph.reasoner import Reasoner
+        from guidegraph.reasoning.reasoner import Reasoner
 
         fn = _WORKER[root] = e2e(Reasoner(why_not="undecided"))
     for text in texts:
@@ -159,7 +159,7 @@ def batch(root: Path, count: int) -> float:
 
 def validate_time(root: Path, limit: float) -> float | None:
     code = (f"import os,time;os.environ['GUIDEGRAPH_DATA']={str(root)!r};"
-            "from guidegraph.validate import validate;t=time.perf_counter();"
+            "from guidegraph.authoring.validate import validate;t=time.perf_counter();"
             "validate(hermit=False);print(time.perf_counter()-t)")
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -193,7 +193,7 @@ def main() -> None:
         os.environ["GUIDEGRAPH_DATA"] = str(root)
         for mod in [m for m in sys.modules if m.startswith("guidegraph")]:
             del sys.modules[mod]
-        from guidegraph.reasoner import Reasoner
+        from guidegraph.reasoning.reasoner import Reasoner
 
         reasoner = Reasoner(why_not="undecided")
         texts = synthetic.cases(args.cases, seed=3)

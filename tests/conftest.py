@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.reasoner import Reasoner
+from guidegraph.reasoning.reasoner import Reasoner
 
 TESTS = Path(__file__).parent
 GOLDEN = TESTS / "golden"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.store import RemoteStore
+from guidegraph.store.base import RemoteStore
 
 REQUIRE_VIRTUOSO = "GUIDEGRAPH_REQUIRE_VIRTUOSO"
 GRANT_UPDATE = 'GRANT SPARQL_UPDATE TO "SPARQL";'

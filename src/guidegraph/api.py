@@ -13,8 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from guidegraph.reasoner import Reasoner
-from guidegraph.result import Result
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.reasoning.result import Result
 
 
 @lru_cache(maxsize=1)

@@ -16,8 +16,8 @@ import click
 from guidegraph import __version__
 
 if TYPE_CHECKING:
-    from guidegraph.reasoner import Reasoner
-    from guidegraph.store import Store
+    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.store.base import Store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,7 +44,7 @@ def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]
     cases, errors = [], []
     for name in paths:
         if name == "-":
-            from guidegraph.case_intake import max_case_bytes, stdin_suffix
+            from guidegraph.intake.cases import max_case_bytes, stdin_suffix
 
             data = sys.stdin.buffer.read(max_case_bytes() + 1)  # beyond the limit: refused
             items = reasoner.intake.read_bytes(data, stdin_suffix(data), source="<stdin>")
@@ -76,8 +76,8 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
     """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -)."""
     import json
 
-    from guidegraph import provenance
-    from guidegraph.result import render_text
+    from guidegraph.provenance import record as provenance
+    from guidegraph.reasoning.result import render_text
 
     store = _open_store(store_spec, write=save) if (store_spec or save) else None
     reasoner = _reasoner_for(store, guidelines, engine, ensure_loaded=save)
@@ -129,20 +129,20 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
 
     import pyoxigraph as ox
 
-    from guidegraph import provenance
     from guidegraph.errors import GuidegraphError
-    from guidegraph.explain import render_explanation
+    from guidegraph.provenance import record as provenance
+    from guidegraph.provenance.explain import render_explanation
 
     if graph_file:
-        from guidegraph.derivation_graph import picture_format
+        from guidegraph.provenance.picture import picture_format
 
         try:
             picture_format(graph_file)  # refuse a bad suffix before any work
         except GuidegraphError as exc:
             _fail(str(exc), exc.exit_code)
     if run_iri:
-        from guidegraph.audit_log import changed_since_written
-        from guidegraph.runs import run_record
+        from guidegraph.provenance.runs import run_record
+        from guidegraph.store.log import changed_since_written
 
         store = _open_store(store_spec, write=False)
         reasoner = _reasoner_for(store, guidelines, "compiled", ensure_loaded=False)
@@ -193,8 +193,8 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
 
 def _explain_action(reasoner: Reasoner, results: list, action: str) -> None:
     """Render the verdict explanation of each result, for a known action."""
-    from guidegraph.counterfactual import case_from_result
-    from guidegraph.explain import render_action
+    from guidegraph.provenance.explain import render_action
+    from guidegraph.reasoning.counterfactual import case_from_result
 
     known = sorted({g.action for g in reasoner.decisions.groups})
     if action not in known:
@@ -214,7 +214,7 @@ def _check_rec(reasoner: Reasoner, results: list, rec_id: str | None) -> None:
 
 def _draw(results: list, reasoner: Reasoner, rec_id: str | None, graph_file: str) -> None:
     """Draw the one result's derivation; say where it went on stderr (stdout is the text)."""
-    from guidegraph import derivation_graph
+    from guidegraph.provenance import picture as derivation_graph
 
     graph = derivation_graph.build(results[0], reasoner.knowledge, rec_id)
     try:
@@ -245,8 +245,8 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
     """
     from pathlib import Path
 
+    from guidegraph.authoring.validate import validate
     from guidegraph.errors import GuidegraphError
-    from guidegraph.validate import validate
 
     try:
         report = validate([Path(p) for p in paths] or None, hermit=not no_owl)
@@ -294,17 +294,17 @@ def serve(host: str, port: int, store_spec: str | None, update_token: str | None
     and the audit pages at /audit.
 
     Runs werkzeug's threaded server, meant for a local endpoint; for production, run
-    guidegraph.server.create_app under a WSGI server behind a proxy.
+    guidegraph.serve.app.create_app under a WSGI server behind a proxy.
     """
     from guidegraph.errors import GuidegraphError
-    from guidegraph.server import ServeConfig
-    from guidegraph.server import serve as run_server
+    from guidegraph.serve.app import ServeConfig
+    from guidegraph.serve.app import serve as run_server
 
     if update_token is not None and update_token and not update_token.strip():
         _fail("--update-token: a token of only whitespace is not allowed; allowed: a "
               "non-blank secret (or none, for a read-only server)")
     if update_token:
-        from guidegraph.server import split_token
+        from guidegraph.serve.app import split_token
 
         try:
             split_token(update_token)
@@ -326,7 +326,7 @@ def _open_store(spec: str | None, *, write: bool) -> Store:
     """The store for a command: read-only (refusing a path with no store) unless it writes;
     a store created by a writing command is announced."""
     from guidegraph.errors import GuidegraphError
-    from guidegraph.store import open_store
+    from guidegraph.store.base import open_store
 
     try:
         store = open_store(spec, write=write)
@@ -345,15 +345,16 @@ def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
     from pathlib import Path
 
     from guidegraph.errors import GuidegraphError
-    from guidegraph.knowledge import Knowledge, read_parts
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.knowledge.loading import Knowledge, read_parts
+    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.store import versions
 
     try:
-        if store is not None and not guidelines and store.has_knowledge():
-            return Reasoner(store.knowledge(), engine=engine)
+        if store is not None and not guidelines and versions.has_knowledge(store):
+            return Reasoner(versions.stored_knowledge(store), engine=engine)
         parts = read_parts([Path(g) for g in guidelines] or None)
         if store is not None and ensure_loaded:
-            store.load_parts(parts)
+            versions.load_parts(store, parts)
         return Reasoner(Knowledge.from_parts(parts), engine=engine)
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
@@ -363,7 +364,7 @@ def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
 
 def _save_runs(store: Store, reasoner: Reasoner, cases: list, results: list) -> None:
     from guidegraph.errors import GuidegraphError
-    from guidegraph.runs import save_runs
+    from guidegraph.provenance.runs import save_runs
 
     try:
         save_runs(store, reasoner, cases, results)
@@ -386,9 +387,10 @@ def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, 
     from pathlib import Path
 
     from guidegraph.errors import GuidegraphError
-    from guidegraph.knowledge import Knowledge, read_parts
-    from guidegraph.reasoner import Reasoner
-    from guidegraph.runs import case_graph, case_triples
+    from guidegraph.knowledge.loading import Knowledge, read_parts
+    from guidegraph.provenance.runs import case_graph, case_triples
+    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.store import versions
 
     try:
         parts = read_parts([Path(g) for g in guidelines] or None)
@@ -404,7 +406,7 @@ def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, 
         _fail(f"{exc}; nothing was loaded")
     store = _open_store(store_spec, write=True)  # only now: a failed load creates nothing
     try:
-        names = store.load_parts(parts, cases=[
+        names = versions.load_parts(store, parts, cases=[
             (case_graph(c.iri), c.iri, case_triples(reasoner, c)) for c in found])
         for part, (name, written) in zip(parts, names, strict=False):
             what = f"guideline {part.info.id} {part.info.version}" if part.info else "ontology"
@@ -438,8 +440,8 @@ def query(query: str | None, binds: tuple[str, ...], fmt: str | None, store_spec
           row_cap: int | None, list_queries: bool) -> None:
     """Run QUERY (a .rq file, a named query from queries/, or inline SPARQL) on the store."""
     from guidegraph.errors import GuidegraphError
-    from guidegraph.named_queries import check_bindings, library, resolve
-    from guidegraph.store import parse_bindings
+    from guidegraph.store.base import parse_bindings
+    from guidegraph.store.named_queries import check_bindings, library, resolve
 
     if list_queries:
         seen = set()
@@ -472,10 +474,11 @@ def _run_query(spec: str | None, text: str, bindings: dict, fmt: str | None,
     it and the engine evaluates it."""
     from pathlib import Path
 
-    from guidegraph.query_check import check_nesting, query_form
-    from guidegraph.query_output import check_format
-    from guidegraph.store import RemoteStore, check_store_path, default_store_path
-    from guidegraph.store_worker import StoreWorker, WorkerStore, run_protocol_query
+    from guidegraph.store import versions
+    from guidegraph.store.base import RemoteStore, check_store_path, default_store_path
+    from guidegraph.store.results import check_format
+    from guidegraph.store.sparql import check_nesting, query_form
+    from guidegraph.store.worker import StoreWorker, WorkerStore, run_protocol_query
 
     check_nesting(text)
     if fmt is not None:
@@ -493,7 +496,7 @@ def _run_query(spec: str | None, text: str, bindings: dict, fmt: str | None,
     worker.call("check", text, None)  # guarded in the worker; the engine evaluates
     store = _open_store(spec, write=False)
     assert isinstance(store, RemoteStore)
-    return run_protocol_query(store, text, fmt, store.current_dataset(), None, row_cap,
+    return run_protocol_query(store, text, fmt, versions.current_dataset(store), None, row_cap,
                               bindings, checked=True)
 
 
@@ -519,15 +522,16 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
     """Audit citations, grades, conflicts and stored runs; exit 1 when an error is found."""
     import json
 
-    from guidegraph import audit as auditing
+    from guidegraph.audit import findings as auditing
     from guidegraph.errors import GuidegraphError
-    from guidegraph.knowledge import Knowledge
-    from guidegraph.reasoner import Reasoner
-    from guidegraph.store import default_store_path, is_store
+    from guidegraph.knowledge.loading import Knowledge
+    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.store import versions
+    from guidegraph.store.base import default_store_path, is_store
 
     expected = None
     if expect_head is not None:
-        from guidegraph.audit_log import parse_head
+        from guidegraph.store.log import parse_head
 
         if not verify_log:
             _fail("--expect-head goes with --verify-log")
@@ -545,7 +549,7 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
              if named or is_store(default_store_path()) else None)
     try:
         if log_head:
-            from guidegraph.audit_log import chain_head
+            from guidegraph.store.log import chain_head
 
             assert store is not None
             sequence, digest = chain_head(store)
@@ -558,7 +562,7 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
                 click.echo(f"{sequence}:{digest}")
             return
         if verify_log:
-            from guidegraph.audit_log import check
+            from guidegraph.store.log import check
 
             assert store is not None
             report = check(store, expected)
@@ -579,8 +583,8 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
                               "checked)" if report.notes else "")
                            + (f"; head {head}" if head else ""))
             raise SystemExit(1 if problems else 0)
-        from_store = store is not None and store.has_knowledge()
-        knowledge = store.knowledge() if from_store else Knowledge.load()
+        from_store = store is not None and versions.has_knowledge(store)
+        knowledge = versions.stored_knowledge(store) if from_store else Knowledge.load()
         if store is None:
             click.echo("guidegraph: no store here yet; auditing the shipped files", err=True)
         elif not from_store:
@@ -601,7 +605,7 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
     elif fmt == "turtle":
         import pyoxigraph as ox
 
-        from guidegraph.query_output import PREFIXES
+        from guidegraph.store.results import PREFIXES
 
         click.echo(ox.serialize(auditing.to_ntriples(report), format=ox.RdfFormat.TURTLE,
                                 prefixes=PREFIXES).decode("utf-8"), nl=False)
@@ -626,8 +630,8 @@ def diff(old: str, new: str, case_paths: tuple[str, ...], store_spec: str | None
     that change."""
     import json
 
-    from guidegraph import diff as differ
     from guidegraph import resources
+    from guidegraph.audit import diff as differ
     from guidegraph.errors import GuidegraphError
 
     store = _open_store(store_spec, write=False) if store_spec else None

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guidegraph.audit import audit
-from guidegraph.audit_log import read_log, verify
+from guidegraph.audit.findings import audit
 from guidegraph.cli import main
-from guidegraph.knowledge import Knowledge, read_parts
-from guidegraph.reasoner import Reasoner
-from guidegraph.runs import save_runs
-from guidegraph.store import EmbeddedStore
+from guidegraph.knowledge.loading import Knowledge, read_parts
+from guidegraph.provenance.runs import save_runs
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore
+from guidegraph.store.log import read_log, verify
 
 ROOT = Path(__file__).parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
@@ -92,7 +93,7 @@ def test_audit_names_the_retracted_reference_and_what_rests_on_it() -> None:
 def direct_verdicts_on_retracted(knowledge: Knowledge) -> set[tuple[str, str]]:
     """(case, action) of every golden verdict one of whose deciding statements rests on a
     retracted citation itself, found from the in-memory results, not from the store."""
-    from guidegraph.audit import DependencyGraph
+    from guidegraph.audit.findings import DependencyGraph
 
     retracted = set(DependencyGraph(knowledge).citations("retracted"))
     reasoner = Reasoner(knowledge)
@@ -152,7 +153,7 @@ def test_audit_over_a_store_finds_runs_verdicts_and_stale_results(
 def store_knowledge(path: Path) -> Knowledge:
     store = EmbeddedStore(path)
     try:
-        return store.knowledge()
+        return versions.stored_knowledge(store)
     finally:
         del store
 
@@ -372,8 +373,8 @@ def test_diff_refuses_unknown_versions(tmp_path: Path) -> None:
 
 def test_saved_runs_write_the_log_in_the_same_transaction(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "s")
-    store.load_parts(read_parts())
-    reasoner = Reasoner(store.knowledge())
+    versions.load_parts(store, read_parts())
+    reasoner = Reasoner(versions.stored_knowledge(store))
     case = reasoner.intake.from_object({"id": "x", "evt_passes": 1, "tici": "3"})
     before = len(read_log(store))
     save_runs(store, reasoner, [case], [reasoner.reason(case)])

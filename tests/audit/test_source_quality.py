@@ -16,9 +16,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from guidegraph.audit import audit, render_text
+from guidegraph.audit.findings import audit, render_text
 from guidegraph.cli import main
-from guidegraph.knowledge import Knowledge
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.store import versions
 
 ROOT = Path(__file__).parents[2]
 CLEAN = ROOT / "tests" / "validation" / "fixtures" / "clean.ttl"
@@ -205,16 +206,16 @@ def test_the_audit_page_lists_them_under_info(tmp_path: Path) -> None:
     import gc
     import re
 
-    from guidegraph.audit_page import AuditPages
-    from guidegraph.reasoner import Reasoner
-    from guidegraph.store import EmbeddedStore
+    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.serve.pages import AuditPages
+    from guidegraph.store.base import EmbeddedStore
 
     store_path = tmp_path / "store"
     assert run("load", "--store", str(store_path), "--guideline",
                str(rescue_copy(tmp_path / "rescue-stenting"))).exit_code == 0
     store = EmbeddedStore(store_path)
     try:
-        page = AuditPages(store, Reasoner(store.knowledge()),
+        page = AuditPages(store, Reasoner(versions.stored_knowledge(store)),
                           lambda *args, **kwargs: "/").summary(1)
     finally:
         del store

@@ -14,7 +14,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.audit_log import (
+from guidegraph.store.base import EmbeddedStore
+from guidegraph.store.hashing import content_hash, ntriples_hash
+from guidegraph.store.log import (
     ABSENT,
     LOG_GRAPH,
     Entry,
@@ -24,8 +26,7 @@ from guidegraph.audit_log import (
     logged_update,
     read_log,
 )
-from guidegraph.content_hash import content_hash, ntriples_hash
-from guidegraph.store import RUN_BASE, EmbeddedStore
+from guidegraph.vocab import RUN_BASE
 
 ROOT = Path(__file__).parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"

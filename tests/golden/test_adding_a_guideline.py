@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.knowledge import Knowledge
-from guidegraph.reasoner import Reasoner
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.resources import guidelines_dir
 
 GOLDEN = Path(__file__).parent

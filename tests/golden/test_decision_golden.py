@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guidegraph import provenance
 from guidegraph.cli import main
-from guidegraph.knowledge import Knowledge
-from guidegraph.reasoner import Reasoner
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.provenance import record as provenance
+from guidegraph.reasoning.reasoner import Reasoner
 
 ROOT = Path(__file__).parent / "decisions"
 CASES = sorted((ROOT / "cases").iterdir())

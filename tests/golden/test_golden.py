@@ -21,9 +21,9 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import graph_diff, isomorphic
 
-from guidegraph import provenance
-from guidegraph.knowledge import Knowledge
-from guidegraph.reasoner import Reasoner
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.provenance import record as provenance
+from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.resources import guidelines_dir
 
 GOLDEN = Path(__file__).parent

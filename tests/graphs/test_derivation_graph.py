@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guidegraph import provenance
 from guidegraph.cli import main
-from guidegraph.derivation_graph import build
-from guidegraph.reasoner import Reasoner
+from guidegraph.provenance import record as provenance
+from guidegraph.provenance.picture import build
+from guidegraph.reasoning.reasoner import Reasoner
 
 ROOT = Path(__file__).parents[2]
 GUIDELINE = ROOT / "guidelines" / "rescue-stenting"

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.knowledge import read_parts
-from guidegraph.reasoner import Reasoner
-from guidegraph.store import EmbeddedStore, Store
+from guidegraph.knowledge.loading import read_parts
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore, Store
 from tests.canary import Canary, canary, canary_server  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def hard_reasoner() -> Reasoner:
 def loaded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
     """An on-disk embedded store with the shipped ontology and guidelines loaded."""
     store = EmbeddedStore(tmp_path / "store")
-    store.load_parts(read_parts())
+    versions.load_parts(store, read_parts())
     yield store
     store.close()
 

@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 from guidegraph import resources
-from guidegraph.knowledge import read_parts
-from guidegraph.reasoner import Reasoner
-from guidegraph.result import Result
-from guidegraph.store import EmbeddedStore
+from guidegraph.knowledge.loading import read_parts
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.reasoning.result import Result
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore
 
 from .conftest import REPO
 
@@ -38,7 +39,7 @@ def _new_version(tmp_path: Path) -> Path:
 
 def test_reason_and_query_while_loading(loaded_store: EmbeddedStore, tmp_path: Path) -> None:
     store = loaded_store
-    shared = Reasoner(store.knowledge())
+    shared = Reasoner(versions.stored_knowledge(store))
     old = {g["id"]: g["content_hash"] for g in shared.guidelines}
     new_parts = [p for p in read_parts([_new_version(tmp_path)]) if p.kind == "guideline"]
     [new_info] = [p.info for p in new_parts]
@@ -73,10 +74,11 @@ def test_reason_and_query_while_loading(loaded_store: EmbeddedStore, tmp_path: P
                 if index % 2 == 0:
                     check(shared.reason(case))
                 else:
-                    rows = store.query(QUERY, default_graphs=store.current_dataset()).table.rows
+                    dataset = versions.current_dataset(store)
+                    rows = store.query(QUERY, default_graphs=dataset).table.rows
                     assert int(rows[0][0].value) > 0
                     if round_ % 20 == 0:  # knowledge read from the store mid-load
-                        check(Reasoner(store.knowledge()).reason(case))
+                        check(Reasoner(versions.stored_knowledge(store)).reason(case))
         except BaseException as exc:
             errors.append(exc)
 
@@ -85,7 +87,7 @@ def test_reason_and_query_while_loading(loaded_store: EmbeddedStore, tmp_path: P
             start.wait()
             time.sleep(0.05)
             loading.set()
-            store.load_parts(new_parts)
+            versions.load_parts(store, new_parts)
         except BaseException as exc:
             errors.append(exc)
 
@@ -98,7 +100,7 @@ def test_reason_and_query_while_loading(loaded_store: EmbeddedStore, tmp_path: P
     assert not any(t.is_alive() for t in threads), "a thread hung"
     assert errors == [], errors
     assert loading.is_set() and len(results) >= WORKERS // 2 * ROUNDS
-    after = Reasoner(store.knowledge())
+    after = Reasoner(versions.stored_knowledge(store))
     check(after.reason(cases[0]))
     assert {g["content_hash"] for g in after.guidelines} >= {new_info.content_hash}
     print(f"\nconcurrency: {len(results)} results, versions seen "

@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guidegraph.case_intake import Case
 from guidegraph.errors import CaseInputError
-from guidegraph.reasoner import Reasoner
-from guidegraph.result import Result, render_text
+from guidegraph.intake.cases import Case
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.reasoning.result import Result, render_text
 
 TIMES: list[float] = []
 SLOWEST: list[Any] = []

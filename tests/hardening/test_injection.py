@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from guidegraph.cli import main
-from guidegraph.store import EmbeddedStore
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore
 
 from .conftest import REPO, store_hash
 
@@ -113,10 +114,10 @@ def test_store_api_bindings(saved: tuple[Path, dict[str, Path]]) -> None:
         query = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
                  "SELECT ?c WHERE { ?c skos:notation ?id }")
         plain = store.query(query, bindings={"id": ox.Literal(PLAIN)},
-                            default_graphs=store.current_dataset()).table
+                            default_graphs=versions.current_dataset(store)).table
         for case_id in HOSTILE:
             table = store.query(query, bindings={"id": ox.Literal(case_id)},
-                                default_graphs=store.current_dataset()).table
+                                default_graphs=versions.current_dataset(store)).table
             assert len(table.rows) == len(plain.rows) == 1
         assert store_hash(store) == before
     finally:
@@ -150,8 +151,8 @@ def test_an_id_that_is_no_iri_is_minted_under_the_base_and_adds_no_triple(case_i
     """An id with a scheme becomes the case IRI only if the RDF library parses it as an IRI;
     otherwise it is percent-encoded under the case base. The N-Triples output then holds
     exactly the triples of a plain id's run, the id itself only as a literal."""
-    from guidegraph import provenance
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.provenance import record as provenance
+    from guidegraph.reasoning.reasoner import Reasoner
 
     reasoner = Reasoner()
     forged = reasoner.intake.from_object({**FACTS, "id": case_id})
@@ -175,7 +176,7 @@ PROV_ATTRIBUTED = "http://www.w3.org/ns/prov#wasAttributedTo"
 
 
 def test_a_real_iri_id_is_kept() -> None:
-    from guidegraph.reasoner import Reasoner
+    from guidegraph.reasoning.reasoner import Reasoner
 
     intake = Reasoner().intake
     assert intake.from_object({"id": "urn:uuid:6f1c", "evt_passes": 1}).iri == "urn:uuid:6f1c"

@@ -11,8 +11,10 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from guidegraph import case_intake
-from guidegraph.case_intake import (
+from guidegraph.cli import main
+from guidegraph.errors import CaseInputError
+from guidegraph.intake import cases as case_intake
+from guidegraph.intake.cases import (
     MAX_BYTES_ENV,
     MAX_CASE_BYTES,
     MAX_CASE_TRIPLES,
@@ -22,9 +24,7 @@ from guidegraph.case_intake import (
     max_case_triples,
     parse_rdf,
 )
-from guidegraph.cli import main
-from guidegraph.errors import CaseInputError
-from guidegraph.reasoner import Reasoner
+from guidegraph.reasoning.reasoner import Reasoner
 
 CASE_BASE = "https://w3id.org/guidegraph/case/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -76,7 +76,7 @@ def test_too_many_triples_refused_early(hard_reasoner: Reasoner,
     data = _turtle_case(200_000)
     # Count the triples the parser hands over: refusing early means stopping at the limit,
     # not reading the whole document first.
-    import guidegraph.case_intake as intake_module
+    import guidegraph.intake.cases as intake_module
 
     handed: list[int] = [0]
     real_parse = intake_module.ox.parse

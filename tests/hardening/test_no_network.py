@@ -21,12 +21,13 @@ import pytest
 from click.testing import CliRunner
 
 from guidegraph import resources
-from guidegraph.case_intake import parse_rdf
 from guidegraph.cli import main
 from guidegraph.errors import CaseInputError, GraphLoadError
-from guidegraph.knowledge import Knowledge, read_parts
-from guidegraph.reasoner import Reasoner
-from guidegraph.store import EmbeddedStore, QueryRefused, RemoteStore
+from guidegraph.intake.cases import parse_rdf
+from guidegraph.knowledge.loading import Knowledge, read_parts
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore, QueryRefused, RemoteStore
 
 from .conftest import Canary, store_hash
 
@@ -174,7 +175,7 @@ def _unsafe_queries(url: str) -> dict[str, str]:
 def test_unsafe_sparql_refused_on_embedded_store(tmp_path: Path, canary: Canary) -> None:
     path = tmp_path / "store"
     store = EmbeddedStore(path)
-    store.load_parts(read_parts())
+    versions.load_parts(store, read_parts())
     before = store_hash(store)
     for word, text in _unsafe_queries(canary.url).items():
         with pytest.raises(QueryRefused, match=word.split()[0]):
@@ -200,7 +201,7 @@ def served_store(tmp_path: Path) -> Iterator[str]:
     """``guidegraph serve`` on a loaded store, with updates allowed (token ``t``)."""
     path = tmp_path / "served"
     store = EmbeddedStore(path)
-    store.load_parts(read_parts())
+    versions.load_parts(store, read_parts())
     store.close()
     del store
     port = _free_port()

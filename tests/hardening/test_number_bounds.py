@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from guidegraph.cli import main
 from guidegraph.errors import CaseInputError
-from guidegraph.reasoner import Reasoner
+from guidegraph.reasoning.reasoner import Reasoner
 
 SHORT = 400  # characters: a message quotes a short prefix of a bad value, never all of it
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guidegraph.store import EmbeddedStore, QueryRefused, refuse_unsafe
+from guidegraph.store.base import EmbeddedStore, QueryRefused, refuse_unsafe
 
 from .conftest import Canary
 

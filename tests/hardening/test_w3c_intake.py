@@ -16,9 +16,9 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from guidegraph.case_intake import parse_rdf
 from guidegraph.errors import CaseInputError
-from guidegraph.reasoner import Reasoner
+from guidegraph.intake.cases import parse_rdf
+from guidegraph.reasoning.reasoner import Reasoner
 
 from .conftest import w3c_required, w3c_root
 

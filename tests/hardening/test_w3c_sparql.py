@@ -17,7 +17,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.query_check import (
+from guidegraph.store.base import StoreError
+from guidegraph.store.sparql import (
     MAX_NESTING,
     QueryRefused,
     QuerySyntaxError,
@@ -26,8 +27,7 @@ from guidegraph.query_check import (
     refuse_unsafe,
     statement_form,
 )
-from guidegraph.store import StoreError
-from guidegraph.store_worker import StoreWorker
+from guidegraph.store.worker import StoreWorker
 
 from .conftest import w3c_required, w3c_root
 

@@ -21,15 +21,15 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.store import EmbeddedStore, StoreError
-from guidegraph.store_worker import ResourceLimit, StoreWorker
+from guidegraph.store.base import EmbeddedStore, StoreError
+from guidegraph.store.worker import ResourceLimit, StoreWorker
 
 from .conftest import Canary
 
 
 def _namespaces_allowed() -> bool:
     """Whether this platform lets an unprivileged process create a network namespace."""
-    probe = subprocess.run([sys.executable, "-c", "from guidegraph.isolation import "
+    probe = subprocess.run([sys.executable, "-c", "from guidegraph.store.isolation import "
                             "leave_network; print(leave_network())"],
                            capture_output=True, text=True, check=True)
     return probe.stdout.strip() == "none"
@@ -149,7 +149,7 @@ def test_the_worker_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
     path = tmp_path / "store"
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from guidegraph.store_worker import StoreWorker
+        from guidegraph.store.worker import StoreWorker
         worker = StoreWorker({str(path)!r})
         worker.start()
         print(worker.pid, flush=True)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.case_intake import Intake
-from guidegraph.casegen import generated_cases
 from guidegraph.errors import CaseInputError
-from guidegraph.reasoner import Reasoner
+from guidegraph.intake.cases import Intake
+from guidegraph.reasoning.casegen import generated_cases
+from guidegraph.reasoning.reasoner import Reasoner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

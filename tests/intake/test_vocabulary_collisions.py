@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guidegraph.case_intake import Intake, context_collisions
 from guidegraph.cli import main
 from guidegraph.errors import CaseInputError
-from guidegraph.reasoner import Reasoner
+from guidegraph.intake.cases import Intake, context_collisions
+from guidegraph.reasoning.reasoner import Reasoner
 
 STROKE_CONTEXT = "https://w3id.org/guidegraph/context/stroke-case.jsonld"
 EVENT = "https://example.org/vocab/extra/event/"

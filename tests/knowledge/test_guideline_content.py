@@ -11,7 +11,7 @@ from decimal import Decimal
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.knowledge import Knowledge
+from guidegraph.knowledge.loading import Knowledge
 from guidegraph.resources import guidelines_dir
 
 P = """PREFIX gg: <https://w3id.org/guidegraph/ontology#>

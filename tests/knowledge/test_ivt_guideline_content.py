@@ -12,7 +12,7 @@ from decimal import Decimal
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.knowledge import Knowledge
+from guidegraph.knowledge.loading import Knowledge
 
 IVTE = "https://w3id.org/guidegraph/guideline/ivt-eligibility/"
 P = """PREFIX gg: <https://w3id.org/guidegraph/ontology#>

@@ -9,8 +9,8 @@ import pyoxigraph as ox
 import pytest
 
 from guidegraph import resources
-from guidegraph.knowledge import Knowledge
-from guidegraph.validate import validate
+from guidegraph.authoring.validate import validate
+from guidegraph.knowledge.loading import Knowledge
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.knowledge import read_parts
-from guidegraph.reasoner import Reasoner
-from guidegraph.runs import save_runs
-from guidegraph.store import EmbeddedStore, QueryResult
+from guidegraph.knowledge.loading import read_parts
+from guidegraph.provenance.runs import save_runs
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore, QueryResult
 
 ROOT = Path(__file__).parents[2]
 GOLDEN_CASES = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
@@ -52,7 +53,7 @@ class SavedStore:
         store = EmbeddedStore(self.path)
         try:
             return store.query(text, bindings=bindings or {},
-                               default_graphs=store.current_dataset())
+                               default_graphs=versions.current_dataset(store))
         finally:
             del store
             gc.collect()
@@ -68,7 +69,7 @@ class SavedStore:
 
 
 def _reason_and_save(store: EmbeddedStore, names: list[str]) -> None:
-    reasoner = Reasoner(store.knowledge())
+    reasoner = Reasoner(versions.stored_knowledge(store))
     cases = [c for n in names for c in reasoner.intake.read(GOLDEN_CASES / f"{n}.json")]
     save_runs(store, reasoner, cases, [reasoner.reason(c) for c in cases])
 
@@ -80,7 +81,7 @@ def saved_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
     store = EmbeddedStore(path)
     # One guideline, so expected rows stay those of the rescue-stenting source.
     shipped = read_parts([ROOT / "guidelines" / "rescue-stenting"])
-    store.load_parts(shipped)
+    versions.load_parts(store, shipped)
     _reason_and_save(store, FIRST_CASES)
 
     second = tmp / "rescue-stenting"
@@ -91,7 +92,7 @@ def saved_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
     meta.write_text(text.replace(f'gg:version "{SHIPPED_VERSION}"',
                                  f'gg:version "{SECOND_VERSION}"'), encoding="utf-8")
     revised = read_parts([second])
-    store.load_parts(revised)
+    versions.load_parts(store, revised)
     _reason_and_save(store, SECOND_CASES)
 
     hashes = {p.info.version: p.content_hash for p in [*shipped, *revised] if p.info}
@@ -117,7 +118,7 @@ def conflict_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
     path = tmp / "store"
     store = EmbeddedStore(path)
     parts = read_parts([without_precedence(tmp / "rescue-stenting")])
-    store.load_parts(parts)
+    versions.load_parts(store, parts)
     _reason_and_save(store, NO_PRECEDENCE_CASES)
     hashes = {p.info.version: p.content_hash for p in parts if p.info}
     del store

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from guidegraph.named_queries import BindingError, check_bindings, library, resolve
-from guidegraph.query_check import variables
+from guidegraph.store.named_queries import BindingError, check_bindings, library, resolve
+from guidegraph.store.sparql import variables
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

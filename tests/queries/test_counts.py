@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.reasoner import Reasoner
-from guidegraph.runs import save_runs
-from guidegraph.store import EmbeddedStore
+from guidegraph.provenance.runs import save_runs
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore
 
 ROOT = Path(__file__).parents[2]
 CASES = ["basilar-icad-failed-evt", "m1-embolic-late", "elective-severe-stenosis"]
@@ -24,10 +25,10 @@ def two_guideline_store(tmp_path_factory: pytest.TempPathFactory,
     """Both shipped guidelines loaded; three runs, each using both guideline versions."""
     path = tmp_path_factory.mktemp("counts") / "store"
     store = EmbeddedStore(path)
-    store.load_parts(reasoner.knowledge.parts)
+    versions.load_parts(store, reasoner.knowledge.parts)
     cases = [c for n in CASES for c in reasoner.intake.read(ROOT / "examples" / f"{n}.json")]
     results = [reasoner.reason(c) for c in cases]
-    save_runs(store, Reasoner(store.knowledge()), cases, results)
+    save_runs(store, Reasoner(versions.stored_knowledge(store)), cases, results)
     store.close()
     return path, results
 

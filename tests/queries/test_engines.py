@@ -35,8 +35,9 @@ from click.testing import CliRunner
 
 from guidegraph import resources
 from guidegraph.cli import main
-from guidegraph.named_queries import library
-from guidegraph.store import EmbeddedStore, RemoteStore, Store, parse_bindings
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore, RemoteStore, Store, parse_bindings
+from guidegraph.store.named_queries import library
 from tests.engines import (  # noqa: F401 - fixtures
     Virtuoso,
     oxigraph_binary,
@@ -117,7 +118,7 @@ def rows(store: Store, name: str, bind: list[str]) -> tuple[list[str], list[tupl
     named query: on the store's current dataset."""
     text = library()[name].text
     result = store.query(text, bindings=parse_bindings(bind),
-                         default_graphs=store.current_dataset())
+                         default_graphs=versions.current_dataset(store))
     if result.form == "CONSTRUCT":
         triples = [tuple(value(x) for x in t) for t in result.triples or []]
         return [], triples, False

@@ -26,8 +26,9 @@ from click.testing import CliRunner
 
 from guidegraph import resources
 from guidegraph.cli import main
-from guidegraph.named_queries import library
-from guidegraph.store import SNAPSHOT_BASE, parse_bindings, query_form
+from guidegraph.store.base import parse_bindings, query_form
+from guidegraph.store.named_queries import library
+from guidegraph.vocab import SNAPSHOT_BASE
 
 EXPECTED = Path(__file__).parent / "expected"
 QUERIES = resources.queries_dir()

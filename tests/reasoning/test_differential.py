@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.casegen import generated_cases
-from guidegraph.knowledge import Knowledge
-from guidegraph.reasoner import Reasoner
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.reasoning.casegen import generated_cases
+from guidegraph.reasoning.reasoner import Reasoner
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 # Golden cases of every shipped guideline (tests/golden/cases, tests/golden/<guideline>/cases).

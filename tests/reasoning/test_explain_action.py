@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from guidegraph.cli import main
-from guidegraph.counterfactual import NOT_APPLICABLE, Change, changes, fact_keys
-from guidegraph.reasoner import Reasoner
+from guidegraph.reasoning.counterfactual import NOT_APPLICABLE, Change, changes, fact_keys
+from guidegraph.reasoning.reasoner import Reasoner
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 LATE = {"id": "late", "minutes_since_onset": 420, "evt_passes": 3, "tici": "2a",
@@ -148,7 +148,7 @@ def test_every_reported_change_is_real_and_none_is_missing(reasoner: Reasoner,
 
 
 def test_regions_follow_the_criteria_thresholds(reasoner: Reasoner) -> None:
-    from guidegraph.counterfactual import fact_regions
+    from guidegraph.reasoning.counterfactual import fact_regions
 
     cuts = [r.low for r in fact_regions(reasoner, "minutes_since_onset") if r.low == r.high]
     thresholds = sorted({Decimal(str(c.threshold)) for c in reasoner.plan.criteria
@@ -162,8 +162,8 @@ def test_regions_of_an_integer_fact_with_decimal_thresholds() -> None:
     region described as any value."""
     from types import SimpleNamespace
 
-    from guidegraph.contract import FactSpec
-    from guidegraph.counterfactual import _condition, regions
+    from guidegraph.intake.contract import FactSpec
+    from guidegraph.reasoning.counterfactual import _condition, regions
 
     spec = FactSpec("k", "urn:k", "integer", Decimal(0), Decimal(10))
     cuts = [SimpleNamespace(threshold=Decimal(t)) for t in ("1.5", "3")]

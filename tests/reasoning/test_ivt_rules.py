@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from guidegraph.reasoner import Reasoner
+from guidegraph.reasoning.reasoner import Reasoner
 
 IVT = Path(__file__).parents[1] / "golden" / "ivt-eligibility"
 CASES = sorted((IVT / "cases").iterdir())

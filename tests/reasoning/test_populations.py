@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from guidegraph import provenance
-from guidegraph.knowledge import Knowledge
-from guidegraph.reasoner import Reasoner
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.provenance import record as provenance
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.reasoning.result import render_text
 from guidegraph.resources import guidelines_dir
-from guidegraph.result import render_text
 
 SCOPED = """
 @prefix gg:     <https://w3id.org/guidegraph/ontology#> .

@@ -10,8 +10,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from guidegraph import provenance
-from guidegraph.reasoner import Reasoner
+from guidegraph.provenance import record as provenance
+from guidegraph.reasoning.reasoner import Reasoner
 
 CASES = sorted((Path(__file__).parents[1] / "golden" / "rescue-stenting" / "cases").iterdir())
 PROV = "http://www.w3.org/ns/prov#"
@@ -105,7 +105,7 @@ def test_literals_are_escaped(reasoner: Reasoner) -> None:
 
 
 def test_fast_json_text_equals_json_as_data(reasoner: Reasoner) -> None:
-    from guidegraph.casegen import generated_cases
+    from guidegraph.reasoning.casegen import generated_cases
 
     for obj in generated_cases(reasoner, 400, seed=11):
         result = reasoner.reason(reasoner.intake.from_object(obj))

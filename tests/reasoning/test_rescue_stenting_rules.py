@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from guidegraph.reasoner import Reasoner
+from guidegraph.reasoning.reasoner import Reasoner
 
 RS = "https://w3id.org/guidegraph/guideline/rescue-stenting/"
 #: Three failed passes at TICI 2a in the M1 segment with a severe stenosis, 200 minutes after

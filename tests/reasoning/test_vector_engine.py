@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.casegen import generated_cases
-from guidegraph.knowledge import Knowledge
-from guidegraph.reasoner import Reasoner
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.reasoning.casegen import generated_cases
+from guidegraph.reasoning.reasoner import Reasoner
 
 ROOT = Path(__file__).parents[2]
 

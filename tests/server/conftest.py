@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.store import EmbeddedStore
+from guidegraph.store.base import EmbeddedStore
 from tests.canary import canary, canary_server  # noqa: F401 - fixtures for the guard tests
 
 ENV_KEYS = ("GUIDEGRAPH_STORE", "GUIDEGRAPH_UPDATE_TOKEN")

@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from guidegraph.query_check import statement_form
+from guidegraph.store.sparql import statement_form
 from tests.canary import Canary
 from tests.hardening.test_query_guard import _query
 

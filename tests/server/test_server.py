@@ -19,8 +19,9 @@ import pytest
 import rdflib
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from guidegraph.query_output import render
-from guidegraph.store import EmbeddedStore
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore
+from guidegraph.store.results import render
 
 from .conftest import Server, clean_env
 
@@ -60,7 +61,7 @@ def get(server: Server, query: str, accept: str | None = None, **params: str
 
 
 def expected(reference: EmbeddedStore, query: str, fmt: str) -> str:
-    result = reference.query(query, default_graphs=reference.current_dataset())
+    result = reference.query(query, default_graphs=versions.current_dataset(reference))
     return render(result, fmt)
 
 
@@ -99,7 +100,7 @@ def test_select_with_post_and_rdflib_sparqlstore(server: Server,
 
     graph = rdflib.Graph(store=SPARQLStore(server.sparql, returnFormat="json"))
     rows = [(str(r[0]), str(r[1])) for r in graph.query(RECS)]
-    want = reference.query(RECS, default_graphs=reference.current_dataset()).table
+    want = reference.query(RECS, default_graphs=versions.current_dataset(reference)).table
     assert want is not None
     assert rows == [(r[0].value, r[1].value) for r in want.rows]
 

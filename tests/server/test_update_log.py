@@ -15,8 +15,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.audit_log import ABSENT, check, read_log
-from guidegraph.store import EmbeddedStore, RemoteStore
+from guidegraph.store.base import EmbeddedStore, RemoteStore
+from guidegraph.store.log import ABSENT, check, read_log
 
 from .conftest import Server, _serve, clean_env, start_server, stop_server
 from .test_server import EXAMPLE, get, http

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.store import EmbeddedStore, RemoteStore, Store
+from guidegraph.store.base import EmbeddedStore, RemoteStore, Store
 from tests.engines import (  # noqa: F401 - fixtures and helpers for the store tests
     free_port,
     oxigraph_binary,

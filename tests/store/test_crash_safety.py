@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.knowledge import read_parts
-from guidegraph.store import EmbeddedStore
+from guidegraph.knowledge.loading import read_parts
+from guidegraph.store import versions
+from guidegraph.store.base import EmbeddedStore
 
 BIG = "http://example.org/graph/big"
 TRIPLES = 300_000
@@ -21,7 +22,7 @@ TRIPLES = 300_000
 WRITER = textwrap.dedent(f"""
     import sys
     import pyoxigraph as ox
-    from guidegraph.store import EmbeddedStore
+    from guidegraph.store.base import EmbeddedStore
     store = EmbeddedStore(sys.argv[1])
     triples = [ox.Triple(ox.NamedNode(f"http://example.org/s{{i}}"),
                          ox.NamedNode("http://example.org/p"), ox.Literal(str(i)))
@@ -46,7 +47,7 @@ def _counts(path: Path) -> tuple[int, int]:
 def test_kill_9_during_a_large_load(tmp_path: Path, delay: float) -> None:
     path = tmp_path / "store"
     store = EmbeddedStore(path)
-    store.load_parts(read_parts())
+    versions.load_parts(store, read_parts())
     del store
     big_before, rest_before = _counts(path)
     assert big_before == 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import threading
 
-from guidegraph.audit_log import read_log, verify
-from guidegraph.reasoner import Reasoner
-from guidegraph.runs import save_runs
-from guidegraph.store import EmbeddedStore
+from guidegraph.provenance.runs import save_runs
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.store.base import EmbeddedStore
+from guidegraph.store.log import read_log, verify
 
 
 def test_two_savers_ten_times_each_leave_one_whole_chain(tmp_path, reasoner: Reasoner) -> None:

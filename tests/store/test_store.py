@@ -10,14 +10,15 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from guidegraph import provenance
-from guidegraph.audit_log import ABSENT, check, logged_update, read_log
 from guidegraph.cli import main
 from guidegraph.errors import GuidegraphError
-from guidegraph.knowledge import Knowledge, read_parts
-from guidegraph.reasoner import Reasoner
-from guidegraph.runs import run_record, save_runs
-from guidegraph.store import QueryRefused, QuerySyntaxError, Store
+from guidegraph.knowledge.loading import Knowledge, read_parts
+from guidegraph.provenance import record as provenance
+from guidegraph.provenance.runs import run_record, save_runs
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.store import versions
+from guidegraph.store.base import QueryRefused, QuerySyntaxError, Store
+from guidegraph.store.log import ABSENT, check, logged_update, read_log
 
 ROOT = Path(__file__).parents[2]
 RS = ROOT / "guidelines" / "rescue-stenting"  # one guideline keeps the counts of the source
@@ -34,10 +35,10 @@ def cases(reasoner: Reasoner, names: list[str]) -> list:
 
 
 def test_knowledge_round_trips_through_the_store(store: Store) -> None:
-    store.load_parts(read_parts([RS]))
-    kinds = sorted(s["kind"] for s in store.current_snapshots())
+    versions.load_parts(store, read_parts([RS]))
+    kinds = sorted(s["kind"] for s in versions.current_snapshots(store))
     assert kinds == ["guideline", "ontology"]
-    from_store = Reasoner(store.knowledge())
+    from_store = Reasoner(versions.stored_knowledge(store))
     from_files = Reasoner(Knowledge.load([RS]))
     assert from_store.guidelines == from_files.guidelines
     for case in cases(from_files, ["basilar-icad-consensus", "dnr-3-embolic-without-stenosis",
@@ -46,8 +47,8 @@ def test_knowledge_round_trips_through_the_store(store: Store) -> None:
 
 
 def test_saved_runs_read_back_identically(store: Store) -> None:
-    store.load_parts(read_parts([RS]))
-    reasoner = Reasoner(store.knowledge())
+    versions.load_parts(store, read_parts([RS]))
+    reasoner = Reasoner(versions.stored_knowledge(store))
     found = cases(reasoner, ["dnr-embolic-late-persistent-occlusion",
                              "failed-thrombolysis-no-thrombectomy"])
     results = [reasoner.reason(c) for c in found]
@@ -57,18 +58,18 @@ def test_saved_runs_read_back_identically(store: Store) -> None:
         assert back.to_json() == result.to_json()
     rows = store.query("""PREFIX gg: <https://w3id.org/guidegraph/ontology#>
         SELECT ?run WHERE { ?run a gg:ReasoningRun }""",
-                       default_graphs=store.current_dataset()).table.rows
+                       default_graphs=versions.current_dataset(store)).table.rows
     assert sorted(r[0].value for r in rows) == sorted(r.provenance for r in results)
 
 
 def test_no_triple_is_stored_twice(store: Store) -> None:
     """Oxigraph's multi-graph default dataset keeps duplicates, so graphs must not overlap."""
-    store.load_parts(read_parts([RS]))
-    reasoner = Reasoner(store.knowledge())
+    versions.load_parts(store, read_parts([RS]))
+    reasoner = Reasoner(versions.stored_knowledge(store))
     found = cases(reasoner, ["basilar-icad-consensus"])
     save_runs(store, reasoner, found, [reasoner.reason(c) for c in found])
     save_runs(store, reasoner, found, [reasoner.reason(c) for c in found])  # again
-    dataset = store.current_dataset()
+    dataset = versions.current_dataset(store)
     all_rows = store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", default_graphs=dataset)
     distinct = store.query("SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o }", default_graphs=dataset)
     assert len(all_rows.table.rows) == len(distinct.table.rows)
@@ -76,27 +77,27 @@ def test_no_triple_is_stored_twice(store: Store) -> None:
 
 def test_a_new_guideline_version_becomes_current_and_the_old_one_stays(
         store: Store, tmp_path: Path) -> None:
-    store.load_parts(read_parts([RS]))
-    old_hash = Reasoner(store.knowledge()).guidelines[0]["content_hash"]
+    versions.load_parts(store, read_parts([RS]))
+    old_hash = Reasoner(versions.stored_knowledge(store)).guidelines[0]["content_hash"]
     changed = tmp_path / "rescue-stenting"
     shutil.copytree(ROOT / "guidelines" / "rescue-stenting", changed)
     criteria = changed / "criteria.ttl"
     criteria.write_text(criteria.read_text().replace("gg:threshold 360", "gg:threshold 300"))
-    store.load_parts(read_parts([changed]))
-    versions = [s for s in store.snapshots() if s["kind"] == "guideline"]
-    assert len(versions) == 2
-    reasoner = Reasoner(store.knowledge())
+    versions.load_parts(store, read_parts([changed]))
+    stored = [s for s in versions.snapshots(store) if s["kind"] == "guideline"]
+    assert len(stored) == 2
+    reasoner = Reasoner(versions.stored_knowledge(store))
     assert reasoner.guidelines[0]["content_hash"] != old_hash
     case = reasoner.intake.from_object({"id": "t", "minutes_since_onset": 330, "evt_passes": 3,
                                         "tici": "2a"})
     derived = {r.id for r in reasoner.reason(case).recommendations}
     assert "aha2015-salvage-adjunct" not in derived  # 330 > 300 under the new version
-    store.load_parts(read_parts([RS]))  # reloading the old version makes it current again
-    assert Reasoner(store.knowledge()).guidelines[0]["content_hash"] == old_hash
+    versions.load_parts(store, read_parts([RS]))  # reloading the old version makes it current again
+    assert Reasoner(versions.stored_knowledge(store)).guidelines[0]["content_hash"] == old_hash
 
 
 def test_failed_write_leaves_the_store_unchanged(store: Store) -> None:
-    store.load_parts(read_parts([RS]))
+    versions.load_parts(store, read_parts([RS]))
     before = total(store)
     with pytest.raises(GuidegraphError):
         store.update("INSERT DATA { GRAPH <http://example.org/g> { <http://e/s> <http://e/p> "
@@ -118,16 +119,16 @@ def test_refused_constructs(store: Store) -> None:
 
 
 def test_bindings_are_parameters_not_text(store: Store) -> None:
-    store.load_parts(read_parts([RS]))
+    versions.load_parts(store, read_parts([RS]))
     text = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
         SELECT ?r WHERE { ?r skos:notation ?id }"""
     before = total(store)
     found = store.query(text, bindings={"id": ox.Literal("rs-primary")},
-                        default_graphs=store.current_dataset()).table.rows
+                        default_graphs=versions.current_dataset(store)).table.rows
     assert [r[0].value.rsplit("/", 1)[-1] for r in found] == ["rec-primary"]
     hostile = 'rs-primary" } ; DROP ALL ; # \n \\ {'
     none = store.query(text, bindings={"id": ox.Literal(hostile)},
-                       default_graphs=store.current_dataset()).table.rows
+                       default_graphs=versions.current_dataset(store)).table.rows
     assert none == [] and total(store) == before
 
 
@@ -154,14 +155,15 @@ def test_cli_against_the_store(store: Store, tmp_path: Path) -> None:
 def test_the_log_accounts_for_every_graph_on_both_stores(store: Store) -> None:
     """Hashes written before a write and read back from either engine agree; a second load
     of the same versions adds nothing; an edit outside the log is found."""
-    store.load_parts(read_parts([RS]))
-    reasoner = Reasoner(store.knowledge())
+    versions.load_parts(store, read_parts([RS]))
+    reasoner = Reasoner(versions.stored_knowledge(store))
     found = cases(reasoner, ["basilar-icad-consensus", "dnr-3-embolic-without-stenosis"])
     results = [reasoner.reason(c) for c in found]
     save_runs(store, reasoner, found, results)
     assert check(store).problems == []
     entries = len(read_log(store))
-    assert [written for _name, written in store.load_parts(read_parts([RS]))] == [False, False]
+    written = versions.load_parts(store, read_parts([RS]))
+    assert [flag for _name, flag in written] == [False, False]
     assert len(read_log(store)) == entries
     run = results[0].provenance
     [entry] = [e for e in read_log(store) if e.graph == run]
@@ -173,7 +175,7 @@ def test_the_log_accounts_for_every_graph_on_both_stores(store: Store) -> None:
 
 
 def test_a_logged_update_records_each_graph_it_changed_on_both_stores(store: Store) -> None:
-    store.load_parts(read_parts([RS]))
+    versions.load_parts(store, read_parts([RS]))
     snapshot = next(g for g in store.graph_names() if "/snapshot/" in g)
     before = store.graph_hash(snapshot)
     logged_update(store, f"INSERT DATA {{ GRAPH <{snapshot}> {{ <{snapshot}> <http://e/p> 1 }} "

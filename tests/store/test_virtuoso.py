@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from guidegraph.store import VIRTUOSO_OWN_GRAPHS, EmbeddedStore, StoreError
+from guidegraph.store.base import VIRTUOSO_OWN_GRAPHS, EmbeddedStore, StoreError
 from tests.engines import GRANT_UPDATE, REQUIRE_VIRTUOSO, Virtuoso, running_virtuoso
 
 ROOT = Path(__file__).parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from guidegraph.authoring.validate import validate
 from guidegraph.cli import main
-from guidegraph.validate import validate
 
 ROOT = Path(__file__).parents[2]
 EXTRA = ROOT / "tests" / "intake" / "fixtures" / "extra-vocabulary"

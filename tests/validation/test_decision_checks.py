@@ -16,13 +16,13 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from guidegraph import decision_checks
+from guidegraph.authoring import decisions as decision_checks
+from guidegraph.authoring.validate import ValidationReport, validate
 from guidegraph.cli import main
-from guidegraph.contract import FactSpec
 from guidegraph.errors import ConfigurationError
-from guidegraph.knowledge import Knowledge
-from guidegraph.reasoner import Reasoner
-from guidegraph.validate import ValidationReport, validate
+from guidegraph.intake.contract import FactSpec
+from guidegraph.knowledge.loading import Knowledge
+from guidegraph.reasoning.reasoner import Reasoner
 
 DECISIONS = Path(__file__).parent / "decisions"
 SHAPES = Path(__file__).parents[2] / "shapes" / "authoring.ttl"
@@ -221,8 +221,8 @@ def test_a_witness_the_reasoner_rejects_is_not_reported() -> None:
 
 def test_the_model_the_search_prunes_on_agrees_with_the_reasoner() -> None:
     """Statuses under generated (often partial) cases, dependent actions included."""
-    from guidegraph.casegen import generated_cases
-    from guidegraph.decide import VALUE
+    from guidegraph.reasoning.casegen import generated_cases
+    from guidegraph.reasoning.plan import STATUS_CODE
 
     reasoner = Reasoner(Knowledge.load())
     search = decision_checks.WitnessSearch(reasoner)
@@ -243,7 +243,7 @@ def test_the_model_the_search_prunes_on_agrees_with_the_reasoner() -> None:
             if status != "yes":
                 outside[status] += 1
                 assert value <= (0 if status == "no" else 1), (obj, rec)
-        real = {o.iri: VALUE[o.status] for o in (*result.recommendations,
+        real = {o.iri: STATUS_CODE[o.status] for o in (*result.recommendations,
                                                   *result.not_applicable)}
         shown = {r: v for r, v in model.items()
                  if applies.get(guideline_of[r], "yes") == "yes"}
@@ -272,7 +272,7 @@ def test_candidate_values_cover_every_region_inside_the_range() -> None:
 def test_every_decision_check_source_is_described_and_exercised() -> None:
     import rdflib
 
-    from guidegraph import validate as module
+    from guidegraph.authoring import validate as module
 
     shapes = rdflib.Graph().parse(SHAPES)
     sources = {v for k, v in vars(module).items() if k.startswith("DECISION_")}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph import graphs
 from guidegraph.errors import GraphLoadError, GuidegraphError
+from guidegraph.knowledge import files as graphs
 
 
 def test_invalid_turtle_raises_typed_error(tmp_path: Path) -> None:

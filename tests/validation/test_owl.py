@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph import validate as validate_module
-from guidegraph.validate import validate
+from guidegraph.authoring import validate as validate_module
+from guidegraph.authoring.validate import validate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime on PATH")

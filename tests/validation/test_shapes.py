@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.validate import ValidationReport, validate
+from guidegraph.authoring.validate import ValidationReport, validate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V, W = "Violation", "Warning"

@@ -13,8 +13,8 @@ import pytest
 import rdflib
 from rdflib.namespace import RDF, SH
 
+from guidegraph.authoring.validate import _PreparedQueryGraph, _run_shacl
 from guidegraph.errors import ConfigurationError
-from guidegraph.validate import _PreparedQueryGraph, _run_shacl
 from tests.hardening.conftest import w3c_required, w3c_root
 
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

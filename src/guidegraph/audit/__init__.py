@@ -1,0 +1,1 @@
+"""Audit: findings over knowledge and stored runs, and guideline version diffs."""

@@ -1,0 +1,1 @@
+"""Authoring: validation of guideline files before publishing."""

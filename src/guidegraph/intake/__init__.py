@@ -1,0 +1,1 @@
+"""Intake: strict reading of case files and batches against the case contract."""

@@ -1,0 +1,1 @@
+"""Knowledge: loading the ontology and guideline files, and reading query rows."""

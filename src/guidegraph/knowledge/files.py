@@ -1,0 +1,130 @@
+"""Strict loading of RDF files into rdflib graphs.
+
+rdflib accepts a good deal of invalid Turtle, so every file is first parsed by
+pyoxigraph, which rejects it; only then is it parsed by rdflib for the libraries
+that need an rdflib graph (pySHACL, SPARQL via rdflib). ``owl:imports`` is never
+followed: what is validated or reasoned over is exactly the files named, and
+nothing reaches the network. Knowledge files (:func:`load_files`) go further and refuse
+``owl:imports`` of a non-local IRI, and RDF/XML with a DOCTYPE is refused before either
+parser reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyoxigraph
+import rdflib
+
+from guidegraph import resources
+from guidegraph.errors import GraphLoadError
+from guidegraph.knowledge.loading import refuse_doctype, refuse_imports
+
+__all__ = [
+    "expand_paths",
+    "knowledge_paths",
+    "load_files",
+    "load_graph",
+    "load_knowledge",
+    "parse_file",
+]
+
+# File suffix -> (pyoxigraph format, rdflib format). Turtle is the project's format;
+# N-Triples is accepted because it is a subset and handy for generated data.
+_FORMATS: dict[str, tuple[pyoxigraph.RdfFormat, str]] = {
+    ".ttl": (pyoxigraph.RdfFormat.TURTLE, "turtle"),
+    ".nt": (pyoxigraph.RdfFormat.N_TRIPLES, "nt"),
+    ".rdf": (pyoxigraph.RdfFormat.RDF_XML, "xml"),
+}
+_OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
+
+
+def _formats(path: Path) -> tuple[pyoxigraph.RdfFormat, str]:
+    return _FORMATS.get(path.suffix.lower(), _FORMATS[".ttl"])
+
+
+def parse_file(path: Path | str) -> rdflib.Graph:
+    """Parse one RDF file strictly and return it as an rdflib graph.
+
+    Raises GraphLoadError naming the file and the parser's message when the file
+    is missing, unreadable or not valid RDF.
+    """
+    path = Path(path)
+    if not path.is_file():
+        reason = "is a directory, not a file" if path.is_dir() else "no such file"
+        raise GraphLoadError(path, reason)
+    ox_format, rdflib_format = _formats(path)
+    # The same base IRI for both parsers, so relative IRIs resolve identically.
+    base = path.resolve().as_uri()
+    if ox_format == pyoxigraph.RdfFormat.RDF_XML:
+        try:
+            refuse_doctype(path.read_bytes(), path)
+        except OSError as exc:
+            raise GraphLoadError(path, f"cannot read: {exc}") from exc
+    try:
+        for _ in pyoxigraph.parse(path=str(path), format=ox_format, base_iri=base):
+            pass
+    except SyntaxError as exc:
+        raise GraphLoadError(path, f"invalid {rdflib_format.title()}: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise GraphLoadError(path, f"cannot read: {exc}") from exc
+    graph = rdflib.Graph()
+    try:
+        graph.parse(str(path), format=rdflib_format, publicID=base)
+    except Exception as exc:  # rdflib raises many unrelated types on bad input
+        raise GraphLoadError(path, f"rdflib could not parse it: {exc}") from exc
+    return graph
+
+
+def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """Turn files and folders into a sorted list of RDF files (folders recursively).
+
+    Folders are expanded so that users can pass a guideline folder; files are kept
+    as given, even with an unknown suffix, so that a mistyped name fails loudly.
+    """
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in _FORMATS))
+        else:
+            out.append(p)
+    return out
+
+
+def load_files(paths: Iterable[Path | str]) -> list[tuple[Path, rdflib.Graph]]:
+    """Parse each knowledge file on its own, keeping which graph came from which file.
+
+    ``owl:imports`` of a non-local IRI is refused here, as by knowledge loading, so
+    ``validate`` and ``reason`` agree on what a guideline may say.
+    """
+    loaded = []
+    for path in expand_paths(paths):
+        graph = parse_file(path)
+        refuse_imports((str(o) for o in graph.objects(None, _OWL_IMPORTS)), path)
+        loaded.append((path, graph))
+    return loaded
+
+
+def load_graph(paths: Iterable[Path | str]) -> rdflib.Graph:
+    """Parse the files and merge them into one rdflib graph (blank nodes stay apart)."""
+    merged = rdflib.Graph()
+    for _, graph in load_files(paths):
+        merged += graph
+    return merged
+
+
+def knowledge_paths(guideline_paths: Sequence[Path | str] | None = None) -> list[Path]:
+    """Ontology files plus the given guideline files (default: every guideline file)."""
+    ontology = sorted(resources.ontology_dir().glob("*.ttl"))
+    if guideline_paths is None:
+        guideline_paths = [resources.guidelines_dir()]
+    return ontology + expand_paths(guideline_paths)
+
+
+def load_knowledge(paths: Sequence[Path | str] | None = None) -> rdflib.Graph:
+    """The knowledge graph: ``ontology/*.ttl`` and ``guidelines/**/*.ttl`` by default.
+
+    ``paths`` replaces the whole default list when given.
+    """
+    return load_graph(knowledge_paths() if paths is None else paths)

@@ -1,0 +1,228 @@
+"""Load the ontology, guidelines and case contracts into one embedded Oxigraph store.
+
+The reasoner compiles from this store once per process; provenance names each guideline
+by a content hash so that a result always says exactly which guideline text produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from guidegraph import resources
+from guidegraph.errors import ConfigurationError, GraphLoadError
+from guidegraph.vocab import BASE, GG, SKOS
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+OWL_IMPORTS = ox.NamedNode("http://www.w3.org/2002/07/owl#imports")
+#: IRIs under this base are the project's own ontologies, loaded from ontology/; an
+#: owl:imports of one is harmless (it is loaded anyway, never fetched). Any other import is
+#: refused rather than silently ignored, so a guideline never depends on unloaded knowledge.
+
+_FORMATS = {
+    ".ttl": ox.RdfFormat.TURTLE,
+    ".nt": ox.RdfFormat.N_TRIPLES,
+    ".jsonld": ox.RdfFormat.JSON_LD,
+    ".rdf": ox.RdfFormat.RDF_XML,
+}
+
+
+@dataclass(frozen=True)
+class GuidelineInfo:
+    """One encoded guideline version as loaded: its IRI, notation, version and content hash."""
+
+    iri: str
+    id: str
+    version: str
+    title: str
+    content_hash: str
+    files: tuple[Path, ...]
+    review_status: str = ""  # IRI of the guideline's own gg:reviewStatus, if stated
+    disclaimer: str = ""
+
+
+def rdf_files(folder: Path) -> list[Path]:
+    """RDF files below a folder, in a stable order (hashes and loads must not depend on it)."""
+    return sorted(p for p in folder.rglob("*") if p.suffix in _FORMATS and p.is_file())
+
+
+def content_hash(files: list[Path] | tuple[Path, ...], root: Path | None = None) -> str:
+    """SHA-256 over file names and bytes: a guideline version's identity in provenance."""
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.name if root is None else str(p.relative_to(root))):
+        name = path.name if root is None else str(path.relative_to(root))
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def load_file(store: ox.Store, path: Path) -> None:
+    """Parse one RDF file strictly into the store's default graph (no network, no imports).
+
+    RDF/XML with a DOCTYPE and ``owl:imports`` of a non-local IRI are refused
+    (:func:`refuse_doctype`, :func:`refuse_imports`); on refusal the store may hold part of
+    the file, so load into a scratch store first, as :func:`read_parts` does.
+    """
+    fmt = _FORMATS.get(path.suffix)
+    if fmt is None:
+        raise GraphLoadError(path, f"unsupported file type {path.suffix!r}; use .ttl, .nt, "
+                                   ".jsonld, .rdf")
+    try:
+        if fmt == ox.RdfFormat.RDF_XML:
+            data = path.read_bytes()
+            refuse_doctype(data, path)
+            store.load(data, format=fmt)
+        else:
+            store.load(path=str(path), format=fmt)
+    except FileNotFoundError:
+        raise GraphLoadError(path, "file not found") from None
+    except (SyntaxError, ValueError, OSError) as exc:
+        raise GraphLoadError(path, f"not valid RDF: {exc}") from None
+    refuse_imports((q.object for q in store.quads_for_pattern(None, OWL_IMPORTS, None)), path)
+
+
+def refuse_doctype(data: bytes, path: Path | str) -> None:
+    """Refuse an XML DOCTYPE or entity declaration before any parser sees it: an external
+    entity is a way to files and the network, and pyoxigraph expands nested internal
+    entities without bound (a "billion laughs" document never finishes)."""
+    head = data.lower()
+    if b"<!doctype" in head or b"<!entity" in head:
+        raise GraphLoadError(path, "RDF/XML DOCTYPE / entity declarations are refused (external "
+                                   "entities would reach files or the network); remove the "
+                                   "DOCTYPE and write full IRIs")
+
+
+def refuse_imports(objects: Iterable[object], path: Path | str) -> None:
+    """Refuse ``owl:imports`` of any IRI outside :data:`BASE`: imports are never
+    fetched, so the imported knowledge would be silently missing."""
+    for obj in objects:
+        iri = getattr(obj, "value", str(obj))
+        if not (isinstance(obj, ox.NamedNode | str) and iri.startswith(BASE)):
+            raise GraphLoadError(
+                path, f"owl:imports <{iri}> is refused: imports are never fetched; put the "
+                      "imported file beside the guideline and load it with it")
+
+
+@dataclass
+class KnowledgePart:
+    """One unit of knowledge as stored: the ontology (with case contracts) or one guideline
+    version, with the content hash that names it."""
+
+    kind: str  # "ontology" | "guideline"
+    triples: list[ox.Triple]
+    content_hash: str
+    info: GuidelineInfo | None = None
+
+
+def read_parts(guideline_paths: list[Path] | None = None) -> list[KnowledgePart]:
+    """Parse ontology/, shapes/case-contract-*.ttl and the guideline folders or files.
+
+    Without paths, every folder (or RDF file) under guidelines/ is one guideline.
+    """
+    onto_files = [*rdf_files(resources.ontology_dir()),
+                  *sorted(resources.shapes_dir().glob("case-contract-*.ttl"))]
+    parts = [KnowledgePart("ontology", _parse_files(onto_files), content_hash(onto_files))]
+    if guideline_paths is None:
+        root = resources.guidelines_dir()
+        guideline_paths = sorted(p for p in root.iterdir() if p.is_dir() or p.suffix in _FORMATS)
+    for gpath in guideline_paths:
+        gpath = Path(gpath)
+        gfiles = rdf_files(gpath) if gpath.is_dir() else [gpath]
+        if not gfiles:
+            raise GraphLoadError(gpath, "no RDF files found")
+        triples = _parse_files(gfiles)
+        root = gpath if gpath.is_dir() else None
+        info = _guideline_info(triples, tuple(gfiles), content_hash(gfiles, root), str(gpath))
+        parts.append(KnowledgePart("guideline", triples, info.content_hash, info))
+    return parts
+
+
+def _parse_files(files: list[Path]) -> list[ox.Triple]:
+    scratch = ox.Store()
+    for path in files:
+        load_file(scratch, path)
+    return [q.triple for q in scratch]
+
+
+class Knowledge:
+    """The loaded knowledge: ontology, concept schemes, guidelines and case contracts."""
+
+    def __init__(self, store: ox.Store, guidelines: list[GuidelineInfo],
+                 parts: list[KnowledgePart] | None = None) -> None:
+        self.store = store
+        self.guidelines = guidelines
+        self.parts = parts or []
+
+    @classmethod
+    def load(cls, guideline_paths: list[Path] | None = None) -> Knowledge:
+        """Knowledge from files: the shipped ones, or the given guideline folders or files."""
+        return cls.from_parts(read_parts(guideline_paths))
+
+    @classmethod
+    def from_parts(cls, parts: list[KnowledgePart]) -> Knowledge:
+        store = ox.Store()
+        store.extend(ox.Quad(t.subject, t.predicate, t.object) for p in parts for t in p.triples)
+        infos = [_with_notices(p.info, p.triples) for p in parts if p.info is not None]
+        ids = [i.id for i in infos]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ConfigurationError(f"guideline {', '.join(dupes)} given more than once")
+        return cls(store, infos, parts)
+
+    def query(self, name: str, folder: str = "derive", **bindings: ox.NamedNode | ox.Literal
+              ) -> ox.QuerySolutions:
+        """Run a named query from queries/<folder>/ with parameters bound, never pasted."""
+        text = resources.resource("queries", folder, f"{name}.rq").read_text(encoding="utf-8")
+        subs = {ox.Variable(k): v for k, v in bindings.items()}
+        return self.store.query(text, substitutions=subs or None)
+
+
+def _with_notices(info: GuidelineInfo, triples: list[ox.Triple]) -> GuidelineInfo:
+    """The info with the guideline's own review status and disclaimer, read from its
+    triples (whether the info came from files or from a stored snapshot's metadata)."""
+    if info.review_status or info.disclaimer:
+        return info
+    found: dict[str, list[str]] = {"review": [], "disclaimer": []}
+    wanted = {GG + "reviewStatus": "review", GG + "disclaimer": "disclaimer"}
+    for t in triples:
+        if t.subject.value == info.iri and t.predicate.value in wanted:
+            found[wanted[t.predicate.value]].append(t.object.value)
+    if not found["review"] and not found["disclaimer"]:
+        return info
+    return replace(info, review_status=min(found["review"], default=""),
+                   disclaimer=min(found["disclaimer"], default=""))
+
+
+def _guideline_info(triples: list[ox.Triple], files: tuple[Path, ...], chash: str,
+                    where: str) -> GuidelineInfo:
+    """The guideline node's identity, read straight from the parsed triples (no second
+    store: loading copies every triple once already)."""
+    nodes = {t.subject for t in triples
+             if t.predicate == RDF_TYPE and t.object.value == GG + "Guideline"}
+    values: dict[str, list[str]] = {"id": [], "version": [], "title": []}
+    wanted = {SKOS + "notation": "id", GG + "version": "version",
+              "http://purl.org/dc/terms/title": "title"}
+    for t in triples:
+        if t.subject in nodes and t.predicate.value in wanted:
+            values[wanted[t.predicate.value]].append(t.object.value)
+    rows = len(nodes) * max(1, len(values["id"])) * max(1, len(values["version"])) * max(
+        1, len(values["title"]))
+    if len(nodes) != 1 or rows != 1:
+        raise ConfigurationError(
+            f"{where}: a guideline must describe exactly one gg:Guideline, found {rows}"
+        )
+    iri = next(iter(nodes)).value
+    return GuidelineInfo(
+        iri=iri,
+        id=values["id"][0] if values["id"] else iri.rstrip("/#").rsplit("/", 1)[-1],
+        version=values["version"][0] if values["version"] else "",
+        title=values["title"][0] if values["title"] else "",
+        content_hash=chash,
+        files=files,
+    )

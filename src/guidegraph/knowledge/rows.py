@@ -1,0 +1,93 @@
+"""Fast reading of large SELECT results: rows of plain Python values.
+
+Turning each result term into a Python object costs microseconds; compiling a guideline of
+ten thousand recommendations reads hundreds of thousands of terms. Serializing the results
+to SPARQL TSV in native code and splitting the text is several times faster.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from guidegraph.vocab import RDF_LANG_STRING, XSD_STRING
+
+_ESCAPE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))')
+_SIMPLE = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'",
+           "\\": "\\"}
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A literal's lexical form and datatype IRI."""
+
+    value: str
+    datatype: str = XSD_STRING
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+
+    def sub(m: re.Match) -> str:
+        if m.group(1) or m.group(2):
+            return chr(int(m.group(1) or m.group(2), 16))
+        return _SIMPLE.get(m.group(3), m.group(3))
+
+    return _ESCAPE.sub(sub, text)
+
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_DECIMAL = re.compile(r"[+-]?\d*\.\d+")
+
+
+def _term(cell: str) -> str | Lit | None:
+    if not cell:
+        return None
+    first = cell[0]
+    if first == "<":
+        return cell[1:-1]
+    if first == '"':
+        end = cell.rfind('"')
+        lexical = cell[1:end]
+        if "\\" in lexical:
+            lexical = _unescape(lexical)
+        rest = cell[end + 1:]
+        if not rest:
+            return Lit(lexical)
+        if rest.startswith("^^<"):
+            return Lit(lexical, rest[3:-1])
+        return Lit(lexical, RDF_LANG_STRING)
+    if cell.startswith("_:"):
+        return cell
+    # Numbers and booleans may be written bare in TSV.
+    if cell in ("true", "false"):
+        return Lit(cell, "http://www.w3.org/2001/XMLSchema#boolean")
+    if _INTEGER.fullmatch(cell):
+        return Lit(cell, "http://www.w3.org/2001/XMLSchema#integer")
+    if _DECIMAL.fullmatch(cell):
+        return Lit(cell, "http://www.w3.org/2001/XMLSchema#decimal")
+    return Lit(cell, "http://www.w3.org/2001/XMLSchema#double")
+
+
+def select_rows(solutions: ox.QuerySolutions) -> list[dict[str, str | Lit | None]]:
+    """Rows of a SELECT result as dicts: IRIs as str, literals as Lit, unbound as None."""
+    names = [v.value for v in solutions.variables]
+    text = solutions.serialize(format=ox.QueryResultsFormat.TSV).decode("utf-8")
+    lines = text.split("\n")
+    rows = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        cells = line.split("\t")
+        rows.append({name: _term(cell) for name, cell in zip(names, cells, strict=True)})
+    return rows
+
+
+def text(value: str | Lit | None) -> str | None:
+    """The IRI or the lexical form."""
+    if value is None:
+        return None
+    return value.value if isinstance(value, Lit) else value

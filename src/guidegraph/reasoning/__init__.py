@@ -1,0 +1,1 @@
+"""Reasoning: criteria, the compiled plan, verdicts and the result object."""

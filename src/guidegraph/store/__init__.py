@@ -1,0 +1,1 @@
+"""Store: the RDF store (embedded or remote), SPARQL safety, the worker, the log."""

@@ -1,0 +1,266 @@
+"""What may be known about an untrusted SPARQL text before an engine parses it.
+
+Three checks, none of which executes anything:
+
+* :func:`check_nesting`, a linear scan, refuses texts nested deeper than :data:`MAX_NESTING`
+  before any parser sees them: Oxigraph's parser recurses per level in native code and a
+  few kilobytes of ``{{{…`` overflow its stack (a segfault, not an exception);
+* :func:`query_form` reads the form (SELECT, ASK, CONSTRUCT, DESCRIBE, or an update) from the
+  prologue grammar alone (``BASE``/``PREFIX`` declarations), to choose a result format before
+  the engine runs; syntax is left to the engine that evaluates the text;
+* :func:`refuse_unsafe` refuses SERVICE, LOAD and FROM from a parse tree of the text.
+
+The server runs :func:`refuse_unsafe` and every engine parse in its query worker (see
+:mod:`guidegraph.store.worker`), so their cost falls under the request's time limit and a
+crash takes down only the worker.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from typing import Any
+
+from guidegraph.errors import GuidegraphError
+
+#: Brackets plus unary-operator runs a text may nest; real queries stay far below.
+MAX_NESTING = 128
+
+
+class QueryRefused(GuidegraphError):
+    """A query uses a construct that would reach the network, or nests too deep to parse."""
+
+    exit_code = 2
+
+
+class QuerySyntaxError(GuidegraphError):
+    """A query or update is not valid SPARQL 1.1 (found by the engine, or by the prologue
+    scan)."""
+
+    exit_code = 2
+
+
+# ----------------------------------------------------------------------------------------
+# Nesting
+# ----------------------------------------------------------------------------------------
+#: Tokens that hide brackets (strings, IRIs, comments, escaped characters) and the
+#: characters that nest: brackets, and unary operators (``!``, ``^``, ``+``, ``-``) whose
+#: chains the parser also descends one level per character.
+#: Strings (all four quotings), IRIs and comments: text in which no bracket, variable or
+#: keyword counts (also the store's, for placing bound values).
+HIDDEN_TOKENS = (
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+_NESTING_TOKENS = re.compile(HIDDEN_TOKENS + r'|\\.|[{(\[]|[})\]]|(?:[!^+\-]\s*)+',
+                             re.DOTALL)
+_OPEN, _CLOSE = "{([", "})]"
+
+
+def nesting_depth(text: str) -> tuple[int, int]:
+    """The deepest nesting of the text and the character offset where it is reached.
+
+    An escape outside a string (``ex:a\\#``, allowed in local names) is one token, so it cannot
+    start a comment that hides the brackets after it."""
+    depth = deepest = where = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        token = match.group(0)
+        first = token[0]
+        if first in _OPEN:
+            depth += 1
+            level = depth
+        elif first in _CLOSE:
+            depth = max(depth - 1, 0)
+            continue
+        elif first in "!^+-":
+            level = depth + sum(1 for ch in token if ch in "!^+-")
+        else:
+            continue
+        if level > deepest:
+            deepest, where = level, match.start()
+    return deepest, where
+
+
+def check_nesting(text: str, limit: int = MAX_NESTING) -> None:
+    """Refuse a text nested deeper than ``limit`` (before any parser recurses into it)."""
+    depth, where = nesting_depth(text)
+    if depth > limit:
+        raise QueryRefused(f"query refused: it nests {depth} levels deep (brackets and unary "
+                           f"operators, deepest at character {where}); at most {limit} are "
+                           "allowed")
+
+
+# ----------------------------------------------------------------------------------------
+# Variables
+# ----------------------------------------------------------------------------------------
+_VARIABLE_TOKENS = re.compile(
+    HIDDEN_TOKENS + r'|\\.|[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)', re.DOTALL)
+
+
+def variables(text: str) -> set[str]:
+    """The names of the variables a query text uses (outside strings, IRIs and comments)."""
+    return {m.group(1) for m in _VARIABLE_TOKENS.finditer(decode_codepoints(text))
+            if m.group(1)}
+
+
+# ----------------------------------------------------------------------------------------
+# Form, from the prologue
+# ----------------------------------------------------------------------------------------
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_SKIP = re.compile(r"(?:\s+|#[^\n]*)*")
+_DECL = re.compile(r"BASE\s*<[^<>\s]*>|PREFIX\s*[^\s:<>]*:\s*<[^<>\s]*>", re.IGNORECASE)
+_FORM = re.compile(r"(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:])", re.IGNORECASE)
+_UPDATE = re.compile(r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)(?![\w:])",
+                     re.IGNORECASE)
+
+
+def _codepoints(match: re.Match) -> str:
+    value = int(match.group(1) or match.group(2), 16)
+    return chr(value) if value <= 0x10FFFF else match.group(0)
+
+
+def decode_codepoints(text: str) -> str:
+    """SPARQL's ``\\u``/``\\U`` escapes decoded, as the grammar applies to the text."""
+    return _CODEPOINT.sub(_codepoints, text)
+
+
+def _after_prologue(text: str) -> tuple[str, int]:
+    """The text with codepoint escapes decoded, and where its prologue ends."""
+    text = decode_codepoints(text)
+    pos = _SKIP.match(text, 0).end()  # type: ignore[union-attr]
+    while decl := _DECL.match(text, pos):
+        pos = _SKIP.match(text, decl.end()).end()  # type: ignore[union-attr]
+    return text, pos
+
+
+def statement_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT, DESCRIBE or UPDATE: the first keyword after the prologue (an
+    update may be empty: nothing after the prologue is an update that does nothing)."""
+    text, pos = _after_prologue(text)
+    if form := _FORM.match(text, pos):
+        return form.group(1).upper()
+    if pos == len(text) or _UPDATE.match(text, pos):
+        return "UPDATE"
+    found = text[pos:pos + 20]
+    raise QuerySyntaxError(f"query is not valid SPARQL 1.1: expected SELECT, ASK, CONSTRUCT or "
+                           f"DESCRIBE after the prefixes, found {found!r}")
+
+
+def query_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT (DESCRIBE answers with a graph too) of a query, never run."""
+    form = statement_form(text)
+    if form == "UPDATE":
+        decoded, pos = _after_prologue(text)
+        if pos == len(decoded):
+            raise QuerySyntaxError("query is not valid SPARQL 1.1: it holds no query (expected "
+                                   "SELECT, ASK, CONSTRUCT or DESCRIBE after the prefixes)")
+        raise QuerySyntaxError("this is a SPARQL update, not a query: send it to /update "
+                               "(with the update token)")
+    return "CONSTRUCT" if form == "DESCRIBE" else form
+
+
+# ----------------------------------------------------------------------------------------
+# Network: SERVICE, LOAD, FROM
+# ----------------------------------------------------------------------------------------
+_FORBIDDEN = {
+    "SERVICE": "SPARQL SERVICE (federated query) would reach the network",
+    "LOAD": "SPARQL LOAD would fetch a document from the network",
+    "FROM": "FROM / FROM NAMED would switch the dataset to graphs fetched by IRI",
+}
+#: The parse-tree nodes (rdflib's SPARQL 1.1 grammar) that would reach the network.
+_FORBIDDEN_NODES = {"ServiceGraphPattern": "SERVICE", "Load": "LOAD", "DatasetClause": "FROM"}
+_PARSER: Any = None  # the guard's parser thread, a ThreadPoolExecutor (_forbidden_in_parse)
+_PARSER_STACK = 0  # bytes of stack for that thread (0: the platform's default)
+
+
+def configure_guard(stack_bytes: int, recursion_limit: int) -> None:
+    """Give the guard's parser room for long texts, before its thread starts.
+
+    rdflib's grammar recurses once per triple pattern (a group's triples are a right-recursive
+    rule), so with Python's default limit a query of a hundred patterns that mentions a
+    keyword (``prov:wasDerivedFrom``) would not parse and be refused. The query worker, the
+    process that parses untrusted text, calls this; elsewhere the defaults fail closed."""
+    global _PARSER_STACK
+    _PARSER_STACK = stack_bytes
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), recursion_limit))
+
+
+def refuse_unsafe(text: str) -> None:
+    """Refuse SERVICE, LOAD and FROM before anything runs (Oxigraph would follow them),
+    deciding from a parse of the query, not from its spelling; refuse deep nesting first.
+
+    A keyword is a run of ASCII letters that no escape, comment or string can split, and
+    SPARQL's codepoint escapes (``\\u0053ERVICE``) are decoded before the grammar applies; so a
+    text that, decoded, does not contain the letters of a keyword anywhere cannot use it, and
+    needs no parse (most queries). Any other text is parsed with a SPARQL 1.1 grammar (rdflib's;
+    query, then update) and refused if its tree holds a SERVICE pattern, a LOAD or a dataset
+    clause. A text that mentions a keyword but does not parse is refused too: the check fails
+    closed rather than guess (escapes in local names, ``ex:a\\#``, once hid a SERVICE from a
+    keyword filter). Where the server evaluates queries, a process without network is a
+    second barrier behind this one (:mod:`guidegraph.store.isolation`)."""
+    check_nesting(text)
+    lowered = decode_codepoints(text).lower()
+    mentioned = [word for word in _FORBIDDEN if word.lower() in lowered]
+    if not mentioned:
+        return
+    found = _forbidden_in_parse(text)
+    if found is None:
+        why = "; ".join(f"{w}: {_FORBIDDEN[w]}" for w in mentioned)
+        raise QueryRefused(f"query refused: it mentions {', '.join(mentioned)} and the safety "
+                           f"check could not parse it to see whether it uses it ({why}); "
+                           "rephrase it, or load data with `guidegraph load`")
+    for word in _FORBIDDEN:
+        if word in found:
+            raise QueryRefused(f"query refused: {word} is not allowed ({_FORBIDDEN[word]}); "
+                               "load data with `guidegraph load` instead")
+
+
+def _forbidden_in_parse(text: str) -> set[str] | None:
+    """The forbidden keywords the parse tree of a query or update uses (None: no parse).
+
+    The parse runs on a thread of its own: pyparsing keeps the exceptions it raises in
+    reference cycles, and a traceback there would hold every caller's frame (an open store,
+    and its lock) until the next garbage collection; the parser thread's frames reach no
+    caller. One thread also serialises the parser, whose caches are not thread-safe."""
+    global _PARSER
+    if _PARSER is not None:
+        return _PARSER.submit(_parse_forbidden, text).result()
+    from concurrent.futures import ThreadPoolExecutor
+
+    _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparql-guard")
+    previous = threading.stack_size(_PARSER_STACK)  # read when the first submit starts it
+    try:
+        future = _PARSER.submit(_parse_forbidden, text)
+    finally:
+        threading.stack_size(previous)
+    return future.result()
+
+
+def _parse_forbidden(text: str) -> set[str] | None:
+    from pyparsing import ParseBaseException, ParserElement, ParseResults
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    tree = None
+    try:
+        for parse in (parseQuery, parseUpdate):
+            try:
+                tree = parse(text)
+                break
+            except (ParseBaseException, RecursionError, ValueError, TypeError):
+                continue
+    finally:
+        ParserElement.reset_cache()  # the packrat cache would keep every text parsed
+    if tree is None:
+        return None
+    found: set[str] = set()
+    todo: list = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CompValue):
+            if node.name in _FORBIDDEN_NODES:
+                found.add(_FORBIDDEN_NODES[node.name])
+            todo.extend(node.values())
+        elif isinstance(node, list | tuple | ParseResults):
+            todo.extend(node)
+    return found

@@ -1,0 +1,140 @@
+"""Guideline and ontology versions in the store, and the one decision of which to reason with.
+
+A version is a snapshot graph named by its content hash; the current one of each guideline is
+the snapshot loaded last. Loading writes snapshots and their log entries in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyoxigraph as ox
+
+from guidegraph.knowledge.loading import GuidelineInfo, Knowledge, KnowledgePart
+from guidegraph.store.base import Store, StoreError
+from guidegraph.store.hashing import content_hash
+from guidegraph.store.log import Change, write_logged
+from guidegraph.vocab import GG, ONTOLOGY_GRAPH, RDF_TYPE, SKOS_NOTATION, SNAPSHOT_BASE, XSD
+
+_META_PREDICATES = {GG + "loadedAt", GG + "snapshotKind"}
+
+
+def _gg(name: str) -> ox.NamedNode:
+    return ox.NamedNode(GG + name)
+
+
+def snapshots(store: Store) -> list[dict[str, str]]:
+    """Every loaded ontology and guideline version with when it was last loaded."""
+    rows = store._select(f"""
+        PREFIX gg: <{GG}>
+        SELECT ?g ?kind ?of ?id ?version ?hash (MAX(?t) AS ?loaded) WHERE {{
+          GRAPH ?g {{ ?g gg:loadedAt ?t ; gg:contentHash ?hash ; gg:snapshotKind ?kind .
+            OPTIONAL {{ ?g gg:snapshotOf ?of }} OPTIONAL {{ ?g gg:version ?version }}
+            OPTIONAL {{ ?g <http://www.w3.org/2004/02/skos/core#notation> ?id }} }}
+        }} GROUP BY ?g ?kind ?of ?id ?version ?hash""", {}, None, False)
+    out = []
+    for r in rows:
+        out.append({k: (r[k].value if r[k] is not None else "") for k in
+                    ("g", "kind", "of", "id", "version", "hash", "loaded")})
+    return sorted(out, key=lambda s: (s["kind"], s["id"], s["loaded"]))
+
+
+def current_snapshots(store: Store) -> list[dict[str, str]]:
+    """The ontology and, per guideline, the version loaded last."""
+    latest: dict[tuple[str, str], dict[str, str]] = {}
+    for snap in snapshots(store):
+        key = (snap["kind"], snap["of"])
+        if key not in latest or snap["loaded"] > latest[key]["loaded"]:
+            latest[key] = snap
+    return sorted(latest.values(), key=lambda s: (s["kind"], s["id"]))
+
+
+def current_dataset(store: Store) -> list[str]:
+    """Graphs a query sees by default: current knowledge, all cases and all runs."""
+    superseded = {s["g"] for s in snapshots(store)} - {
+        s["g"] for s in current_snapshots(store)}
+    return [g for g in store.graph_names() if g not in superseded]
+
+
+def load_parts(store: Store, parts: list[KnowledgePart], *,
+               cases: list[tuple[str, str, list[ox.Triple]]] | None = None,
+               actor: str | None = None) -> list[tuple[str, bool]]:
+    """Store ontology and guideline versions, and ``cases`` (graph, case IRI, triples),
+    with their audit-log entries, in one transaction.
+
+    Loading is idempotent: a version that is already the current one of its guideline
+    (or the current ontology) and a case graph that already holds the same content are
+    left alone, with no new ``gg:loadedAt`` and no entry. A superseded version loaded
+    again becomes current again (a new ``gg:loadedAt``, logged). Returns the graph name
+    of each part, then of each case graph, with whether it was written."""
+    now = ox.Literal(datetime.now(UTC).isoformat(timespec="microseconds"),
+                     datatype=ox.NamedNode(XSD + "dateTime"))
+    current = {(s["kind"], s["of"]): s["hash"] for s in current_snapshots(store)}
+    changes: list[Change] = []
+    snapshot_graphs: dict[str, list[ox.Triple]] = {}
+    names: list[tuple[str, bool]] = []
+    for part in parts:
+        digest = part.content_hash.split(":", 1)[-1]
+        name = (ONTOLOGY_GRAPH + digest) if part.kind == "ontology" else (
+            SNAPSHOT_BASE + digest)
+        of = part.info.iri if part.info else ""
+        if current.get((part.kind, of)) == part.content_hash or name in snapshot_graphs:
+            names.append((name, False))
+            continue
+        node = ox.NamedNode(name)
+        meta = [
+            ox.Triple(node, _gg("loadedAt"), now),
+            ox.Triple(node, _gg("contentHash"), ox.Literal(part.content_hash)),
+            ox.Triple(node, _gg("snapshotKind"), ox.Literal(part.kind)),
+        ]
+        if part.info is not None:
+            meta += [
+                ox.Triple(node, ox.NamedNode(RDF_TYPE), _gg("GuidelineSnapshot")),
+                ox.Triple(node, _gg("snapshotOf"), ox.NamedNode(part.info.iri)),
+                ox.Triple(node, _gg("version"), ox.Literal(part.info.version)),
+                ox.Triple(node, ox.NamedNode(SKOS_NOTATION), ox.Literal(part.info.id)),
+            ]
+        snapshot_graphs[name] = [*part.triples, *meta]
+        names.append((name, True))
+        changes.append(Change(
+            action=f"load-{part.kind}", graph=name, subject=of or name,
+            before=current.get((part.kind, of), ""), after=part.content_hash))
+    case_graphs: dict[str, list[ox.Triple]] = {}
+    case_names: dict[str, bool] = {}
+    for graph, subject, triples in cases or []:
+        after = content_hash(triples)
+        case_names[graph] = after != store.graph_hash(graph)
+        if not case_names[graph]:
+            continue  # the same facts are stored already
+        case_graphs[graph] = triples
+        changes = [c for c in changes if c.graph != graph]  # a case given twice: last
+        changes.append(Change(action="load-case", graph=graph, subject=subject,
+                              before="", after=after, stamp=False))
+    if changes:
+        # Snapshot graphs are named by their content, so adding to an existing one only
+        # adds the new gg:loadedAt: they are appended to, never replaced, and the
+        # embedded store can then write in bulk.
+        write_logged(store, changes, case_graphs, append=snapshot_graphs, actor=actor)
+    return [*names, *case_names.items()]
+
+
+def stored_knowledge(store: Store) -> Knowledge:
+    """The current ontology and guideline versions, as reasoner knowledge."""
+    parts = []
+    for snap in current_snapshots(store):
+        triples = [t for t in store.graph_triples(snap["g"])
+                   if not (t.subject.value == snap["g"]
+                           and t.predicate.value in _META_PREDICATES)]
+        info = None
+        if snap["kind"] == "guideline":
+            info = GuidelineInfo(iri=snap["of"], id=snap["id"], version=snap["version"],
+                                 title="", content_hash=snap["hash"], files=())
+        parts.append(KnowledgePart(snap["kind"], triples, snap["hash"], info))
+    if not any(p.kind == "ontology" for p in parts):
+        raise StoreError(f"store {store.location} holds no ontology: run `guidegraph load` "
+                         "first")
+    return Knowledge.from_parts(parts)
+
+
+def has_knowledge(store: Store) -> bool:
+    return any(s["kind"] == "ontology" for s in snapshots(store))
