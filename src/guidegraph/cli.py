@@ -132,6 +132,7 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
     from guidegraph.errors import GuidegraphError
     from guidegraph.provenance import record as provenance
     from guidegraph.provenance.explain import render_explanation
+    from guidegraph.rdf_formats import BY_NAME, for_path
 
     if graph_file:
         from guidegraph.provenance.picture import picture_format
@@ -164,7 +165,7 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
     reasoner = _reasoner_for(None, guidelines, "compiled", ensure_loaded=False)
     if prov_file:
         path = Path(prov_file)
-        fmt = ox.RdfFormat.N_TRIPLES if path.suffix == ".nt" else ox.RdfFormat.TURTLE
+        fmt = (for_path(path) or BY_NAME["turtle"]).ox
         try:
             triples = [q.triple for q in ox.parse(path=str(path), format=fmt)]
             results = [provenance.from_triples(triples, reasoner)]
@@ -340,22 +341,17 @@ def _open_store(spec: str | None, *, write: bool) -> Store:
 
 def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
                   ensure_loaded: bool) -> Reasoner:
-    """Knowledge from the store when it has some (and no --guideline overrides it); else
-    from files, loaded into the store first when runs are to be saved there."""
-    from pathlib import Path
-
+    """The reasoner over the knowledge :func:`~guidegraph.store.versions.current_knowledge`
+    chooses; with ``ensure_loaded`` (runs are to be saved) that knowledge is stored first."""
     from guidegraph.errors import GuidegraphError
-    from guidegraph.knowledge.loading import Knowledge, read_parts
     from guidegraph.reasoning.reasoner import Reasoner
     from guidegraph.store import versions
 
     try:
-        if store is not None and not guidelines and versions.has_knowledge(store):
-            return Reasoner(versions.stored_knowledge(store), engine=engine)
-        parts = read_parts([Path(g) for g in guidelines] or None)
+        source = versions.current_knowledge(store, guidelines)
         if store is not None and ensure_loaded:
-            versions.load_parts(store, parts)
-        return Reasoner(Knowledge.from_parts(parts), engine=engine)
+            versions.store_knowledge_of(store, source)
+        return Reasoner(source.build(), engine=engine)
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
     except FileNotFoundError as exc:
@@ -524,7 +520,6 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
 
     from guidegraph.audit import findings as auditing
     from guidegraph.errors import GuidegraphError
-    from guidegraph.knowledge.loading import Knowledge
     from guidegraph.reasoning.reasoner import Reasoner
     from guidegraph.store import versions
     from guidegraph.store.base import default_store_path, is_store
@@ -583,8 +578,8 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
                               "checked)" if report.notes else "")
                            + (f"; head {head}" if head else ""))
             raise SystemExit(1 if problems else 0)
-        from_store = store is not None and versions.has_knowledge(store)
-        knowledge = versions.stored_knowledge(store) if from_store else Knowledge.load()
+        source = versions.current_knowledge(store)
+        from_store, knowledge = source.stored, source.build()
         if store is None:
             click.echo("guidegraph: no store here yet; auditing the shipped files", err=True)
         elif not from_store:

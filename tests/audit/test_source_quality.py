@@ -19,7 +19,6 @@ from click.testing import CliRunner
 from guidegraph.audit.findings import audit, render_text
 from guidegraph.cli import main
 from guidegraph.knowledge.loading import Knowledge
-from guidegraph.store import versions
 
 ROOT = Path(__file__).parents[2]
 CLEAN = ROOT / "tests" / "validation" / "fixtures" / "clean.ttl"
@@ -206,7 +205,7 @@ def test_the_audit_page_lists_them_under_info(tmp_path: Path) -> None:
     import gc
     import re
 
-    from guidegraph.reasoning.reasoner import Reasoner
+    from guidegraph.serve.app import knowledge_chooser
     from guidegraph.serve.pages import AuditPages
     from guidegraph.store.base import EmbeddedStore
 
@@ -215,7 +214,7 @@ def test_the_audit_page_lists_them_under_info(tmp_path: Path) -> None:
                str(rescue_copy(tmp_path / "rescue-stenting"))).exit_code == 0
     store = EmbeddedStore(store_path)
     try:
-        page = AuditPages(store, Reasoner(versions.stored_knowledge(store)),
+        page = AuditPages(store, knowledge_chooser(store),
                           lambda *args, **kwargs: "/").summary(1)
     finally:
         del store

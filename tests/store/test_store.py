@@ -186,3 +186,31 @@ def test_a_logged_update_records_each_graph_it_changed_on_both_stores(store: Sto
         (snapshot, before, store.graph_hash(snapshot)),
         ("http://e/new", ABSENT, store.graph_hash("http://e/new"))}
     assert check(store).problems == []
+
+
+def test_the_endpoint_reasons_and_audits_with_the_knowledge_loaded_last(
+        store: Store, tmp_path: Path) -> None:
+    """One decision of which knowledge to use, made per request: /reason, /health and /audit
+    agree, and a load is seen by the next request (no reasoner kept from startup)."""
+    from guidegraph.serve.app import knowledge_chooser
+    from guidegraph.serve.pages import AuditPages
+
+    current = knowledge_chooser(store)
+    source, shipped = current()
+    assert not source.stored
+    assert sorted(g["id"] for g in shipped.guidelines) == ["ivt-eligibility", "rescue-stenting"]
+    versions.load_parts(store, read_parts([RS]))
+    source, loaded = current()
+    assert source.stored and [g["id"] for g in loaded.guidelines] == ["rescue-stenting"]
+    assert current()[1] is loaded  # compiled once per knowledge version
+    changed = tmp_path / "rescue-stenting"
+    shutil.copytree(RS, changed)
+    criteria = changed / "criteria.ttl"
+    criteria.write_text(criteria.read_text().replace("gg:threshold 360", "gg:threshold 300"))
+    versions.load_parts(store, read_parts([changed]))
+    newer = current()[1]
+    assert newer.guidelines[0]["content_hash"] != loaded.guidelines[0]["content_hash"]
+    pages = AuditPages(store, current, lambda *args, **kwargs: "/")
+    reasoner, stored, graphs = pages.current()
+    assert reasoner is newer and stored
+    assert graphs == {s["g"] for s in versions.current_snapshots(store)}

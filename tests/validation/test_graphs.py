@@ -41,12 +41,24 @@ def test_folders_expand_to_rdf_files(tmp_path: Path) -> None:
     (tmp_path / "sub" / "b.ttl").write_text("<https://example.org/b> <https://example.org/p> 2 .\n")
     (tmp_path / "notes.md").write_text("not RDF")
     assert [p.name for p in graphs.expand_paths([tmp_path])] == ["a.ttl", "b.ttl"]
-    assert len(graphs.load_graph([tmp_path])) == 2
+    assert sum(len(g) for _, g in graphs.load_files([tmp_path])) == 2
 
 
-def test_load_knowledge_includes_ontology_and_guidelines() -> None:
-    g = graphs.load_knowledge()
-    gg = "https://w3id.org/guidegraph/ontology#"
+def test_one_set_of_knowledge_files_for_reasoning_validation_and_hashes() -> None:
     import rdflib
 
+    from guidegraph.knowledge.loading import knowledge_files, read_parts
+
+    files = knowledge_files()
+    assert [p.name for p in files.ontology] == ["guidegraph.ttl", "ivt.ttl", "schemes.ttl",
+                                                "stroke.ttl"]
+    assert [p.name for p in files.contexts] == ["ivt-case.context.jsonld",
+                                                "stroke-case.context.jsonld"]
+    assert [p.name for p in files.guidelines] == ["ivt-eligibility", "rescue-stenting"]
+    parts = read_parts()
+    assert parts[0].content_hash == files.ontology_hash()
+    g = rdflib.Graph()
+    for _, one in graphs.load_files(files.ontology):
+        g += one
+    gg = "https://w3id.org/guidegraph/ontology#"
     assert (rdflib.URIRef(gg + "Recommendation"), rdflib.RDF.type, rdflib.OWL.Class) in g

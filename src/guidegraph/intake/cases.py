@@ -21,9 +21,10 @@ from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
-from guidegraph import resources
 from guidegraph.errors import CaseInputError
 from guidegraph.intake.contract import CaseContract, FactSpec
+from guidegraph.knowledge.loading import context_files
+from guidegraph.rdf_formats import BY_SUFFIX
 from guidegraph.vocab import CASE_BASE, CONTEXT_BASE, GG_CASE, RDF_TYPE, XSD
 
 #: whole, so this bounds memory; it is per file, not per case: a batch list of many small
@@ -342,8 +343,7 @@ class Intake:
             if suffix in _RDF_XML_SUFFIXES:
                 raise _rdf_xml_refused(data, source)
             if suffix in (".ttl", ".nt"):
-                fmt = ox.RdfFormat.TURTLE if suffix == ".ttl" else ox.RdfFormat.N_TRIPLES
-                yield from self.from_rdf(data, fmt, source=source)
+                yield from self.from_rdf(data, BY_SUFFIX[suffix].ox, source=source)
                 return
             if suffix in (".jsonl", ".ndjson"):
                 for lineno, line in enumerate(data.decode("utf-8").splitlines(), 1):
@@ -387,11 +387,6 @@ class Intake:
     def display(self, key: str, value: Any) -> str:
         """A fact value as a case author wrote it (concept notation, true/false, number)."""
         return display_value(self.contract.facts[key], value)
-
-
-def context_files() -> list[Path]:
-    """The shipped JSON-LD contexts (ontology/contexts/*.jsonld), in the order they merge."""
-    return sorted((resources.ontology_dir() / "contexts").glob("*.jsonld"))
 
 
 def load_contexts(paths: list[Path] | None = None) -> dict[str, Any]:

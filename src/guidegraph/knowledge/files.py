@@ -11,37 +11,26 @@ parser reads it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph
 import rdflib
 
-from guidegraph import resources
 from guidegraph.errors import GraphLoadError
-from guidegraph.knowledge.loading import refuse_doctype, refuse_imports
+from guidegraph.knowledge.loading import rdf_files, refuse_doctype, refuse_imports
+from guidegraph.rdf_formats import BY_NAME, KNOWLEDGE_SUFFIXES, for_path
+from guidegraph.vocab import OWL_IMPORTS
 
-__all__ = [
-    "expand_paths",
-    "knowledge_paths",
-    "load_files",
-    "load_graph",
-    "load_knowledge",
-    "parse_file",
-]
-
-# File suffix -> (pyoxigraph format, rdflib format). Turtle is the project's format;
-# N-Triples is accepted because it is a subset and handy for generated data.
-_FORMATS: dict[str, tuple[pyoxigraph.RdfFormat, str]] = {
-    ".ttl": (pyoxigraph.RdfFormat.TURTLE, "turtle"),
-    ".nt": (pyoxigraph.RdfFormat.N_TRIPLES, "nt"),
-    ".rdf": (pyoxigraph.RdfFormat.RDF_XML, "xml"),
-}
-_OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
+_OWL_IMPORTS = rdflib.URIRef(OWL_IMPORTS)
 
 
 def _formats(path: Path) -> tuple[pyoxigraph.RdfFormat, str]:
-    return _FORMATS.get(path.suffix.lower(), _FORMATS[".ttl"])
+    """The file's format by suffix; a file named with any other suffix is read as Turtle."""
+    fmt = for_path(path)
+    if fmt is None or fmt.suffixes[0] not in KNOWLEDGE_SUFFIXES:
+        fmt = BY_NAME["turtle"]
+    return fmt.ox, fmt.rdflib
 
 
 def parse_file(path: Path | str) -> rdflib.Graph:
@@ -86,7 +75,7 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in _FORMATS))
+            out.extend(rdf_files(p))
         else:
             out.append(p)
     return out
@@ -104,27 +93,3 @@ def load_files(paths: Iterable[Path | str]) -> list[tuple[Path, rdflib.Graph]]:
         refuse_imports((str(o) for o in graph.objects(None, _OWL_IMPORTS)), path)
         loaded.append((path, graph))
     return loaded
-
-
-def load_graph(paths: Iterable[Path | str]) -> rdflib.Graph:
-    """Parse the files and merge them into one rdflib graph (blank nodes stay apart)."""
-    merged = rdflib.Graph()
-    for _, graph in load_files(paths):
-        merged += graph
-    return merged
-
-
-def knowledge_paths(guideline_paths: Sequence[Path | str] | None = None) -> list[Path]:
-    """Ontology files plus the given guideline files (default: every guideline file)."""
-    ontology = sorted(resources.ontology_dir().glob("*.ttl"))
-    if guideline_paths is None:
-        guideline_paths = [resources.guidelines_dir()]
-    return ontology + expand_paths(guideline_paths)
-
-
-def load_knowledge(paths: Sequence[Path | str] | None = None) -> rdflib.Graph:
-    """The knowledge graph: ``ontology/*.ttl`` and ``guidelines/**/*.ttl`` by default.
-
-    ``paths`` replaces the whole default list when given.
-    """
-    return load_graph(knowledge_paths() if paths is None else paths)

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from guidegraph import resources
 from guidegraph.errors import ConfigurationError, GraphLoadError
+from guidegraph.rdf_formats import BY_SUFFIX, KNOWLEDGE_SUFFIXES
 from guidegraph.vocab import BASE, GG, SKOS
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -23,12 +24,6 @@ OWL_IMPORTS = ox.NamedNode("http://www.w3.org/2002/07/owl#imports")
 #: owl:imports of one is harmless (it is loaded anyway, never fetched). Any other import is
 #: refused rather than silently ignored, so a guideline never depends on unloaded knowledge.
 
-_FORMATS = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-    ".rdf": ox.RdfFormat.RDF_XML,
-}
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,39 @@ class GuidelineInfo:
 
 def rdf_files(folder: Path) -> list[Path]:
     """RDF files below a folder, in a stable order (hashes and loads must not depend on it)."""
-    return sorted(p for p in folder.rglob("*") if p.suffix in _FORMATS and p.is_file())
+    return sorted(p for p in folder.rglob("*") if p.suffix in KNOWLEDGE_SUFFIXES and p.is_file())
+
+
+def context_files() -> list[Path]:
+    """The shipped JSON-LD contexts (ontology/contexts/*.jsonld), in the order they merge."""
+    return sorted((resources.ontology_dir() / "contexts").glob("*.jsonld"))
+
+
+@dataclass(frozen=True)
+class KnowledgeFiles:
+    """Which files make up the knowledge: the one definition that reasoning, loading,
+    validation and the content hashes all use."""
+
+    ontology: list[Path]  # ontology/ RDF files, the JSON-LD contexts excepted
+    contexts: list[Path]  # how plain JSON cases map to RDF: part of the ontology's identity
+    contracts: list[Path]  # shapes/case-contract-*.ttl
+    guidelines: list[Path]  # guideline folders or single files
+
+    def ontology_hash(self) -> str:
+        return content_hash([*self.ontology, *self.contexts, *self.contracts])
+
+
+def knowledge_files(guideline_paths: list[Path] | None = None) -> KnowledgeFiles:
+    """The knowledge files; without paths every folder (or RDF file) under guidelines/ is
+    one guideline."""
+    contexts = context_files()
+    ontology = [p for p in rdf_files(resources.ontology_dir()) if p not in contexts]
+    contracts = sorted(resources.shapes_dir().glob("case-contract-*.ttl"))
+    if guideline_paths is None:
+        root = resources.guidelines_dir()
+        guideline_paths = sorted(p for p in root.iterdir()
+                                 if p.is_dir() or p.suffix in KNOWLEDGE_SUFFIXES)
+    return KnowledgeFiles(ontology, contexts, contracts, [Path(p) for p in guideline_paths])
 
 
 def content_hash(files: list[Path] | tuple[Path, ...], root: Path | None = None) -> str:
@@ -69,7 +96,7 @@ def load_file(store: ox.Store, path: Path) -> None:
     (:func:`refuse_doctype`, :func:`refuse_imports`); on refusal the store may hold part of
     the file, so load into a scratch store first, as :func:`read_parts` does.
     """
-    fmt = _FORMATS.get(path.suffix)
+    fmt = BY_SUFFIX[path.suffix].ox if path.suffix in KNOWLEDGE_SUFFIXES else None
     if fmt is None:
         raise GraphLoadError(path, f"unsupported file type {path.suffix!r}; use .ttl, .nt, "
                                    ".jsonld, .rdf")
@@ -125,14 +152,10 @@ def read_parts(guideline_paths: list[Path] | None = None) -> list[KnowledgePart]
 
     Without paths, every folder (or RDF file) under guidelines/ is one guideline.
     """
-    onto_files = [*rdf_files(resources.ontology_dir()),
-                  *sorted(resources.shapes_dir().glob("case-contract-*.ttl"))]
-    parts = [KnowledgePart("ontology", _parse_files(onto_files), content_hash(onto_files))]
-    if guideline_paths is None:
-        root = resources.guidelines_dir()
-        guideline_paths = sorted(p for p in root.iterdir() if p.is_dir() or p.suffix in _FORMATS)
-    for gpath in guideline_paths:
-        gpath = Path(gpath)
+    files = knowledge_files(guideline_paths)
+    parts = [KnowledgePart("ontology", _parse_files([*files.ontology, *files.contracts]),
+                           files.ontology_hash())]
+    for gpath in files.guidelines:
         gfiles = rdf_files(gpath) if gpath.is_dir() else [gpath]
         if not gfiles:
             raise GraphLoadError(gpath, "no RDF files found")

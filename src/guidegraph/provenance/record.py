@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from guidegraph import __version__
+from guidegraph.rdf_formats import BY_NAME
 from guidegraph.reasoning.decide import conflicts_of, strength_key
 from guidegraph.reasoning.result import (
     Applicability,
@@ -346,12 +347,10 @@ def to_triples(result: Result, reasoner: Reasoner) -> list[ox.Triple]:
 
 def serialize(triples: list[ox.Triple], fmt: str) -> str:
     """Turtle, N-Triples or JSON-LD text of a run."""
-    formats = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-               "jsonld": ox.RdfFormat.JSON_LD}
     kwargs: dict[str, Any] = {}
     if fmt == "turtle":
         kwargs["prefixes"] = PREFIXES
-    data = ox.serialize(triples, format=formats[fmt], **kwargs)
+    data = ox.serialize(triples, format=BY_NAME[fmt].ox, **kwargs)
     return data.decode("utf-8")
 
 

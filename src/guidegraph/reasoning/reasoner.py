@@ -10,6 +10,8 @@ and tests hold them to agree.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -637,3 +639,23 @@ class Reasoner:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class ReasonerCache:
+    """Reasoners by the identity of their knowledge (the content hashes of its parts), so a
+    long-running process rebuilds one only after the knowledge it reasons with changes."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._reasoners: dict[tuple[str, ...], Reasoner] = {}
+
+    def get(self, key: tuple[str, ...], build: Callable[[], Knowledge]) -> Reasoner:
+        with self._lock:
+            if key in self._reasoners:
+                return self._reasoners[key]
+        reasoner = Reasoner(build())  # outside the lock: compiling takes a while
+        with self._lock:
+            if len(self._reasoners) >= self.size:
+                self._reasoners.pop(next(iter(self._reasoners)))
+            return self._reasoners.setdefault(key, reasoner)

@@ -15,6 +15,7 @@ production deployments run :func:`create_app` under a WSGI server behind a proxy
 from __future__ import annotations
 
 import errno
+import functools
 import hmac
 import ipaddress
 import itertools
@@ -35,7 +36,9 @@ import pyoxigraph as ox
 from flask import Flask, Response, request, url_for
 
 from guidegraph.errors import CaseInputError, GuidegraphError
-from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.knowledge.loading import read_parts
+from guidegraph.rdf_formats import BY_NAME
+from guidegraph.reasoning.reasoner import Reasoner, ReasonerCache
 from guidegraph.serve.pages import PAGE_SIZE, AuditPages, error_page, landing_page
 from guidegraph.store import versions
 from guidegraph.store.base import (
@@ -48,6 +51,7 @@ from guidegraph.store.base import (
 from guidegraph.store.log import APPEND_LOCK, logged_update
 from guidegraph.store.results import MEDIA_TYPES
 from guidegraph.store.sparql import QueryRefused, QuerySyntaxError, check_nesting, query_form
+from guidegraph.store.versions import KnowledgeSource
 from guidegraph.store.worker import (
     DEFAULT_MEMORY,
     QueryTimeout,
@@ -220,12 +224,18 @@ def _remote_timeout(exc: StoreError, timeout: float) -> GuidegraphError:
     return exc
 
 
-def build_reasoner(store: Store) -> tuple[Reasoner, bool]:
-    """The reasoner from the store's current knowledge, else from the shipped files; and
-    whether the store already holds that knowledge (runs saved later refer to it)."""
-    if versions.has_knowledge(store):
-        return Reasoner(versions.stored_knowledge(store)), True
-    return Reasoner(), False
+def knowledge_chooser(store: Store) -> Callable[[], tuple[KnowledgeSource, Reasoner]]:
+    """What each request reasons and audits with: the knowledge
+    :func:`~guidegraph.store.versions.current_knowledge` chooses at that moment (so a load
+    is seen at once), and its reasoner, built once per knowledge version."""
+    reasoners = ReasonerCache()
+    shipped = functools.cache(read_parts)  # the shipped files, read once if ever needed
+
+    def current() -> tuple[KnowledgeSource, Reasoner]:
+        source = versions.current_knowledge(store, shipped=shipped)
+        return source, reasoners.get(source.key, source.build)
+
+    return current
 
 
 # ----------------------------------------------------------------------------------------
@@ -234,10 +244,10 @@ def build_reasoner(store: Store) -> tuple[Reasoner, bool]:
 def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
     """The WSGI application (run it under any WSGI server; ``serve`` uses werkzeug's)."""
     backend = backend or Backend(config)
-    reasoner, knowledge_stored = build_reasoner(backend.store)
+    current = knowledge_chooser(backend.store)
+    current()  # the knowledge is checked (and compiled) before the first request
     token_name, token = split_token(config.update_token) if config.update_token else (
         "", None)
-    state = {"knowledge_stored": knowledge_stored}
 
     app = Flask("guidegraph")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -354,6 +364,7 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
             refusal = authorize("saving the run")
             if refusal is not None:
                 return refusal
+        source, reasoner = current()
         suffix = {"text/turtle": ".ttl", "application/n-triples": ".nt",
                   "application/x-ndjson": ".ndjson"}.get(request.mimetype, ".json")
         items = list(itertools.islice(reasoner.intake.read_bytes(
@@ -373,7 +384,7 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
         results = [reasoner.reason(case) for case in items]
         if save:
             try:
-                _save(backend, reasoner, items, results, state, token_name)
+                _save(backend, source, reasoner, items, results, token_name)
             except QueryTimeout as exc:
                 return _json(503, {"error": f"results computed but not saved: {exc}"})
             except GuidegraphError as exc:
@@ -394,11 +405,11 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
         return _json(200, {
             "status": "ok", "store": backend.location,
             "guidelines": [{"id": g["id"], "version": g["version"]}
-                           for g in reasoner.guidelines],
+                           for g in current()[1].guidelines],
             "read_only": token is None, "query_timeout": config.query_timeout,
             "max_rows": config.max_rows, "worker": backend.health()})
 
-    pages = AuditPages(backend.store, reasoner, url_for)
+    pages = AuditPages(backend.store, current, url_for)
 
     def html(render: Callable[[], str]) -> Response:
         """A rendered audit page, or an HTML error page a person can read."""
@@ -433,16 +444,12 @@ def create_app(config: ServeConfig, backend: Backend | None = None) -> Flask:
     return app
 
 
-def _save(backend: Backend, reasoner: Reasoner, cases: list, results: list,
-          state: dict[str, bool], actor: str) -> None:
-    """Save runs, logged as ``actor``'s (the token's name); first store the knowledge they
-    refer to if the store lacked it."""
-    from guidegraph.knowledge.loading import read_parts
+def _save(backend: Backend, source: KnowledgeSource, reasoner: Reasoner, cases: list,
+          results: list, actor: str) -> None:
+    """Save runs, logged as ``actor``'s (the token's name), with the knowledge they used."""
     from guidegraph.provenance.runs import save_runs
 
-    if not state["knowledge_stored"]:
-        versions.load_parts(backend.store, read_parts(None), actor=actor)
-        state["knowledge_stored"] = True
+    versions.store_knowledge_of(backend.store, source, actor=actor)
     save_runs(backend.store, reasoner, cases, results, actor=actor)
 
 
@@ -532,8 +539,7 @@ def _service_description(updates: bool) -> Response:
     ]
     triples += [ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS + f))
                 for f in _SD_RESULT_FORMATS]
-    kind = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-            "jsonld": ox.RdfFormat.JSON_LD}[fmt]
+    kind = BY_NAME[fmt].ox
     kwargs: dict[str, Any] = {"prefixes": {"sd": SD, "formats": FORMATS}} if (
         fmt == "turtle") else {}
     body = ox.serialize(triples, format=kind, **kwargs)

@@ -10,7 +10,6 @@ store, the killable worker), with read-only operations only. Every value is esca
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from guidegraph.provenance import record as provenance
 from guidegraph.provenance.explain import render_explanation
 from guidegraph.provenance.picture import Citation, Support, citations, support
 from guidegraph.provenance.runs import run_record
-from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.reasoning.reasoner import Reasoner, ReasonerCache
 from guidegraph.reasoning.result import (
     Conclusion,
     CriterionOutcome,
@@ -43,6 +42,7 @@ from guidegraph.reasoning.result import (
 from guidegraph.store import versions
 from guidegraph.store.base import Store
 from guidegraph.store.log import check
+from guidegraph.store.versions import KnowledgeSource
 from guidegraph.vocab import CASE_GRAPH, GG, PROV, SKOS, SNAPSHOT_BASE
 
 PAGE_SIZE = 50
@@ -77,34 +77,21 @@ class AuditPages:
     """Renders the pages; keeps a few reasoners, keyed by the guideline versions they hold,
     so that a run made with a superseded version is read with that version's text."""
 
-    def __init__(self, store: Store, fallback: Reasoner, url: Callable[..., str]) -> None:
+    def __init__(self, store: Store, current: Callable[[], tuple[KnowledgeSource, Reasoner]],
+                 url: Callable[..., str]) -> None:
+        """``current``: the knowledge to audit with and its reasoner, as the endpoint decides
+        it for every request (:func:`~guidegraph.store.versions.current_knowledge`)."""
         self.store = store
-        self.fallback = fallback
+        self._current = current
         self.url = url  # flask.url_for, so links work under any mount point
-        self._lock = threading.Lock()
-        self._reasoners: dict[tuple[str, ...], Reasoner] = {}
+        self._reasoners = ReasonerCache()  # past versions that stored runs used
 
     # -- knowledge ------------------------------------------------------------------
-    def _cached(self, key: tuple[str, ...], build: Callable[[], Reasoner]) -> Reasoner:
-        with self._lock:
-            if key in self._reasoners:
-                return self._reasoners[key]
-        reasoner = build()
-        with self._lock:
-            if len(self._reasoners) >= _CACHE:
-                self._reasoners.pop(next(iter(self._reasoners)))
-            self._reasoners[key] = reasoner
-        return reasoner
-
     def current(self) -> tuple[Reasoner, bool, set[str]]:
-        """The reasoner for the store's current knowledge (else the shipped files), whether
-        the store holds knowledge, and the current snapshot graph names."""
-        snaps = versions.current_snapshots(self.store)
-        if not any(s["kind"] == "ontology" for s in snaps):
-            return self.fallback, False, set()
-        key = tuple(sorted(s["g"] for s in snaps))
-        reasoner = self._cached(key, lambda: Reasoner(versions.stored_knowledge(self.store)))
-        return reasoner, True, set(key)
+        """The reasoner for the current knowledge, whether it is the store's, and the
+        current snapshot graph names."""
+        source, reasoner = self._current()
+        return reasoner, source.stored, set(source.graphs)
 
     def _reasoner_for_run(self, used: set[str], current: set[str], reasoner: Reasoner
                           ) -> Reasoner:
@@ -112,16 +99,16 @@ class AuditPages:
             return reasoner
         from guidegraph.audit.diff import version_parts
 
-        def build() -> Reasoner:
+        def build() -> Knowledge:
             parts: list[KnowledgePart] = []
             for snap in sorted(used):
                 got = version_parts(snap, self.store)
                 if not parts:
                     parts += [p for p in got if p.kind == "ontology"]
                 parts += [p for p in got if p.kind == "guideline"]
-            return Reasoner(Knowledge.from_parts(parts))
+            return Knowledge.from_parts(parts)
 
-        return self._cached(tuple(sorted(used)), build)
+        return self._reasoners.get(tuple(sorted(used)), build)
 
     # -- data -----------------------------------------------------------------------
     def runs(self, current: set[str]) -> list[RunRow]:

@@ -6,11 +6,14 @@ the snapshot loaded last. Loading writes snapshots and their log entries in one 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyoxigraph as ox
 
-from guidegraph.knowledge.loading import GuidelineInfo, Knowledge, KnowledgePart
+from guidegraph.knowledge.loading import GuidelineInfo, Knowledge, KnowledgePart, read_parts
 from guidegraph.store.base import Store, StoreError
 from guidegraph.store.hashing import content_hash
 from guidegraph.store.log import Change, write_logged
@@ -118,10 +121,11 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
     return [*names, *case_names.items()]
 
 
-def stored_knowledge(store: Store) -> Knowledge:
-    """The current ontology and guideline versions, as reasoner knowledge."""
+def stored_knowledge(store: Store, snaps: list[dict[str, str]] | None = None) -> Knowledge:
+    """The current ontology and guideline versions (``snaps``: as read already), as reasoner
+    knowledge."""
     parts = []
-    for snap in current_snapshots(store):
+    for snap in current_snapshots(store) if snaps is None else snaps:
         triples = [t for t in store.graph_triples(snap["g"])
                    if not (t.subject.value == snap["g"]
                            and t.predicate.value in _META_PREDICATES)]
@@ -136,5 +140,41 @@ def stored_knowledge(store: Store) -> Knowledge:
     return Knowledge.from_parts(parts)
 
 
-def has_knowledge(store: Store) -> bool:
-    return any(s["kind"] == "ontology" for s in snapshots(store))
+@dataclass(frozen=True)
+class KnowledgeSource:
+    """Which knowledge to reason with: its identity (the content hash of every part, which a
+    cache of reasoners is keyed by), whether it is the store's, and how to build it."""
+
+    key: tuple[str, ...]
+    stored: bool
+    build: Callable[[], Knowledge]
+    #: Parts read from files (not the store's): runs saved with them store them first.
+    files: tuple[KnowledgePart, ...] = ()
+    #: The store's graphs holding it (its current snapshots), when it is the store's.
+    graphs: tuple[str, ...] = ()
+
+
+def current_knowledge(store: Store | None, guidelines: Sequence[Path | str] = (), *,
+                      shipped: Callable[[], Sequence[KnowledgePart]] = read_parts
+                      ) -> KnowledgeSource:
+    """The one decision of which knowledge to use, for the CLI, the endpoint, health and the
+    audit pages alike: the store's current versions when it holds an ontology and no
+    guideline files are named; else those files (by default the shipped ones, as
+    ``shipped`` reads them: a server reads them once)."""
+    if store is not None and not guidelines:
+        snaps = current_snapshots(store)
+        if any(s["kind"] == "ontology" for s in snaps):
+            return KnowledgeSource(tuple(s["hash"] for s in snaps), True,
+                                   lambda: stored_knowledge(store, snaps),
+                                   graphs=tuple(sorted(s["g"] for s in snaps)))
+    parts = tuple(read_parts([Path(g) for g in guidelines]) if guidelines else shipped())
+    return KnowledgeSource(tuple(p.content_hash for p in parts), False,
+                           lambda: Knowledge.from_parts(list(parts)), parts)
+
+
+def store_knowledge_of(store: Store, source: KnowledgeSource, *,
+                       actor: str | None = None) -> None:
+    """Runs refer to the knowledge versions they used: store those first when they came from
+    files (loading is idempotent, so a version stored already adds nothing)."""
+    if not source.stored and source.files:
+        load_parts(store, list(source.files), actor=actor)
