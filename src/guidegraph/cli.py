@@ -298,8 +298,8 @@ def serve(host: str, port: int, store_spec: str | None, update_token: str | None
     guidegraph.serve.app.create_app under a WSGI server behind a proxy.
     """
     from guidegraph.errors import GuidegraphError
-    from guidegraph.serve.app import ServeConfig
     from guidegraph.serve.app import serve as run_server
+    from guidegraph.serve.config import ServeConfig
 
     if update_token is not None and update_token and not update_token.strip():
         _fail("--update-token: a token of only whitespace is not allowed; allowed: a "

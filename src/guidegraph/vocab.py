@@ -5,40 +5,31 @@ reads and writes (W3C, SPAR) and the bases under which guidegraph names graphs, 
 snapshots and log entries.
 """
 
+_W3 = "http://www.w3.org/"
+
 # W3C and SPAR vocabularies
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-PROV = "http://www.w3.org/ns/prov#"
+RDF, RDFS, XSD, OWL, SKOS = (_W3 + path for path in (
+    "1999/02/22-rdf-syntax-ns#", "2000/01/rdf-schema#", "2001/XMLSchema#", "2002/07/owl#",
+    "2004/02/skos/core#"))
+PROV, SD, FORMATS = (_W3 + "ns/" + path for path in (
+    "prov#", "sparql-service-description#", "formats/"))
 CITO = "http://purl.org/spar/cito/"
-SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS = "http://www.w3.org/ns/formats/"
-RDF_TYPE = RDF + "type"
-RDF_LANG_STRING = RDF + "langString"
-RDF_JSON = RDF + "JSON"
-XSD_STRING = XSD + "string"
-XSD_INTEGER = XSD + "integer"
-OWL_IMPORTS = OWL + "imports"
-SKOS_NOTATION = SKOS + "notation"
-PROV_USED = PROV + "used"
+
+# terms the mechanism reads or writes
+RDF_TYPE, RDF_LANG_STRING, RDF_JSON = (RDF + name for name in ("type", "langString", "JSON"))
+XSD_STRING, XSD_INTEGER = XSD + "string", XSD + "integer"
+OWL_IMPORTS, SKOS_NOTATION, PROV_USED = OWL + "imports", SKOS + "notation", PROV + "used"
 
 # guidegraph's own
 BASE = "https://w3id.org/guidegraph/"
-GG = BASE + "ontology#"
-GGSH = BASE + "shapes#"
+GG, GGSH = BASE + "ontology#", BASE + "shapes#"
 GG_CASE = GG + "Case"
+(SNAPSHOT_BASE, RUN_BASE, CASE_BASE, CONTEXT_BASE, LOG_ENTRY_BASE, AUDIT_BASE,
+ SOFTWARE_BASE) = (BASE + path + "/" for path in (
+    "snapshot", "run", "case", "context", "log/entry", "audit", "software"))
+
+# named graphs of the store; NO_GRAPH is never written: it names an empty dataset
 GRAPH_BASE = BASE + "graph/"
-ONTOLOGY_GRAPH = GRAPH_BASE + "ontology/"
-CASE_GRAPH = GRAPH_BASE + "case/"
-AGENT_GRAPH = GRAPH_BASE + "agent/"
-LOG_GRAPH = GRAPH_BASE + "log"
-NO_GRAPH = GRAPH_BASE + "none"  # never written: names an empty dataset
-SNAPSHOT_BASE = BASE + "snapshot/"
-RUN_BASE = BASE + "run/"
-CASE_BASE = BASE + "case/"
-CONTEXT_BASE = BASE + "context/"
-LOG_ENTRY_BASE = BASE + "log/entry/"
-AUDIT_BASE = BASE + "audit/"
-SOFTWARE_BASE = BASE + "software/"
+ONTOLOGY_GRAPH, CASE_GRAPH, AGENT_GRAPH = (GRAPH_BASE + name + "/" for name in (
+    "ontology", "case", "agent"))
+LOG_GRAPH, NO_GRAPH = GRAPH_BASE + "log", GRAPH_BASE + "none"

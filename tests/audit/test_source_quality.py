@@ -205,7 +205,7 @@ def test_the_audit_page_lists_them_under_info(tmp_path: Path) -> None:
     import gc
     import re
 
-    from guidegraph.serve.app import knowledge_chooser
+    from guidegraph.serve.backend import knowledge_chooser
     from guidegraph.serve.pages import AuditPages
     from guidegraph.store.base import EmbeddedStore
 

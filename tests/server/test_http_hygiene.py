@@ -95,7 +95,7 @@ def test_a_whitespace_only_token_is_refused_at_start_up(loaded_store: Path) -> N
 
 
 def test_a_request_holds_at_most_the_documented_number_of_cases(server: Server) -> None:
-    from guidegraph.serve.app import MAX_CASES_PER_REQUEST
+    from guidegraph.serve.endpoints import MAX_CASES_PER_REQUEST
 
     many = "[" + ",".join(f'{{"id":"c{i}"}}' for i in range(MAX_CASES_PER_REQUEST + 1)) + "]"
     status, _, body = http(server.url + "/reason", data=many.encode(),

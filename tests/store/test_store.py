@@ -192,7 +192,7 @@ def test_the_endpoint_reasons_and_audits_with_the_knowledge_loaded_last(
         store: Store, tmp_path: Path) -> None:
     """One decision of which knowledge to use, made per request: /reason, /health and /audit
     agree, and a load is seen by the next request (no reasoner kept from startup)."""
-    from guidegraph.serve.app import knowledge_chooser
+    from guidegraph.serve.backend import knowledge_chooser
     from guidegraph.serve.pages import AuditPages
 
     current = knowledge_chooser(store)

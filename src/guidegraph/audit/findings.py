@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import pyoxigraph as ox
 
+from guidegraph.clock import timestamp
 from guidegraph.knowledge.loading import Knowledge
 from guidegraph.store import versions
 from guidegraph.vocab import AUDIT_BASE, GG, PROV, SNAPSHOT_BASE
@@ -286,7 +286,7 @@ def count_text(n: int, word: str) -> str:
 def audit(knowledge: Knowledge, store: Store | None = None,
           case_results: Iterable[tuple[str, Any]] = ()) -> AuditReport:
     """All findings over the knowledge, the store's runs, and results of extra cases."""
-    started = datetime.now(UTC).isoformat(timespec="microseconds")
+    started = timestamp()
     deps = DependencyGraph(knowledge)
     findings: list[Finding] = []
     runs: list[dict[str, str]] = []
@@ -328,7 +328,7 @@ def audit(knowledge: Knowledge, store: Store | None = None,
                 iri=result.case))
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.kind, f.subject))
-    return AuditReport(findings, started, datetime.now(UTC).isoformat(timespec="microseconds"),
+    return AuditReport(findings, started, timestamp(),
                        snapshots, len({r['run'] for r in runs}))
 
 

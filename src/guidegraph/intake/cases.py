@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from guidegraph.errors import CaseInputError
 from guidegraph.intake.contract import CaseContract, FactSpec
 from guidegraph.knowledge.loading import context_files
+from guidegraph.lexical import parse_lexical
 from guidegraph.rdf_formats import BY_SUFFIX
 from guidegraph.vocab import CASE_BASE, CONTEXT_BASE, GG_CASE, RDF_TYPE, XSD
 
@@ -672,29 +673,9 @@ def _check_rdf_value(spec: FactSpec, term: Any, case_id: str, source: str | None
 
 
 def _parse_lexical(spec: FactSpec, lexical: str) -> Any:
-    text = lexical.strip()
-    if spec.kind in ("integer", "decimal") and not _number_in_bounds(text):
+    if spec.kind in ("integer", "decimal") and not _number_in_bounds(lexical.strip()):
         raise ValueError(lexical[:40])
-    if spec.kind == "boolean":
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise ValueError(lexical)
-    if spec.kind == "integer":
-        if not text.lstrip("+-").isdigit():
-            raise ValueError(lexical)
-        return int(text)
-    if spec.kind == "decimal":
-        # Exponent forms are not xsd:decimal lexical forms, but JSON-LD's toRdf writes
-        # non-integral JSON numbers that way even when the context types them decimal.
-        if not text or text.lower().lstrip("+-") in ("nan", "inf", "infinity", "snan"):
-            raise ValueError(lexical)
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            raise ValueError(lexical) from None
-    return lexical
+    return parse_lexical(spec.kind, lexical)
 
 
 def _same_value(spec_a: FactSpec, a: Any, spec_b: FactSpec, b: Any) -> bool:

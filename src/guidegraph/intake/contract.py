@@ -14,6 +14,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from guidegraph.lexical import parse_lexical
 from guidegraph.vocab import RDF, XSD
 
 _KINDS = {
@@ -89,11 +90,7 @@ class FactSpec:
 
     def from_display(self, shown: str) -> Any:
         """The typed fact value (as a case holds it) of a value as results show it."""
-        if self.kind == "concept":
-            return self.allowed[shown]
-        if self.kind == "boolean":
-            return shown == "true"
-        return int(shown) if self.kind == "integer" else Decimal(shown)
+        return self.allowed[shown] if self.kind == "concept" else parse_lexical(self.kind, shown)
 
     def to_json(self, value: Any) -> Any:
         """A typed fact value as the plain JSON case format writes it."""

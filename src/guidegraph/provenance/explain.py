@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from guidegraph.reasoning.plan import MET, UNKNOWN, UNMET
 from guidegraph.reasoning.result import RecommendationOutcome, Result, grade_text, printable
 
 if TYPE_CHECKING:
     from guidegraph.intake.cases import Case
     from guidegraph.reasoning.reasoner import Reasoner
 
-_VERDICT = {"met": "APPLIES", "unknown": "UNDECIDED", "unmet": "DOES NOT APPLY"}
-_MARK = {"met": "+", "unmet": "-", "unknown": "?"}
+#: A recommendation's status in words, as every rendering (text, pages, picture) says it.
+STATUS_TEXT = {MET: "applies", UNKNOWN: "undecided", UNMET: "does not apply"}
+#: What the criteria listed under a status explain.
+WHY = {MET: "why", UNMET: "why not", UNKNOWN: "why not yet"}
+#: A criterion's status as a mark in plain text (pages and pictures draw a true minus sign).
+STATUS_MARK = {MET: "+", UNMET: "-", UNKNOWN: "?"}
 
 
 def scope_notes(reasoner: Reasoner) -> list[str]:
@@ -37,10 +42,9 @@ def explain_outcome(rec: RecommendationOutcome, facts: dict[str, str],
                     warnings: list[str] | None = None) -> list[str]:
     """Lines explaining one recommendation's status for the case."""
     grade = grade_text(rec)
-    lines = [f"{rec.id} [{rec.action}, {rec.direction}; {grade}] — {_VERDICT[rec.status]}",
-             f"  {rec.label}"]
-    head = {"met": "why", "unmet": "why not", "unknown": "why not yet"}[rec.status]
-    lines.append(f"  {head}:")
+    status = STATUS_TEXT[rec.status].upper()
+    lines = [f"{rec.id} [{rec.action}, {rec.direction}; {grade}] — {status}", f"  {rec.label}"]
+    lines.append(f"  {WHY[rec.status]}:")
     for crit in rec.criteria:
         via = " > ".join(crit.via)
         via = f"{via} > " if via else ""
@@ -49,7 +53,7 @@ def explain_outcome(rec: RecommendationOutcome, facts: dict[str, str],
         else:
             evidence = ", ".join(f"{k} missing" for k in crit.missing) or "no fact needed"
         section = f"  [source: {crit.section}]" if crit.section else ""
-        lines.append(f"    {_MARK[crit.status]} {via}{crit.label}: {crit.status} ({evidence})"
+        lines.append(f"    {STATUS_MARK[crit.status]} {via}{crit.label}: {crit.status} ({evidence})"
                      f"{section}")
     if rec.status == "unknown":
         lines.append(f"  would be decided by: {', '.join(rec.missing)}")

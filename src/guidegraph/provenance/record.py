@@ -10,6 +10,7 @@ hash of the inputs: two runs on the same input give isomorphic graphs but for ti
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
@@ -25,6 +26,7 @@ from guidegraph.reasoning.result import (
     Pending,
     RecommendationOutcome,
     Result,
+    outcome_of,
 )
 from guidegraph.vocab import CITO, GG, PROV, RDF, RDFS, SKOS, SNAPSHOT_BASE, SOFTWARE_BASE, XSD
 
@@ -94,6 +96,12 @@ _NOT = "<" + SKOS + "notation>"
 _TRUE = _typed("true", XSD + "boolean")
 
 
+def _describe(add: Callable[[str], None], subject: str, *pairs: tuple[str, str]) -> None:
+    """The N-Triples lines of one subject's predicate-object pairs (Turtle's ``;`` list)."""
+    for predicate, obj in pairs:
+        add(f"{subject} {predicate} {obj} .")
+
+
 def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = True) -> str:
     """The run as PROV-O, in N-Triples.
 
@@ -111,12 +119,10 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
     run = f"<{result.provenance}>"
     case = f"<{result.case}>"
     agent = f"<{AGENT}>"
-    add(f"{run} {_T} {g['ReasoningRun']} .")
-    add(f"{run} {_T} {pv['Activity']} .")
-    add(f"{run} {pv['startedAtTime']} {_typed(result.started, XSD + 'dateTime')} .")
-    add(f"{run} {pv['endedAtTime']} {_typed(result.ended, XSD + 'dateTime')} .")
-    add(f"{run} {pv['wasAssociatedWith']} {agent} .")
-    add(f"{run} {pv['used']} {case} .")
+    _describe(add, run, (_T, g["ReasoningRun"]), (_T, pv["Activity"]),
+              (pv["startedAtTime"], _typed(result.started, XSD + "dateTime")),
+              (pv["endedAtTime"], _typed(result.ended, XSD + "dateTime")),
+              (pv["wasAssociatedWith"], agent), (pv["used"], case))
     if self_contained:
         lines.extend(agent_lines())
         add(f"{case} {_T} {g['Case']} .")
@@ -125,11 +131,10 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
         snap = f"<{SNAPSHOT_BASE}{gl['content_hash'].split(':', 1)[-1]}>"
         add(f"{run} {pv['used']} {snap} .")
         if self_contained:
-            add(f"{snap} {_T} {g['GuidelineSnapshot']} .")
-            add(f"{snap} {g['contentHash']} {_s(gl['content_hash'])} .")
-            add(f"{snap} {g['snapshotOf']} <{gl['iri']}> .")
-            add(f"{snap} {g['version']} {_s(gl['version'])} .")
-            add(f"{snap} {_NOT} {_s(gl['id'])} .")
+            _describe(add, snap, (_T, g["GuidelineSnapshot"]),
+                      (g["contentHash"], _s(gl["content_hash"])),
+                      (g["snapshotOf"], f"<{gl['iri']}>"), (g["version"], _s(gl["version"])),
+                      (_NOT, _s(gl["id"])))
     contract = reasoner.contract.facts
     for key, value in result.facts.items():
         spec = contract[key]
@@ -296,13 +301,10 @@ def _evaluation_lines(out: list[str], ent: str, about: str, criteria: list[Crite
     for index, crit in enumerate(criteria):
         ev = f"<{ent_iri}/eval/{index}>"
         add(f"{ent} {pv['qualifiedDerivation']} {ev} .")
-        add(f"{ev} {_T} {g['CriterionEvaluation']} .")
-        add(f"{ev} {_T} {pv['Derivation']} .")
-        add(f"{ev} {pv['entity']} {about} .")
-        add(f"{ev} {pv['hadActivity']} {run} .")
-        add(f"{ev} {g['criterion']} <{crit.iri}> .")
-        add(f"{ev} {g['status']} <{GG}{crit.status}> .")
-        add(f"{ev} {g['evaluationIndex']} {_typed(str(index), XSD + 'integer')} .")
+        _describe(add, ev, (_T, g["CriterionEvaluation"]), (_T, pv["Derivation"]),
+                  (pv["entity"], about), (pv["hadActivity"], run),
+                  (g["criterion"], f"<{crit.iri}>"), (g["status"], f"<{GG}{crit.status}>"),
+                  (g["evaluationIndex"], _typed(str(index), XSD + "integer")))
         if crit.via:
             add(f"{ev} {g['viaPath']} {_s(' > '.join(crit.via))} .")
         for key in crit.missing:
@@ -414,16 +416,10 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
         spec = specs[rec_iri]
         status = p[GG + "status"][0].value.removeprefix(GG)
         criteria = _read_evaluations(by_s, p, crit_by_iri, fact_key)
-        outcome = RecommendationOutcome(
-            id=spec.id, iri=spec.iri, status=status, action=spec.action,
-            direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
-            grading=spec.grading, text=spec.text, label=spec.label, guideline=spec.guideline,
-            origin=spec.origin, votes=spec.votes, section=spec.section,
-            sources=list(spec.sources), criteria=criteria,
-            cautions=list(spec.cautions) if status == "met" else [],
+        outcome = outcome_of(
+            spec, status, criteria, sorted(o.value for o in p.get(GG + "missingFactKey", [])),
             warnings=sorted(o.value for o in p.get(GG + "warning", [])
-                            if not o.value.startswith("conflict:")),
-            missing=sorted(o.value for o in p.get(GG + "missingFactKey", [])))
+                            if not o.value.startswith("conflict:")))
         (derived if status == "met" else others).append(outcome)
     key = lambda r: (r.id, r.iri)  # noqa: E731
     derived.sort(key=key)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from guidegraph.errors import ConfigurationError
 from guidegraph.intake.contract import CaseContract
 from guidegraph.knowledge.loading import Knowledge
 from guidegraph.knowledge.rows import Lit, select_rows, text
+from guidegraph.lexical import literal_value
 from guidegraph.reasoning.plan import MET, UNKNOWN, UNMET, Condition, Criterion, Group, Plan
-from guidegraph.vocab import GG, XSD
+from guidegraph.vocab import GG
 
 _NUMERIC = {
     "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
@@ -94,16 +94,7 @@ def leaves(cond: Condition) -> list[Criterion]:
 # Compilation
 # ----------------------------------------------------------------------------------------
 def _literal_value(term: Lit | str) -> Any:
-    if not isinstance(term, Lit):
-        return term
-    datatype = term.datatype
-    if datatype == XSD + "boolean":
-        return term.value in ("true", "1")
-    if datatype == XSD + "integer":
-        return int(term.value)
-    if datatype == XSD + "decimal":
-        return Decimal(term.value)
-    return term.value
+    return literal_value(term.value, term.datatype) if isinstance(term, Lit) else term
 
 
 def _make_test(comparator: str, threshold: Any, threshold_rank: int | None,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from guidegraph import __version__
+from guidegraph.clock import timestamp
 from guidegraph.errors import ConfigurationError
 from guidegraph.intake.cases import Case, Intake
 from guidegraph.intake.contract import CaseContract, load_contract
@@ -53,6 +53,7 @@ from guidegraph.reasoning.result import (
     CriterionOutcome,
     RecommendationOutcome,
     Result,
+    outcome_of,
 )
 from guidegraph.vocab import GG, RDF_TYPE, RUN_BASE, XSD_INTEGER
 
@@ -251,7 +252,7 @@ class Reasoner:
         is cached by the outcomes of its action's recommendations in the same way. Cached
         objects are shared and never mutated.
         """
-        started = _now()
+        started = timestamp()
         if self._vector is not None and not self.decisions.has_dependencies:
             derived, others, rejected, conclusions, applies = self._reason_vector(case)
             return self._result(case, derived, others, rejected, started, conclusions, applies)
@@ -578,7 +579,7 @@ class Reasoner:
             missing_facts=sorted(missing_all, key=lambda k: order.get(k, len(order))),
             conflicts=conflicts, provenance=self.run_iri(case),
             facts={k: display(k, facts[k]) for k in sorted(facts, key=lambda k: order.get(k, 0))},
-            defaulted=sorted(case.defaulted), started=started, ended=_now(),
+            defaulted=sorted(case.defaulted), started=started, ended=timestamp(),
             rejected=rejected if self.why_not == "undecided" else None,
             conclusions=conclusions, applicability=applies, disclaimers=self.disclaimers)
 
@@ -587,14 +588,7 @@ class Reasoner:
                  ) -> RecommendationOutcome:
         status, outcomes, missing = self._criteria_outcomes(spec.conditions, case, leaf, memo,
                                                             waits)
-        return RecommendationOutcome(
-            id=spec.id, iri=spec.iri, status=status, action=spec.action,
-            direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
-            grading=spec.grading, text=spec.text, label=spec.label,
-            guideline=spec.guideline, origin=spec.origin, votes=spec.votes,
-            section=spec.section, sources=list(spec.sources), criteria=outcomes,
-            cautions=list(spec.cautions) if status == MET else [],
-            warnings=sorted(spec.warnings) if status == MET else [], missing=missing)
+        return outcome_of(spec, status, outcomes, missing)
 
     def _criteria_outcomes(self, conditions: list[Condition], case: Case, leaf: dict[str, str],
                            memo: dict[str, str], waits: dict[str, list[str]] | None = None
@@ -635,10 +629,6 @@ class Reasoner:
             digest.update(f"\0{key}={case.facts[key]}{'*' if key in case.defaulted else ''}"
                           .encode())
         return RUN_BASE + digest.hexdigest()[:32]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class ReasonerCache:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from guidegraph.reasoning.plan import RecommendationSpec
 
 _MARK = "\ue000"  # private-use character marking where a fact value goes in cached JSON
 
@@ -128,6 +131,23 @@ class RecommendationOutcome:
             "status": self.status, "label": self.label, "guideline": self.guideline,
             "criteria": [c.to_json(facts) for c in self.criteria], "missing": self.missing,
         }
+
+
+def outcome_of(spec: RecommendationSpec, status: str, criteria: list[CriterionOutcome],
+               missing: list[str], warnings: list[str] | None = None) -> RecommendationOutcome:
+    """A recommendation's outcome from its compiled form: built here alike by the reasoner
+    and by the reader of a stored run. ``warnings``: as a run recorded them (default: the
+    recommendation's citation warnings, when it applies)."""
+    met = status == "met"
+    return RecommendationOutcome(
+        id=spec.id, iri=spec.iri, status=status, action=spec.action,
+        direction=spec.direction, strength=spec.strength, evidence=spec.evidence,
+        grading=spec.grading, text=spec.text, label=spec.label, guideline=spec.guideline,
+        origin=spec.origin, votes=spec.votes, section=spec.section,
+        sources=list(spec.sources), criteria=criteria,
+        cautions=list(spec.cautions) if met else [],
+        warnings=(sorted(spec.warnings) if met else []) if warnings is None else warnings,
+        missing=missing)
 
 
 @dataclass

@@ -23,11 +23,11 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from guidegraph.clock import timestamp
 from guidegraph.store.hashing import ABSENT, DEFAULT_GRAPH, content_hash, ntriples_hash
 from guidegraph.vocab import GG, LOG_ENTRY_BASE, LOG_GRAPH, RDF_TYPE, XSD
 
@@ -214,7 +214,7 @@ def write_logged(store: Store, changes: list[Change],
     from the text (a native parse, cheaper than handing each triple back to the engine)."""
     graphs = {g: list(ts) for g, ts in (graphs or {}).items()}
     append = {g: list(ts) for g, ts in (append or {}).items()}
-    now = datetime.now(UTC).isoformat(timespec="microseconds")
+    now = timestamp()
     who = actor or default_actor()
     with APPEND_LOCK:  # head read and entries written as one step
         head_seq, head_hash = chain_head(store)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from guidegraph.clock import timestamp
 from guidegraph.knowledge.loading import GuidelineInfo, Knowledge, KnowledgePart, read_parts
 from guidegraph.store.base import Store, StoreError
 from guidegraph.store.hashing import content_hash
@@ -70,7 +70,7 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
     left alone, with no new ``gg:loadedAt`` and no entry. A superseded version loaded
     again becomes current again (a new ``gg:loadedAt``, logged). Returns the graph name
     of each part, then of each case graph, with whether it was written."""
-    now = ox.Literal(datetime.now(UTC).isoformat(timespec="microseconds"),
+    now = ox.Literal(timestamp(),
                      datatype=ox.NamedNode(XSD + "dateTime"))
     current = {(s["kind"], s["of"]): s["hash"] for s in current_snapshots(store)}
     changes: list[Change] = []
