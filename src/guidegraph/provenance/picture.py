@@ -326,8 +326,8 @@ def _sets_aside(g: nx.DiGraph, winner: str, loser: str, rule: str) -> None:
 
 def role(c: Conclusion, rec_id: str, status: str) -> str:
     """What one statement did in a verdict: the edge from it to the verdict says so."""
-    if rec_id in c.decided_by:
-        return "conflicts" if c.direction == "conflict" else "decides"
+    if rec_id in c.decided_by:  # an undecided verdict lists what stands so far
+        return {"conflict": "conflicts", "undecided": "stands"}.get(c.direction, "decides")
     if any(o.id == rec_id for o in c.overridden):
         return "set aside"
     if any(p.id == rec_id for p in c.pending):
@@ -400,6 +400,7 @@ _EDGE = {
     "missing for": ("#9e9e9e", "dashed", ""),
     "decides": ("#1b5e20", "bold", "decides"),
     "conflicts": ("#6a1b9a", "bold", "conflicts"),
+    "stands": ("#1b5e20", "dashed", "stands"),
     "set aside": ("#757575", "dashed", "set aside"),
     "pending": ("#a06d00", "dashed", "pending"),
     "not deciding": ("#90a4ae", "dotted", "not deciding"),
@@ -415,9 +416,9 @@ def html_label(text: str, bold_first: bool = False, size: float | None = None) -
 
     Each line is made printable and escaped: ``& < > " '`` as entities, so no text can end
     the label or the DOT statement, and a backslash doubled, because dot expands ``\\N`` and
-    ``\\G`` even inside HTML labels.
+    ``\\G`` even inside HTML labels. An empty line is a space: dot refuses an empty label.
     """
-    lines = [html.escape(printable(line).replace("\\", "\\\\"), quote=True)
+    lines = [html.escape(printable(line).replace("\\", "\\\\"), quote=True) or " "
              for line in text.split("\n")]
     if bold_first:
         lines[0] = f"<B>{lines[0]}</B>"
