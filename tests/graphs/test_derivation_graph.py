@@ -22,6 +22,7 @@ ROOT = Path(__file__).parents[2]
 GUIDELINE = ROOT / "guidelines" / "rescue-stenting"
 EXAMPLE = ROOT / "examples" / "basilar-icad-failed-evt.json"
 GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
+DECISIONS = ROOT / "tests" / "golden" / "decisions"
 RS = "https://w3id.org/guidegraph/guideline/rescue-stenting/"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OVERRIDES = GOLDEN / "basilar-361-minutes-icad-severe-uncertain.json"
@@ -199,6 +200,20 @@ def test_graph_of_a_set_aside_recommendation_shows_what_prevailed(
     assert "grade:basilar-beyond-6h-uncertain" not in graph
     assert not list(graph.predecessors("rec:basilar-beyond-6h-uncertain"))
     assert graph.nodes["rec:basilar-beyond-6h-uncertain"]["status"] == "met"
+
+
+def test_graph_of_a_conflict_shows_both_sides_and_what_was_set_aside() -> None:
+    reasoner = Reasoner.from_paths([DECISIONS / "guideline"])
+    graph = derivation(reasoner, DECISIONS / "cases" / "dd-unordered-conflict.json", None)
+    verdict = "verdict:decision-demo/demo-x"
+    assert graph.nodes[verdict]["status"] == "conflict"
+    assert {e for e in edges(graph) if e[1] == verdict} == {
+        ("rec:x-strong", verdict, "conflicts"),
+        ("rec:x-embolic", verdict, "conflicts"),
+        ("rec:x-base", verdict, "set aside"),
+    }
+    assert overrides(graph) == {("rec:x-embolic", "rec:x-base", "more-specific")}
+    assert graph.nodes[verdict]["label"].splitlines()[1] == "CONFLICT"
 
 
 HOSTILE = 'it\'s "quoted" <b>bold</b> & <BR/> \\N ]; } x'

@@ -339,14 +339,15 @@ def verdict_label(c: Conclusion) -> str:
     """The verdict as the picture's box says it: action, direction, what decided it."""
     if c.direction == "undecided":
         detail = "needs " + (", ".join(c.missing_facts) or "nothing listed")
-    elif c.direction == "conflict":
-        detail = "statements that disagree both stand"
+    elif c.direction == "conflict":  # the reasoner's warning says which sides and why
+        note = next((w for w in c.warnings if w.startswith("conflict:")), "")
+        detail = note.removeprefix("conflict: ") or "statements that disagree both stand"
     elif not c.decided_by:
         detail = "no supported statement applies"
     else:
         more = f" +{len(c.decided_by) - 1} more" if len(c.decided_by) > 1 else ""
         detail = f"by {c.decided_by[0]}{more}" + (f" ({c.strength})" if c.strength else "")
-    lines = [f"{c.action} [{c.guideline}]", c.direction.upper(), _wrap(detail, 2)]
+    lines = [f"{c.action} [{c.guideline}]", c.direction.upper(), _wrap(detail, 3)]
     aside = len({o.id for o in c.overridden})
     if aside:
         lines.append(f"{aside} statement{'s' if aside > 1 else ''} set aside")
