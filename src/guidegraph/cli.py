@@ -135,10 +135,10 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
     from guidegraph.rdf_formats import BY_NAME, for_path
 
     if graph_file:
-        from guidegraph.provenance.picture import picture_format
+        from guidegraph.provenance.picture import check_drawable
 
         try:
-            picture_format(graph_file)  # refuse a bad suffix before any work
+            check_drawable(graph_file)  # refuse a bad suffix or a missing dot before any work
         except GuidegraphError as exc:
             _fail(str(exc), exc.exit_code)
     if run_iri:
@@ -215,12 +215,15 @@ def _check_rec(reasoner: Reasoner, results: list, rec_id: str | None) -> None:
 
 def _draw(results: list, reasoner: Reasoner, rec_id: str | None, graph_file: str) -> None:
     """Draw the one result's derivation; say where it went on stderr (stdout is the text)."""
+    from guidegraph.errors import GuidegraphError
     from guidegraph.provenance import picture as derivation_graph
 
     graph = derivation_graph.build(results[0], reasoner.knowledge, rec_id)
     try:
         out = derivation_graph.draw(graph, graph_file,
                                     derivation_graph.title_for(results[0], rec_id))
+    except GuidegraphError as exc:  # dot missing or refusing the graph
+        _fail(str(exc), exc.exit_code)
     except OSError as exc:
         _fail(f"--graph {graph_file}: cannot write: {exc.strerror or exc}")
     click.echo(f"guidegraph: derivation drawn to {out} ({graph.number_of_nodes()} nodes)",

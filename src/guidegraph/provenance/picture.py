@@ -1,32 +1,42 @@
 """The derivation behind a result as a picture: case facts → criteria → recommendation →
-grade → evidence statements → citations.
+verdict on its action, and grade → evidence statements → citations.
 
 The graph is built with networkx from the :class:`~guidegraph.reasoning.result.Result` (read
 back from the run's provenance, like ``explain``) and from the knowledge (each recommendation's
-evidence and citations), so it can be checked as data; :func:`draw` lays it out in columns
-and renders it with matplotlib, imported only when a picture is asked for.
+evidence and citations), so it can be checked as data. :func:`dot_source` writes it as
+Graphviz DOT, one rank per column, and :func:`draw` has Graphviz's ``dot`` lay it out and
+render it: dot routes edges around the boxes, which a hand-made layout did not.
 """
 
 from __future__ import annotations
 
+import html
+import itertools
+import shutil
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+import graphviz
 import networkx as nx
 
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge.loading import Knowledge
-from guidegraph.reasoning.result import RecommendationOutcome, Result, grade_text
+from guidegraph.reasoning.result import (
+    Conclusion,
+    RecommendationOutcome,
+    Result,
+    grade_text,
+    printable,
+)
 from guidegraph.vocab import GG
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
-COLUMNS = ("fact", "criterion", "recommendation", "grade", "evidence", "citation")
-HEADINGS = ("Case facts", "Criteria", "Recommendations", "Grade", "Evidence", "Citations")
+COLUMNS = ("fact", "criterion", "recommendation", "verdict", "grade", "evidence", "citation")
+HEADINGS = ("Case facts", "Criteria", "Recommendations", "Verdicts", "Grade", "Evidence",
+            "Citations")
 FORMATS = {".svg": "svg", ".png": "png"}
+DOT = "dot"
 _VERDICT = {"met": "applies", "unmet": "does not apply", "unknown": "undecided"}
 _CITES = ("http://purl.org/spar/cito/cites", "http://purl.org/spar/cito/citesAsAuthority",
           "http://purl.org/spar/cito/citesAsEvidence")
@@ -38,6 +48,18 @@ class GraphFormatError(GuidegraphError):
     exit_code = 2
 
 
+class GraphvizMissing(GuidegraphError):
+    """Graphviz's ``dot`` is not installed: the picture cannot be laid out (configuration)."""
+
+    exit_code = 2
+
+
+class GraphvizFailed(GuidegraphError):
+    """``dot`` ran and refused the graph; its own message says why."""
+
+    exit_code = 2
+
+
 def picture_format(path: str | Path) -> str:
     """``svg`` or ``png`` from the file suffix; anything else is refused before any work."""
     suffix = Path(path).suffix.lower()
@@ -45,6 +67,20 @@ def picture_format(path: str | Path) -> str:
         raise GraphFormatError(f"--graph {path}: cannot draw {suffix or 'a file without a suffix'}"
                                "; use a .svg or .png file name")
     return FORMATS[suffix]
+
+
+def check_drawable(path: str | Path) -> str:
+    """The format of ``path``, once it is known that it can be drawn here: a bad suffix or a
+    missing ``dot`` is refused before any reasoning is done."""
+    fmt = picture_format(path)
+    if shutil.which(DOT) is None:
+        raise GraphvizMissing(_MISSING.format(path=path))
+    return fmt
+
+
+_MISSING = ("--graph {path}: drawing needs Graphviz's `dot` program, which is not on PATH; "
+            "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+            "graphviz)")
 
 
 # ----------------------------------------------------------------------------------------
@@ -170,58 +206,152 @@ def build(result: Result, knowledge: Knowledge, rec_id: str | None = None) -> nx
     """The derivation as a directed graph, edges pointing from premise to conclusion.
 
     Node keys name the kind and the item: ``fact:<key>``, ``rec:<id>``, ``grade:<rec id>``,
-    and ``criterion:``, ``evidence:``, ``citation:`` with the item's IRI (reference numbers
-    and notations repeat across guidelines). Attributes: ``kind`` (one of :data:`COLUMNS`),
-    ``label`` (the text drawn) and ``status``. Criteria and facts are shared between
-    recommendations; a grade belongs to one recommendation.
+    ``verdict:<guideline>/<action>``, and ``criterion:``, ``evidence:``, ``citation:`` with
+    the item's IRI (reference numbers and notations repeat across guidelines). Attributes:
+    ``kind`` (one of :data:`COLUMNS`), ``label`` (the text drawn) and ``status`` (a verdict's
+    is its direction). Criteria and facts are shared between recommendations; a grade
+    belongs to one recommendation. Each recommendation has one edge to the verdict on its
+    action, saying what it did there (``rel``: decides, set aside, pending, …), and a
+    statement that prevailed has a ``sets aside`` edge to each it set aside, with the
+    precedence ``rule``.
     """
     g = nx.DiGraph(case=result.case_id, run=result.provenance)
     sources = support(knowledge)
-
-    def citation(cit: Citation) -> str:
-        node = f"citation:{cit.iri}"
-        if cit.status == "retracted":
-            label = f"{cit.ref} RETRACTED\n{_wrap(cit.title.removeprefix('RETRACTED: '), 2)}"
-        elif cit.status == "unresolved":
-            label = f"{cit.ref} not in reference list"
-        else:
-            label = f"{cit.ref}\n{_wrap(cit.title, 2)}"
-        g.add_node(node, kind="citation", label=label, status=cit.status, iri=cit.iri)
-        return node
-
-    for rec in chosen(result, rec_id):
-        rnode = f"rec:{rec.id}"
-        g.add_node(rnode, kind="recommendation", status=rec.status, iri=rec.iri,
-                   label=f"{rec.id}\n{rec.direction} {rec.action}\n{_VERDICT[rec.status]}")
-        for crit in rec.criteria:
-            cnode = f"criterion:{crit.iri or crit.criterion}"
-            g.add_node(cnode, kind="criterion", status=crit.status, iri=crit.iri,
-                       label=f"{_MARK[crit.status]} {_wrap(crit.label, 3)}")
-            g.add_edge(cnode, rnode, rel=crit.status)
-            for key in crit.fact_keys:
-                default = " (default)" if key in result.defaulted else ""
-                fnode = f"fact:{key}"
-                g.add_node(fnode, kind="fact", status="present",
-                           label=f"{key}={result.facts[key]}{default}")
-                g.add_edge(fnode, cnode, rel="tested by")
-            for key in crit.missing:
-                fnode = f"fact:{key}"
-                g.add_node(fnode, kind="fact", status="missing", label=f"{key}: missing")
-                g.add_edge(fnode, cnode, rel="missing for")
-        gnode = f"grade:{rec.id}"
-        g.add_node(gnode, kind="grade", status="", label=_wrap(grade_text(rec), 2))
-        g.add_edge(rnode, gnode, rel="graded")
-        sup = sources.get(rec.iri, Support())
-        for ev in sup.evidence:
-            enode = f"evidence:{ev.iri}"
-            g.add_node(enode, kind="evidence", status="", iri=ev.iri,
-                       label=f"{ev.id}\n{_wrap(ev.label, 2)}")
-            g.add_edge(gnode, enode, rel="rests on evidence")
-            for cit in ev.citations:
-                g.add_edge(enode, citation(cit), rel="cites")
-        for cit in sup.citations:
-            g.add_edge(rnode, citation(cit), rel="cites")
+    drawn = chosen(result, rec_id)
+    for rec in drawn:
+        rnode = _statement(g, rec)
+        _criteria(g, result, rec, rnode)
+        _support(g, rec, rnode, sources.get(rec.iri, Support()))
+    _verdicts(g, result, drawn, every=rec_id is None)
     return g
+
+
+def _statement(g: nx.DiGraph, rec: RecommendationOutcome) -> str:
+    node = f"rec:{rec.id}"
+    g.add_node(node, kind="recommendation", status=rec.status, iri=rec.iri,
+               action=rec.action, guideline=rec.guideline,
+               label=f"{rec.id}\n{rec.direction} {rec.action}\n{_VERDICT[rec.status]}")
+    return node
+
+
+def _criteria(g: nx.DiGraph, result: Result, rec: RecommendationOutcome, rnode: str) -> None:
+    """Each criterion with the facts it read or missed; fact values come from the case, so
+    they are made printable (a newline in a value must not start a line of the box)."""
+    for crit in rec.criteria:
+        cnode = f"criterion:{crit.iri or crit.criterion}"
+        g.add_node(cnode, kind="criterion", status=crit.status, iri=crit.iri,
+                   label=f"{_MARK[crit.status]} {_wrap(crit.label, 3)}")
+        g.add_edge(cnode, rnode, rel=crit.status)
+        for key in crit.fact_keys:
+            default = " (default)" if key in result.defaulted else ""
+            fnode = f"fact:{key}"
+            g.add_node(fnode, kind="fact", status="present",
+                       label=printable(f"{key}={result.facts[key]}") + default)
+            g.add_edge(fnode, cnode, rel="tested by")
+        for key in crit.missing:
+            fnode = f"fact:{key}"
+            g.add_node(fnode, kind="fact", status="missing", label=f"{printable(key)}: missing")
+            g.add_edge(fnode, cnode, rel="missing for")
+
+
+def _support(g: nx.DiGraph, rec: RecommendationOutcome, rnode: str, sup: Support) -> None:
+    """The grade, the evidence statements it rests on and the citations of both."""
+    gnode = f"grade:{rec.id}"
+    g.add_node(gnode, kind="grade", status="", label=_wrap(grade_text(rec), 2))
+    g.add_edge(rnode, gnode, rel="graded")
+    for ev in sup.evidence:
+        enode = f"evidence:{ev.iri}"
+        g.add_node(enode, kind="evidence", status="", iri=ev.iri,
+                   label=f"{ev.id}\n{_wrap(ev.label, 2)}")
+        g.add_edge(gnode, enode, rel="rests on evidence")
+        for cit in ev.citations:
+            g.add_edge(enode, _citation(g, cit), rel="cites")
+    for cit in sup.citations:
+        g.add_edge(rnode, _citation(g, cit), rel="cites")
+
+
+def _citation(g: nx.DiGraph, cit: Citation) -> str:
+    node = f"citation:{cit.iri}"
+    if cit.status == "retracted":
+        label = f"{cit.ref} RETRACTED\n{_wrap(cit.title.removeprefix('RETRACTED: '), 2)}"
+    elif cit.status == "unresolved":
+        label = f"{cit.ref} not in reference list"
+    else:
+        label = f"{cit.ref}\n{_wrap(cit.title, 2)}"
+    g.add_node(node, kind="citation", status=cit.status, iri=cit.iri, label=label)
+    return node
+
+
+def _verdicts(g: nx.DiGraph, result: Result, drawn: list[RecommendationOutcome],
+              every: bool) -> None:
+    """The verdicts on the drawn recommendations' actions (all of them when every
+    derived recommendation is drawn), and which statement set aside which, by which rule.
+
+    A statement on the other end of an override of a drawn one is added without its
+    criteria, so that the picture of one recommendation still says what prevailed over it;
+    every override between statements in the picture is drawn.
+    """
+    outcomes = {(r.guideline, r.id): r for r in result.all_outcomes()}
+    asked = {(r.guideline, r.action) for r in drawn}
+    shown = {r.id for r in drawn}
+    for c in result.conclusions:
+        if not every and (c.guideline, c.action) not in asked:
+            continue
+        vnode = f"verdict:{c.guideline}/{c.action}"
+        g.add_node(vnode, kind="verdict", status=c.direction, iri=c.action_iri,
+                   action=c.action, guideline=c.guideline, label=verdict_label(c))
+        near = [i for o in c.overridden for w in o.by if every or {w, o.id} & shown
+                for i in (w, o.id)]
+        for i in dict.fromkeys(near):
+            if f"rec:{i}" not in g and (c.guideline, i) in outcomes:
+                _statement(g, outcomes[(c.guideline, i)])
+        for o in c.overridden:
+            for winner in o.by:
+                if f"rec:{winner}" in g and f"rec:{o.id}" in g:
+                    _sets_aside(g, f"rec:{winner}", f"rec:{o.id}", o.rule)
+        for node, data in list(g.nodes(data=True)):
+            if data["kind"] == "recommendation" and (
+                    data["guideline"], data["action"]) == (c.guideline, c.action):
+                g.add_edge(node, vnode, rel=role(c, node.removeprefix("rec:"), data["status"]))
+
+
+def _sets_aside(g: nx.DiGraph, winner: str, loser: str, rule: str) -> None:
+    """One edge per pair of statements; several rules between them are listed together."""
+    if g.has_edge(winner, loser):
+        rules = {*g.edges[winner, loser]["rule"].split(", "), rule}
+        g.edges[winner, loser]["rule"] = ", ".join(sorted(rules))
+    else:
+        g.add_edge(winner, loser, rel="sets aside", rule=rule)
+
+
+def role(c: Conclusion, rec_id: str, status: str) -> str:
+    """What one statement did in a verdict: the edge from it to the verdict says so."""
+    if rec_id in c.decided_by:  # an undecided verdict lists what stands so far
+        return {"conflict": "conflicts", "undecided": "stands"}.get(c.direction, "decides")
+    if any(o.id == rec_id for o in c.overridden):
+        return "set aside"
+    if any(p.id == rec_id for p in c.pending):
+        return "pending"
+    return {"met": "not deciding", "unmet": "does not apply"}.get(status, "undecided")
+
+
+def verdict_label(c: Conclusion) -> str:
+    """The verdict as the picture's box says it: action, direction, what decided it."""
+    if c.direction == "undecided":
+        detail = "needs " + (", ".join(c.missing_facts) or "nothing listed")
+    elif c.direction == "conflict":  # the reasoner's warning says which sides and why
+        note = next((w for w in c.warnings if w.startswith("conflict:")), "")
+        detail = note.removeprefix("conflict: ") or "statements that disagree both stand"
+    elif not c.decided_by:
+        detail = "no supported statement applies"
+    else:
+        more = f" +{len(c.decided_by) - 1} more" if len(c.decided_by) > 1 else ""
+        detail = f"by {c.decided_by[0]}{more}" + (f" ({c.strength})" if c.strength else "")
+    lines = [f"{c.action} [{c.guideline}]", c.direction.upper(), _wrap(detail, 3)]
+    aside = len({o.id for o in c.overridden})
+    if aside:
+        lines.append(f"{aside} statement{'s' if aside > 1 else ''} set aside")
+    return "\n".join(lines)
 
 
 _MARK = {"met": "+", "unmet": "−", "unknown": "?"}
@@ -237,130 +367,162 @@ def _wrap(text: str, lines: int, width: int = 34) -> str:
 
 
 # ----------------------------------------------------------------------------------------
-# Layout and drawing
+# DOT and rendering
 # ----------------------------------------------------------------------------------------
-COLUMN_PITCH = 3.3  # inches between column centres
-BOX_WIDTH = 2.6
-LINE = 0.16
-GAP = 0.14
-MARGIN = 0.5
+FONT = "DejaVu Sans"
+PNG_DPI = 110
 
-
-def layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
-    """Node centres in inches: one column per kind, each column ordered by the barycentre of
-    its neighbours (a few sweeps both ways) so that edges cross less."""
-    columns: list[list[str]] = [[n for n, d in g.nodes(data=True) if d["kind"] == kind]
-                                for kind in COLUMNS]
-    rank = {n: i for col in columns for i, n in enumerate(col)}
-
-    def sweep(order: range, neighbours: str) -> None:
-        def centre(n: str, size: int) -> float:
-            near = [rank[m] / max(len(columns[COLUMNS.index(g.nodes[m]["kind"])]), 1)
-                    for m in getattr(g, neighbours)(n)]
-            return sum(near) / len(near) if near else rank[n] / max(size, 1)
-
-        for c in order:
-            col = columns[c]
-            size = len(col)
-            keys = {n: (centre(n, size), rank[n]) for n in col}
-            col.sort(key=keys.__getitem__)
-            rank.update({n: i for i, n in enumerate(col)})
-
-    for _ in range(3):
-        sweep(range(1, len(columns)), "predecessors")
-        sweep(range(len(columns) - 2, -1, -1), "successors")
-    heights = {n: _height(d["label"]) for n, d in g.nodes(data=True)}
-    totals = [sum(heights[n] for n in col) + GAP * max(len(col) - 1, 0) for col in columns]
-    tallest = max(totals, default=0.0)
-    pos: dict[str, tuple[float, float]] = {}
-    for c, col in enumerate(columns):
-        y = (tallest + totals[c]) / 2  # centre each column vertically
-        for n in col:
-            pos[n] = (MARGIN + BOX_WIDTH / 2 + c * COLUMN_PITCH, MARGIN + y - heights[n] / 2)
-            y -= heights[n] + GAP
-    grade = COLUMNS.index("grade")
-    for n in columns[grade]:  # a grade belongs to one recommendation: level with it
-        owner = next(iter(g.predecessors(n)), None)
-        if owner is not None:
-            pos[n] = (pos[n][0], pos[owner][1])
-    return pos
-
-
-def _height(label: str) -> float:
-    return LINE * (label.count("\n") + 1) + 0.14
-
-
+#: (fill, border, line style, text colour) by (kind, status)
 _FACE = {
-    ("fact", "present"): ("#e8f1fb", "#2f6db5", "-", "#1a1a1a"),
-    ("fact", "missing"): ("#f2f2f2", "#8a8a8a", "--", "#555555"),
-    ("criterion", "met"): ("#e6f4ea", "#2e7d32", "-", "#1a1a1a"),
-    ("criterion", "unmet"): ("#fdecea", "#c62828", "-", "#1a1a1a"),
-    ("criterion", "unknown"): ("#fff8e1", "#b28704", "--", "#1a1a1a"),
-    ("recommendation", "met"): ("#c8e6c9", "#1b5e20", "-", "#0b2e0d"),
-    ("recommendation", "unmet"): ("#ffcdd2", "#b71c1c", "-", "#3b0a0a"),
-    ("recommendation", "unknown"): ("#ffecb3", "#a06d00", "--", "#3b2a00"),
-    ("grade", ""): ("#ede7f6", "#5e35b1", "-", "#1a1a1a"),
-    ("evidence", ""): ("#ffffff", "#546e7a", "-", "#1a1a1a"),
-    ("citation", "retracted"): ("#d32f2f", "#7f0000", "-", "#ffffff"),
-    ("citation", "unresolved"): ("#f5f5f5", "#9e9e9e", "--", "#616161"),
+    ("fact", "present"): ("#e8f1fb", "#2f6db5", "solid", "#1a1a1a"),
+    ("fact", "missing"): ("#f2f2f2", "#8a8a8a", "dashed", "#555555"),
+    ("criterion", "met"): ("#e6f4ea", "#2e7d32", "solid", "#1a1a1a"),
+    ("criterion", "unmet"): ("#fdecea", "#c62828", "solid", "#1a1a1a"),
+    ("criterion", "unknown"): ("#fff8e1", "#b28704", "dashed", "#1a1a1a"),
+    ("recommendation", "met"): ("#c8e6c9", "#1b5e20", "solid", "#0b2e0d"),
+    ("recommendation", "unmet"): ("#ffcdd2", "#b71c1c", "solid", "#3b0a0a"),
+    ("recommendation", "unknown"): ("#ffecb3", "#a06d00", "dashed", "#3b2a00"),
+    ("verdict", "for"): ("#a5d6a7", "#1b5e20", "solid", "#0b2e0d"),
+    ("verdict", "against"): ("#ef9a9a", "#b71c1c", "solid", "#3b0a0a"),
+    ("verdict", "uncertain"): ("#ffe082", "#a06d00", "solid", "#3b2a00"),
+    ("verdict", "undecided"): ("#eeeeee", "#757575", "dashed", "#333333"),
+    ("verdict", "conflict"): ("#e1bee7", "#6a1b9a", "solid", "#2a0a3b"),
+    ("grade", ""): ("#ede7f6", "#5e35b1", "solid", "#1a1a1a"),
+    ("evidence", ""): ("#ffffff", "#546e7a", "solid", "#1a1a1a"),
+    ("citation", "retracted"): ("#d32f2f", "#7f0000", "solid", "#ffffff"),
+    ("citation", "unresolved"): ("#f5f5f5", "#9e9e9e", "dashed", "#616161"),
 }
-_DEFAULT_FACE = ("#ffffff", "#455a64", "-", "#1a1a1a")
+_DEFAULT_FACE = ("#ffffff", "#455a64", "solid", "#1a1a1a")
+
+#: (colour, line style, words on the edge) by relation; criteria edges go unlabelled
+_EDGE = {
+    "unmet": ("#c62828", "solid", ""),
+    "unknown": ("#b28704", "dashed", ""),
+    "missing for": ("#9e9e9e", "dashed", ""),
+    "decides": ("#1b5e20", "bold", "decides"),
+    "conflicts": ("#6a1b9a", "bold", "conflicts"),
+    "stands": ("#1b5e20", "dashed", "stands"),
+    "set aside": ("#757575", "dashed", "set aside"),
+    "pending": ("#a06d00", "dashed", "pending"),
+    "not deciding": ("#90a4ae", "dotted", "not deciding"),
+    "does not apply": ("#c62828", "dotted", "does not apply"),
+    "undecided": ("#a06d00", "dotted", "undecided"),
+    "sets aside": ("#6a1b9a", "bold", "sets aside"),
+}
+_DEFAULT_EDGE = ("#78909c", "solid", "")
+
+
+def html_label(text: str, bold_first: bool = False, size: float | None = None) -> str:
+    """``text`` as a Graphviz HTML-like label, one line per line of it.
+
+    Each line is made printable and escaped: ``& < > " '`` as entities, so no text can end
+    the label or the DOT statement, and a backslash doubled, because dot expands ``\\N`` and
+    ``\\G`` even inside HTML labels. An empty line is a space: dot refuses an empty label.
+    """
+    lines = [html.escape(printable(line).replace("\\", "\\\\"), quote=True) or " "
+             for line in text.split("\n")]
+    if bold_first:
+        lines[0] = f"<B>{lines[0]}</B>"
+    body = "<BR/>".join(lines)
+    if size is not None:
+        body = f'<FONT POINT-SIZE="{size:g}">{body}</FONT>'
+    return f"<{body}>"
+
+
+def dot_source(g: nx.DiGraph, title: str = "", dpi: int | None = None) -> str:
+    """The graph as DOT: left to right, one rank per column of :data:`COLUMNS`.
+
+    Nodes get ids ``n0``, ``n1``, … in the graph's order, so no key (an IRI, a fact key from
+    the case) is ever written as a DOT id, and the same graph always gives the same text.
+    An edge's ``minlen`` is the number of columns it spans, so columns keep their order
+    whichever edges there are (a citation named by a recommendation stays right of the
+    evidence column). Columns are ranks, not clusters: dot then keeps a verdict level with
+    its statements and routes edges straight rather than around cluster frames.
+    """
+    graph_attr = {"rankdir": "LR", "newrank": "true", "fontname": FONT, "nodesep": "0.2",
+                  "ranksep": "0.5", "labelloc": "t", "labeljust": "l", "bgcolor": "white"}
+    if title:
+        graph_attr["label"] = html_label(title, bold_first=True, size=14)
+    if dpi is not None:
+        graph_attr["dpi"] = str(dpi)
+    dot = graphviz.Digraph("derivation", graph_attr=graph_attr,
+                           node_attr={"shape": "box", "fontname": FONT, "fontsize": "9",
+                                      "margin": "0.12,0.06"},
+                           edge_attr={"fontname": FONT, "fontsize": "8", "arrowsize": "0.6",
+                                      "penwidth": "0.9"})
+    ids = {n: f"n{i}" for i, n in enumerate(g.nodes)}
+    _columns(dot, g, ids)
+    column = {kind: i for i, kind in enumerate(COLUMNS)}
+    for a, b, data in g.edges(data=True):
+        attrs = _edge_attrs(data, g.nodes[b]["status"])
+        span = column[g.nodes[b]["kind"]] - column[g.nodes[a]["kind"]]
+        if span > 0:  # keep every column in its place, even where an edge skips some
+            attrs["minlen"] = str(span)
+        else:  # within a column (a statement setting another aside): no rank constraint
+            attrs["constraint"] = "false"
+        dot.edge(ids[a], ids[b], **attrs)
+    return dot.source
+
+
+def _columns(dot: graphviz.Digraph, g: nx.DiGraph, ids: dict[str, str]) -> None:
+    """One ``rank=same`` group per column, headed by its heading; the headings are written
+    first and chained by invisible edges, which puts them in a row above the boxes."""
+    present = [(i, kind, heading) for i, (kind, heading) in enumerate(zip(COLUMNS, HEADINGS,
+                                                                          strict=True))
+               if any(d["kind"] == kind for _, d in g.nodes(data=True))]
+    for i, kind, heading in present:
+        with dot.subgraph(name=f"column_{kind}") as column:
+            column.attr(rank="same")
+            for n, data in g.nodes(data=True):
+                if data["kind"] == kind:
+                    column.node(ids[n], **_node_attrs(data))
+            column.node(f"h{i}", label=html_label(heading, bold_first=True, size=10),
+                        shape="plaintext", fontcolor="#37474f")
+    for (i, _, _), (j, _, _) in itertools.pairwise(present):
+        dot.edge(f"h{i}", f"h{j}", style="invis", minlen=str(j - i), weight="10")
+
+
+def _node_attrs(data: dict[str, Any]) -> dict[str, str]:
+    fill, border, line, ink = _FACE.get((data["kind"], data["status"]), _DEFAULT_FACE)
+    strong = data["kind"] in ("recommendation", "verdict")
+    return {"label": html_label(data["label"], strong or data["status"] == "retracted"),
+            "style": f"rounded,filled,{line}", "fillcolor": fill, "color": border,
+            "fontcolor": ink, "penwidth": "1.8" if strong else "1"}
+
+
+def _edge_attrs(data: dict[str, Any], target_status: str) -> dict[str, str]:
+    rel = data.get("rel", "")
+    color, style, words = _EDGE.get(rel, _DEFAULT_EDGE)
+    if target_status == "retracted":
+        color = "#d32f2f"
+    attrs = {"color": color, "style": style}
+    if rel == "sets aside":
+        words = f"sets aside\n({data.get('rule', '')})"
+        attrs["arrowhead"] = "tee"
+    if words:
+        attrs.update(label=html_label(words), fontcolor=color)
+    if rel == "sets aside":  # a flat edge: dot places an xlabel clear of the boxes
+        attrs["xlabel"] = attrs.pop("label")
+    return attrs
 
 
 def draw(g: nx.DiGraph, path: str | Path, title: str = "") -> Path:
-    """Render the graph to ``path`` (SVG or PNG by suffix) with matplotlib's Agg canvas."""
-    fmt = picture_format(path)
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    """Render the graph to ``path`` (SVG or PNG by suffix) with Graphviz's ``dot``.
 
-    pos = layout(g)
-    width = 2 * MARGIN + BOX_WIDTH + (len(COLUMNS) - 1) * COLUMN_PITCH
-    top = max((y + _height(g.nodes[n]["label"]) / 2 for n, (_, y) in pos.items()),
-              default=MARGIN)
-    height = top + MARGIN + 0.9  # room for the title and the column headings
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "guidegraph",
-                                "font.family": "DejaVu Sans", "font.size": 8}):
-        fig = Figure(figsize=(width, height))
-        FigureCanvasAgg(fig)
-        ax: Axes = fig.add_axes((0, 0, 1, 1))
-        ax.set_xlim(0, width)
-        ax.set_ylim(0, height)
-        ax.axis("off")
-        if title:
-            ax.text(MARGIN, height - 0.3, title, fontsize=11, weight="bold", va="center")
-        for c, heading in enumerate(HEADINGS):
-            ax.text(MARGIN + BOX_WIDTH / 2 + c * COLUMN_PITCH, height - 0.7, heading,
-                    fontsize=9.5, weight="bold", ha="center", va="center", color="#37474f")
-        for a, b, data in g.edges(data=True):
-            (xa, ya), (xb, yb) = pos[a], pos[b]
-            rel = data.get("rel", "")
-            color = {"unmet": "#c62828", "unknown": "#b28704", "missing for": "#9e9e9e"}.get(
-                rel, "#78909c")
-            if g.nodes[b]["status"] == "retracted":
-                color = "#d32f2f"
-            skip = abs(COLUMNS.index(g.nodes[b]["kind"]) - COLUMNS.index(g.nodes[a]["kind"])) > 1
-            ax.add_patch(FancyArrowPatch(
-                (xa + BOX_WIDTH / 2, ya), (xb - BOX_WIDTH / 2, yb), arrowstyle="-|>",
-                mutation_scale=8, color=color, linewidth=0.8, alpha=0.85, zorder=1,
-                linestyle="--" if rel in ("unknown", "missing for") else "-",
-                connectionstyle="arc3,rad=-0.12" if skip else "arc3,rad=0"))
-        for n, (x, y) in pos.items():
-            data = g.nodes[n]
-            face, edge, style, ink = _FACE.get((data["kind"], data["status"]), _DEFAULT_FACE)
-            h = _height(data["label"])
-            ax.add_patch(FancyBboxPatch(
-                (x - BOX_WIDTH / 2, y - h / 2), BOX_WIDTH, h,
-                boxstyle="round,pad=0,rounding_size=0.06", facecolor=face, edgecolor=edge,
-                linestyle=style, linewidth=1.6 if data["kind"] == "recommendation" else 1.0,
-                zorder=2))
-            bold = data["kind"] == "recommendation" or data["status"] == "retracted"
-            ax.text(x, y, data["label"], ha="center", va="center", color=ink, zorder=3,
-                    weight="bold" if bold else "normal", linespacing=1.25)
-        out = Path(path)
-        fig.savefig(out, format=fmt, dpi=110,
-                    metadata={"Date": None} if fmt == "svg" else None)
+    dot writes no date into either format, so the same graph gives the same bytes.
+    """
+    fmt = check_drawable(path)
+    source = graphviz.Source(dot_source(g, title, PNG_DPI if fmt == "png" else None),
+                             engine=DOT)
+    try:
+        data = source.pipe(format=fmt, quiet=True)
+    except graphviz.ExecutableNotFound as exc:
+        raise GraphvizMissing(_MISSING.format(path=path)) from exc
+    except graphviz.CalledProcessError as exc:
+        said = (exc.stderr or b"").decode("utf-8", "replace").strip()
+        raise GraphvizFailed(f"--graph {path}: dot could not draw it: {said}") from exc
+    out = Path(path)
+    out.write_bytes(data)
     return out
 
 
