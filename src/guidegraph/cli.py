@@ -9,7 +9,7 @@ Exit codes: 0 ok; 1 ran but a check failed; 2 bad input or configuration;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -125,14 +125,10 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
             graph_file: str | None) -> None:
     """Why and why-not for every recommendation (or --rec ID, or the verdict on --action
     ACTION), from the run's provenance."""
-    from pathlib import Path
 
-    import pyoxigraph as ox
 
     from guidegraph.errors import GuidegraphError
-    from guidegraph.provenance import record as provenance
     from guidegraph.provenance.explain import render_explanation
-    from guidegraph.rdf_formats import BY_NAME, for_path
 
     if graph_file:
         from guidegraph.provenance.picture import check_drawable
@@ -142,45 +138,10 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
         except GuidegraphError as exc:
             _fail(str(exc), exc.exit_code)
     if run_iri:
-        from guidegraph.provenance.runs import run_record
-        from guidegraph.store.log import changed_since_written
-
-        store = _open_store(store_spec, write=False)
-        reasoner = _reasoner_for(store, guidelines, "compiled", ensure_loaded=False)
-        try:
-            results = [provenance.from_triples(run_record(store, run_iri), reasoner)]
-            for change in changed_since_written(store, run_iri):
-                click.echo(f"guidegraph: warning: {change}; this is not the run as the "
-                           "reasoner recorded it", err=True)
-        except (GuidegraphError, KeyError) as exc:
-            _fail(str(exc).strip("'\""))
-        _check_rec(reasoner, results, rec_id)
-        if action is not None:
-            _explain_action(reasoner, results, action)
-            return
-        click.echo(render_explanation(results[0], reasoner, rec_id), nl=False)
-        if graph_file:
-            _draw(results, reasoner, rec_id, graph_file)
-        return
-    reasoner = _reasoner_for(None, guidelines, "compiled", ensure_loaded=False)
-    if prov_file:
-        path = Path(prov_file)
-        fmt = (for_path(path) or BY_NAME["turtle"]).ox
-        try:
-            triples = [q.triple for q in ox.parse(path=str(path), format=fmt)]
-            results = [provenance.from_triples(triples, reasoner)]
-        except (OSError, SyntaxError, ValueError, KeyError) as exc:
-            _fail(f"{prov_file}: not a readable guidegraph run: {exc}")
+        reasoner, results = _stored_run(store_spec, guidelines, run_iri)
     else:
-        if case is None:
-            _fail("give a CASE file or --provenance FILE")
-        found, errors = _read_cases(reasoner, (case,))
-        for error in errors:
-            click.echo(f"guidegraph: {error}", err=True)
-        if errors:
-            raise SystemExit(2)
-        results = [provenance.from_triples(provenance.to_triples(reasoner.reason(c), reasoner),
-                                           reasoner) for c in found]
+        reasoner = _reasoner_for(None, guidelines, "compiled", ensure_loaded=False)
+        results = _recorded_or_reasoned(reasoner, case, prov_file)
     _check_rec(reasoner, results, rec_id)
     if action is not None:
         _explain_action(reasoner, results, action)
@@ -190,6 +151,56 @@ def explain(case: str | None, rec_id: str | None, action: str | None, prov_file:
     click.echo("\n".join(render_explanation(r, reasoner, rec_id) for r in results), nl=False)
     if graph_file:
         _draw(results, reasoner, rec_id, graph_file)
+
+
+def _stored_run(store_spec: str | None, guidelines: tuple[str, ...], run_iri: str
+                ) -> tuple[Reasoner, list]:
+    """A stored run read back, warning when its graphs changed since it was written."""
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.provenance import record as provenance
+    from guidegraph.provenance.runs import run_record
+    from guidegraph.store.log import changed_since_written
+
+    store = _open_store(store_spec, write=False)
+    reasoner = _reasoner_for(store, guidelines, "compiled", ensure_loaded=False)
+    try:
+        results = [provenance.from_triples(run_record(store, run_iri), reasoner)]
+        for change in changed_since_written(store, run_iri):
+            click.echo(f"guidegraph: warning: {change}; this is not the run as the "
+                       "reasoner recorded it", err=True)
+    except (GuidegraphError, KeyError) as exc:
+        _fail(str(exc).strip("'\""))
+    return reasoner, results
+
+
+def _recorded_or_reasoned(reasoner: Reasoner, case: str | None, prov_file: str | None
+                          ) -> list:
+    """Results read back from a provenance file, or reasoned for the case (and read back
+    from their provenance, so explain always renders from the RDF)."""
+    from pathlib import Path
+
+    import pyoxigraph as ox
+
+    from guidegraph.provenance import record as provenance
+    from guidegraph.rdf_formats import BY_NAME, for_path
+
+    if prov_file:
+        path = Path(prov_file)
+        fmt = (for_path(path) or BY_NAME["turtle"]).ox
+        try:
+            triples = [q.triple for q in ox.parse(path=str(path), format=fmt)]
+            return [provenance.from_triples(triples, reasoner)]
+        except (OSError, SyntaxError, ValueError, KeyError) as exc:
+            _fail(f"{prov_file}: not a readable guidegraph run: {exc}")
+    if case is None:
+        _fail("give a CASE file or --provenance FILE")
+    found, errors = _read_cases(reasoner, (case,))
+    for error in errors:
+        click.echo(f"guidegraph: {error}", err=True)
+    if errors:
+        raise SystemExit(2)
+    return [provenance.from_triples(provenance.to_triples(reasoner.reason(c), reasoner),
+                                    reasoner) for c in found]
 
 
 def _explain_action(reasoner: Reasoner, results: list, action: str) -> None:
@@ -527,19 +538,7 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
     from guidegraph.store import versions
     from guidegraph.store.base import default_store_path, is_store
 
-    expected = None
-    if expect_head is not None:
-        from guidegraph.store.log import parse_head
-
-        if not verify_log:
-            _fail("--expect-head goes with --verify-log")
-        try:
-            expected = parse_head(expect_head)
-        except ValueError as exc:
-            _fail(str(exc))
-    if log_head and (verify_log or case_paths):
-        _fail("--log-head prints the chain head only; give it without --verify-log and "
-              "--cases")
+    expected = _log_options(expect_head, verify_log, log_head, bool(case_paths))
     # An author's `guidegraph audit` on a machine with no store audits the shipped files; a
     # store that was named (--store, GUIDEGRAPH_STORE) must exist.
     named = store_spec is not None or verify_log or log_head
@@ -547,40 +546,12 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
              if named or is_store(default_store_path()) else None)
     try:
         if log_head:
-            from guidegraph.store.log import chain_head
-
             assert store is not None
-            sequence, digest = chain_head(store)
-            if not sequence:
-                _fail(f"the audit log of store {store.location} is empty: no head yet", 1)
-            if fmt == "json":
-                click.echo(json.dumps({"sequence": sequence, "hash": digest,
-                                       "head": f"{sequence}:{digest}"}, indent=2))
-            else:
-                click.echo(f"{sequence}:{digest}")
+            _print_log_head(store, fmt)
             return
         if verify_log:
-            from guidegraph.store.log import check
-
             assert store is not None
-            report = check(store, expected)
-            problems, entries = report.problems, len(report.entries)
-            head = report.head.head() if report.head else None
-            if fmt == "json":
-                click.echo(json.dumps({"entries": entries, "head": head,
-                                       "problems": problems, "notes": report.notes},
-                                      indent=2))
-            else:
-                for problem in problems:
-                    click.echo(f"[ERROR] {problem}")
-                for note in report.notes:
-                    click.echo(f"[NOTE] {note}")
-                click.echo(f"audit log: {entries} entries, "
-                           + ("intact" if not problems else f"{len(problems)} problems")
-                           + (f" ({len(report.notes)} notes: not everything could be "
-                              "checked)" if report.notes else "")
-                           + (f"; head {head}" if head else ""))
-            raise SystemExit(1 if problems else 0)
+            _verify_log(store, expected, fmt)
         source = versions.current_knowledge(store)
         from_store, knowledge = source.stored, source.build()
         if store is None:
@@ -605,11 +576,70 @@ def audit(store_spec: str | None, fmt: str, case_paths: tuple[str, ...],
 
         from guidegraph.store.results import PREFIXES
 
-        click.echo(ox.serialize(auditing.to_ntriples(report), format=ox.RdfFormat.TURTLE,
+        click.echo(ox.serialize(auditing.to_triples(report), format=ox.RdfFormat.TURTLE,
                                 prefixes=PREFIXES).decode("utf-8"), nl=False)
     else:
         click.echo(auditing.render_text(report), nl=False)
     raise SystemExit(1 if report.failed else 0)
+
+
+def _log_options(expect_head: str | None, verify_log: bool, log_head: bool, cases: bool
+                 ) -> Any:
+    """The expected log head, once the log options are checked to fit together."""
+    from guidegraph.store.log import parse_head
+
+    expected = None
+    if expect_head is not None:
+        if not verify_log:
+            _fail("--expect-head goes with --verify-log")
+        try:
+            expected = parse_head(expect_head)
+        except ValueError as exc:
+            _fail(str(exc))
+    if log_head and (verify_log or cases):
+        _fail("--log-head prints the chain head only; give it without --verify-log and "
+              "--cases")
+    return expected
+
+
+def _print_log_head(store: Store, fmt: str) -> None:
+    import json
+
+    from guidegraph.store.log import chain_head
+
+    sequence, digest = chain_head(store)
+    if not sequence:
+        _fail(f"the audit log of store {store.location} is empty: no head yet", 1)
+    if fmt == "json":
+        click.echo(json.dumps({"sequence": sequence, "hash": digest,
+                               "head": f"{sequence}:{digest}"}, indent=2))
+    else:
+        click.echo(f"{sequence}:{digest}")
+
+
+def _verify_log(store: Store, expected: Any, fmt: str) -> None:
+    """Print the log check and exit: 1 when a problem was found."""
+    import json
+
+    from guidegraph.store.log import check
+
+    report = check(store, expected)
+    problems, entries = report.problems, len(report.entries)
+    head = report.head.head() if report.head else None
+    if fmt == "json":
+        click.echo(json.dumps({"entries": entries, "head": head,
+                               "problems": problems, "notes": report.notes}, indent=2))
+    else:
+        for problem in problems:
+            click.echo(f"[ERROR] {problem}")
+        for note in report.notes:
+            click.echo(f"[NOTE] {note}")
+        click.echo(f"audit log: {entries} entries, "
+                   + ("intact" if not problems else f"{len(problems)} problems")
+                   + (f" ({len(report.notes)} notes: not everything could be "
+                      "checked)" if report.notes else "")
+                   + (f"; head {head}" if head else ""))
+    raise SystemExit(1 if problems else 0)
 
 
 @main.command()

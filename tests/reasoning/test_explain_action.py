@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from guidegraph.cli import main
-from guidegraph.reasoning.counterfactual import NOT_APPLICABLE, Change, changes, fact_keys
+from guidegraph.reasoning.counterfactual import NOT_APPLICABLE, FactChange, changes, fact_keys
 from guidegraph.reasoning.reasoner import Reasoner
 
 GOLDEN = Path(__file__).parents[1] / "golden"
@@ -41,7 +41,7 @@ def _json_value(reasoner: Reasoner, key: str, shown: str):
     return spec.to_json(spec.from_display(shown))
 
 
-def _holds(reasoner: Reasoner, change: Change, value) -> bool:
+def _holds(reasoner: Reasoner, change: FactChange, value) -> bool:
     """Whether ``value`` satisfies the change's condition, read from its text."""
     key = change.key
     cond = change.condition.removeprefix(f"{key} ")

@@ -33,7 +33,7 @@ class DiffError(GuidegraphError):
 
 
 @dataclass
-class Change:
+class RecommendationChange:
     id: str
     status: str  # added | removed | changed
     fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -76,7 +76,7 @@ class OutcomeChange:
 class GuidelineDiff:
     old: dict[str, str]
     new: dict[str, str]
-    changes: list[Change]
+    changes: list[RecommendationChange]
     outcomes: list[OutcomeChange]
     cases_checked: int
     runs_checked: int
@@ -172,18 +172,18 @@ def diff(old: list[KnowledgePart], new: list[KnowledgePart], *,
     after = Reasoner(Knowledge.from_parts(new))
     old_specs = {s.iri: s for s in before.recommendations}
     new_specs = {s.iri: s for s in after.recommendations}
-    changes: list[Change] = []
+    changes: list[RecommendationChange] = []
     for iri in sorted(old_specs.keys() | new_specs.keys(),
                       key=lambda i: (old_specs.get(i) or new_specs[i]).id):
         if iri not in new_specs:
-            changes.append(Change(old_specs[iri].id, "removed"))
+            changes.append(RecommendationChange(old_specs[iri].id, "removed"))
         elif iri not in old_specs:
-            changes.append(Change(new_specs[iri].id, "added"))
+            changes.append(RecommendationChange(new_specs[iri].id, "added"))
         else:
             a, b = _signature(old_specs[iri]), _signature(new_specs[iri])
             fields = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
             if fields:
-                changes.append(Change(new_specs[iri].id, "changed", fields))
+                changes.append(RecommendationChange(new_specs[iri].id, "changed", fields))
     outcomes: list[OutcomeChange] = []
     n_cases = n_runs = 0
     for source, items in (("case file", [(c.id, c) for c in cases]), ("stored run", runs)):

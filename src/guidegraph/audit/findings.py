@@ -480,7 +480,7 @@ def render_text(report: AuditReport) -> str:
     return "\n".join(lines)
 
 
-def to_ntriples(report: AuditReport) -> list[ox.Triple]:
+def to_triples(report: AuditReport) -> list[ox.Triple]:
     """The audit as PROV-O: an activity and one entity per finding."""
     import hashlib
 

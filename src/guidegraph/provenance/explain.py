@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 STATUS_TEXT = {MET: "applies", UNKNOWN: "undecided", UNMET: "does not apply"}
 #: What the criteria listed under a status explain.
 WHY = {MET: "why", UNMET: "why not", UNKNOWN: "why not yet"}
-#: A criterion's status as a mark in plain text (pages and pictures draw a true minus sign).
+#: A criterion's status as a mark in plain text, and as pages and pictures draw it.
 STATUS_MARK = {MET: "+", UNMET: "-", UNKNOWN: "?"}
+STATUS_SIGN = {**STATUS_MARK, UNMET: "\u2212"}
 
 
 def scope_notes(reasoner: Reasoner) -> list[str]:

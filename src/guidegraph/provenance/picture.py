@@ -23,6 +23,7 @@ import networkx as nx
 
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge.loading import Knowledge
+from guidegraph.provenance.explain import STATUS_SIGN, STATUS_TEXT
 from guidegraph.reasoning.result import (
     Conclusion,
     RecommendationOutcome,
@@ -37,7 +38,6 @@ HEADINGS = ("Case facts", "Criteria", "Recommendations", "Verdicts", "Grade", "E
             "Citations")
 FORMATS = {".svg": "svg", ".png": "png"}
 DOT = "dot"
-_VERDICT = {"met": "applies", "unmet": "does not apply", "unknown": "undecided"}
 _CITES = ("http://purl.org/spar/cito/cites", "http://purl.org/spar/cito/citesAsAuthority",
           "http://purl.org/spar/cito/citesAsEvidence")
 
@@ -230,7 +230,7 @@ def _statement(g: nx.DiGraph, rec: RecommendationOutcome) -> str:
     node = f"rec:{rec.id}"
     g.add_node(node, kind="recommendation", status=rec.status, iri=rec.iri,
                action=rec.action, guideline=rec.guideline,
-               label=f"{rec.id}\n{rec.direction} {rec.action}\n{_VERDICT[rec.status]}")
+               label=f"{rec.id}\n{rec.direction} {rec.action}\n{STATUS_TEXT[rec.status]}")
     return node
 
 
@@ -240,7 +240,7 @@ def _criteria(g: nx.DiGraph, result: Result, rec: RecommendationOutcome, rnode: 
     for crit in rec.criteria:
         cnode = f"criterion:{crit.iri or crit.criterion}"
         g.add_node(cnode, kind="criterion", status=crit.status, iri=crit.iri,
-                   label=f"{_MARK[crit.status]} {_wrap(crit.label, 3)}")
+                   label=f"{STATUS_SIGN[crit.status]} {_wrap(crit.label, 3)}")
         g.add_edge(cnode, rnode, rel=crit.status)
         for key in crit.fact_keys:
             default = " (default)" if key in result.defaulted else ""
@@ -354,7 +354,6 @@ def verdict_label(c: Conclusion) -> str:
     return "\n".join(lines)
 
 
-_MARK = {"met": "+", "unmet": "−", "unknown": "?"}
 
 
 def _wrap(text: str, lines: int, width: int = 34) -> str:

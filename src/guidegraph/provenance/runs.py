@@ -17,7 +17,7 @@ from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.reasoning.result import Result
 from guidegraph.store import versions
 from guidegraph.store.base import Store
-from guidegraph.store.log import Change, write_logged
+from guidegraph.store.log import GraphChange, write_logged
 from guidegraph.vocab import AGENT_GRAPH, CASE_GRAPH, PROV_USED, SKOS_NOTATION
 
 _CHUNK = 200
@@ -52,7 +52,7 @@ def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list
     agent = _parse("\n".join(provenance.agent_lines()) + "\n")
     chunk: dict[str, list[ox.Triple]] = {}
     texts: dict[str, bytes] = {}
-    changes: list[Change] = []
+    changes: list[GraphChange] = []
 
     def flush() -> None:
         changes[0].wrote += (agent_graph,)
@@ -66,7 +66,7 @@ def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list
         nt = provenance.to_ntriples(result, reasoner, self_contained=False)
         chunk[result.provenance] = _parse(nt)
         texts[result.provenance] = nt.encode()
-        changes.append(Change(action="reason", graph=result.provenance, subject=case.iri,
+        changes.append(GraphChange(action="reason", graph=result.provenance, subject=case.iri,
                               before="", after="sha256:" + hashlib.sha256(nt.encode())
                               .hexdigest(), wrote=(graph,)))
         if len(chunk) >= _CHUNK:

@@ -67,7 +67,7 @@ class Region:
 
 
 @dataclass
-class Change:
+class FactChange:
     """One single-fact change and the verdict it gives."""
 
     key: str
@@ -151,10 +151,10 @@ def _verdict(reasoner: Reasoner, case: Case, group: ActionGroup) -> str | None:
                  if (c.guideline_iri, c.action_iri) == group.key), None)
 
 
-def changes(reasoner: Reasoner, case: Case, group: ActionGroup) -> list[Change]:
+def changes(reasoner: Reasoner, case: Case, group: ActionGroup) -> list[FactChange]:
     """Every single-fact change that gives the action another verdict, per fact in order."""
     current = _verdict(reasoner, case, group)
-    out: list[Change] = []
+    out: list[FactChange] = []
     for key in fact_keys(reasoner, group):
         spec = reasoner.contract.facts[key]
         integer = spec.kind == "integer"
@@ -175,7 +175,7 @@ def changes(reasoner: Reasoner, case: Case, group: ActionGroup) -> list[Change]:
             if verdict == current:
                 continue
             example = _nearest(merged, now)
-            out.append(Change(key, _condition(key, spec, [r for r, _, _ in merged]),
+            out.append(FactChange(key, _condition(key, spec, [r for r, _, _ in merged]),
                               reasoner.intake.display(key, example), verdict))
     return out
 

@@ -56,7 +56,7 @@ class GraphState:
 
 
 @dataclass
-class Change:
+class GraphChange:
     action: str  # load-ontology | load-guideline | load-case | reason | update
     graph: str
     subject: str
@@ -201,7 +201,7 @@ def _entry_triples(entry: Entry) -> list[ox.Triple]:
     return triples
 
 
-def write_logged(store: Store, changes: list[Change],
+def write_logged(store: Store, changes: list[GraphChange],
                  graphs: dict[str, list[ox.Triple]] | None = None, *,
                  append: dict[str, list[ox.Triple]] | None = None,
                  actor: str | None = None, texts: dict[str, bytes] | None = None) -> None:
@@ -270,7 +270,7 @@ def logged_update(store: Store, text: str, actor: str, *,
         states = [GraphState(g, after.get(g, ABSENT), before.get(g, ABSENT))
                   for g in sorted(before.keys() | after.keys()) if before.get(g) != after.get(g)]
         digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-        write_logged(store, [Change(action="update", graph="", subject=text, before="",
+        write_logged(store, [GraphChange(action="update", graph="", subject=text, before="",
                                     after=digest, states=states, stamp=False)], actor=actor)
 
 

@@ -16,7 +16,7 @@ from guidegraph.clock import timestamp
 from guidegraph.knowledge.loading import GuidelineInfo, Knowledge, KnowledgePart, read_parts
 from guidegraph.store.base import Store, StoreError
 from guidegraph.store.hashing import content_hash
-from guidegraph.store.log import Change, write_logged
+from guidegraph.store.log import GraphChange, write_logged
 from guidegraph.vocab import GG, ONTOLOGY_GRAPH, RDF_TYPE, SKOS_NOTATION, SNAPSHOT_BASE, XSD
 
 _META_PREDICATES = {GG + "loadedAt", GG + "snapshotKind"}
@@ -73,7 +73,7 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
     now = ox.Literal(timestamp(),
                      datatype=ox.NamedNode(XSD + "dateTime"))
     current = {(s["kind"], s["of"]): s["hash"] for s in current_snapshots(store)}
-    changes: list[Change] = []
+    changes: list[GraphChange] = []
     snapshot_graphs: dict[str, list[ox.Triple]] = {}
     names: list[tuple[str, bool]] = []
     for part in parts:
@@ -99,7 +99,7 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
             ]
         snapshot_graphs[name] = [*part.triples, *meta]
         names.append((name, True))
-        changes.append(Change(
+        changes.append(GraphChange(
             action=f"load-{part.kind}", graph=name, subject=of or name,
             before=current.get((part.kind, of), ""), after=part.content_hash))
     case_graphs: dict[str, list[ox.Triple]] = {}
@@ -111,7 +111,7 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
             continue  # the same facts are stored already
         case_graphs[graph] = triples
         changes = [c for c in changes if c.graph != graph]  # a case given twice: last
-        changes.append(Change(action="load-case", graph=graph, subject=subject,
+        changes.append(GraphChange(action="load-case", graph=graph, subject=subject,
                               before="", after=after, stamp=False))
     if changes:
         # Snapshot graphs are named by their content, so adding to an existing one only
