@@ -36,11 +36,7 @@ from guidegraph.provenance.explain import render_explanation
 from guidegraph.provenance.picture import Citation, Support, citations, support
 from guidegraph.provenance.runs import run_record
 from guidegraph.reasoning.reasoner import Reasoner
-from guidegraph.reasoning.result import (
-    Conclusion,
-    RecommendationOutcome,
-    grade_text,
-)
+from guidegraph.reasoning.result import Conclusion, RecommendationOutcome, grade_text
 from guidegraph.store import versions
 from guidegraph.store.base import Store
 from guidegraph.store.log import check
@@ -49,8 +45,8 @@ from guidegraph.vocab import CASE_GRAPH, GG, PROV, SKOS, SNAPSHOT_BASE
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 _CACHE = 8
-
-
+#: Order of verdicts in a run's summary: what needs attention first.
+VERDICT_ORDER = {"conflict": 0, "against": 1, "for": 2, "uncertain": 3, "undecided": 4}
 
 
 def _time(stamp: str) -> str:
@@ -76,10 +72,6 @@ def render(template: str, **context: Any) -> str:
     return _ENV.get_template(template).render(**context)
 
 
-#: Order of verdicts in a run's summary: what needs attention first.
-VERDICT_ORDER = {"conflict": 0, "against": 1, "for": 2, "uncertain": 3, "undecided": 4}
-
-
 @dataclass
 class RunRow:
     iri: str
@@ -90,6 +82,8 @@ class RunRow:
     stale: bool
 
 
+# What the templates are given: objects rather than dicts, since in a template ``row.items``
+# would find the dict's method before its key.
 @dataclass
 class FindingView:
     """A finding with what it affects, the knowledge items apart from the stored runs."""
