@@ -213,6 +213,8 @@ class AuditPages:
 
     # -- pages ----------------------------------------------------------------------
     def summary(self, page: int, per: int = PAGE_SIZE) -> str:
+        """``GET /audit``: the store's versions, findings, citations, log and one page of
+        its runs (``page`` and ``per`` clamped to what exists)."""
         reasoner, stored, current = self.current()
         knowledge = reasoner.knowledge
         report = audit(knowledge, self.store if stored else None)
@@ -234,6 +236,7 @@ class AuditPages:
             **self._runs(runs, page, per))
 
     def run(self, iri: str) -> str:
+        """``GET /audit/run``: one run, read with the guideline versions it used."""
         reasoner, _stored, current = self.current()
         triples = run_record(self.store, iri)  # KeyError: no such run
         used = {t.object.value for t in triples if t.subject.value == iri
