@@ -30,6 +30,9 @@ def test_wheel_contains_data_and_package(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheels[0]) as zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
     assert "guidegraph/resources.py" in names
+    # the audit pages' templates, read next to guidegraph.serve.pages
+    for template in ("base.html", "summary.html", "run.html", "macros.html", "audit.css"):
+        assert f"guidegraph/serve/templates/{template}" in names, template
     for folder in DATA_FOLDERS:
         prefix = f"guidegraph/_data/{folder}/"
         assert any(n.startswith(prefix) for n in names), f"no files under {prefix} in wheel"
