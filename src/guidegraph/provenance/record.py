@@ -9,6 +9,7 @@ hash of the inputs: two runs on the same input give isomorphic graphs but for ti
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -135,22 +136,35 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
                       (g["contentHash"], _s(gl["content_hash"])),
                       (g["snapshotOf"], f"<{gl['iri']}>"), (g["version"], _s(gl["version"])),
                       (_NOT, _s(gl["id"])))
+    _fact_lines(add, result, reasoner, case, run, self_contained)
+    _conflict_lines(add, result, reasoner, run)
+    return result.provenance.join(_with_cached_blocks("\n".join(lines) + "\n", result,
+                                                      reasoner))
+
+
+def _fact_lines(add: Callable[[str], None], result: Result, reasoner: Reasoner, case: str,
+                run: str, self_contained: bool) -> None:
+    """Each case fact the run used, as an entity of its own with its key and value."""
+    g, pv = _G, _PR
     contract = reasoner.contract.facts
     for key, value in result.facts.items():
         spec = contract[key]
         node = f"<{result.provenance}/fact/{key}>"
         term = (f"<{spec.allowed[value]}>" if spec.kind == "concept"
                 else _typed(value, XSD + spec.kind))
-        add(f"{node} {_T} {g['CaseFact']} .")
-        add(f"{node} {g['aboutCase']} {case} .")
-        add(f"{node} {g['factKey']} {_s(key)} .")
-        add(f"{node} {g['factProperty']} <{spec.iri}> .")
-        add(f"{node} <{RDF}value> {term} .")
+        _describe(add, node, (_T, g["CaseFact"]), (g["aboutCase"], case),
+                  (g["factKey"], _s(key)), (g["factProperty"], f"<{spec.iri}>"),
+                  (f"<{RDF}value>", term))
         if self_contained:
             add(f"{case} <{spec.iri}> {term} .")
         if key in result.defaulted:
             add(f"{node} {g['assumedByDefault']} {_TRUE} .")
         add(f"{run} {pv['used']} {node} .")
+
+
+def _conflict_lines(add: Callable[[str], None], result: Result, reasoner: Reasoner,
+                    run: str) -> None:
+    g, pv = _G, _PR
     specs = reasoner.spec_by_iri
     for conflict in result.conflicts:
         node = f"<{result.provenance}/conflict/{conflict['action']}>"
@@ -162,36 +176,38 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
             if rec.action == conflict["action"] and rec.id in sides:
                 add(f"{node} {g['conflictingResult']} "
                     f"{_entity(rec, specs[rec.iri]).replace(_RUN, result.provenance)} .")
-    # Cached outcome blocks are split at the run IRI; joining the pieces with it is one pass.
-    pieces: list[str] = ["\n".join(lines) + "\n"]
-    for rec in result.all_outcomes():
-        parts = rec.prov_parts
-        if parts is None:
-            parts = _outcome_block(rec, specs[rec.iri], reasoner.verdict_action).split(_RUN)
-            rec.prov_parts = parts
+
+
+def _with_cached_blocks(head: str, result: Result, reasoner: Reasoner) -> list[str]:
+    """The run's text in pieces to join with the run IRI: ``head``, then the outcome,
+    verdict and applicability blocks, each cached on its object split at the run IRI."""
+    g, specs = _G, reasoner.spec_by_iri
+    pieces: list[str] = [head]
+
+    def join(parts: list[str]) -> None:
         pieces[-1] += parts[0]
         pieces.extend(parts[1:])
+
+    for rec in result.all_outcomes():
+        if rec.prov_parts is None:
+            rec.prov_parts = _outcome_block(rec, specs[rec.iri],
+                                            reasoner.verdict_action).split(_RUN)
+        join(rec.prov_parts)
         for warning in result.conflict_warnings(rec) if rec.status == "met" else ():
             if warning.startswith("conflict:"):
-                line = f"{_entity(rec, specs[rec.iri])} {g['warning']} {_s(warning)} .\n"
-                head, tail = line.split(_RUN)
-                pieces[-1] += head
-                pieces.append(tail)
+                join(f"{_entity(rec, specs[rec.iri])} {g['warning']} {_s(warning)} .\n"
+                     .split(_RUN))
     for conclusion in result.conclusions:
-        parts = conclusion.prov_parts
-        if parts is None:
-            parts = conclusion.prov_parts = _conclusion_block(conclusion, reasoner).split(_RUN)
-        pieces[-1] += parts[0]
-        pieces.extend(parts[1:])
+        if conclusion.prov_parts is None:
+            conclusion.prov_parts = _conclusion_block(conclusion, reasoner).split(_RUN)
+        join(conclusion.prov_parts)
     iris = {gl["id"]: gl["iri"] for gl in result.guidelines}
     for gid, app in result.applicability.items():
-        parts = app.prov_parts
-        if parts is None:
-            parts = app.prov_parts = _applicability_block(
+        if app.prov_parts is None:
+            app.prov_parts = _applicability_block(
                 app, iris[gid], reasoner.review_status_iri.get(gid, "")).split(_RUN)
-        pieces[-1] += parts[0]
-        pieces.extend(parts[1:])
-    return result.provenance.join(pieces)
+        join(app.prov_parts)
+    return pieces
 
 
 def verdict_iri(run: str, guideline: str, action: str) -> str:
@@ -376,13 +392,39 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
     if len(runs) != 1:
         raise ValueError(f"expected one reasoning run in the graph, found {len(runs)}")
     run = runs[0]
-    props = by_s[run]
+    one = functools.partial(_one, by_s)
+    case_iri, guidelines, facts, defaulted = _read_used(by_s, run, reasoner)
+    fact_key = {f"{run}/fact/{k}": k for k in facts}
+    derived, others = _read_outcomes(by_s, reasoner, fact_key, known_only)
+    order = {k: i for i, k in enumerate(reasoner.contract.keys())}
+    conclusions = _read_conclusions(by_s, run, reasoner, known_only)
+    conflicts = conflicts_of(conclusions, reasoner.decisions.direction)
+    applicability = _read_applicability(by_s, run, reasoner, fact_key, known_only)
+    missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing}
+                         | {m for a in applicability.values() for m in a.missing},
+                         key=lambda k: order.get(k, len(order)))
+    return Result(
+        case=case_iri, case_id=one(case_iri, SKOS + "notation").value, guidelines=guidelines,
+        recommendations=derived, not_applicable=others, missing_facts=missing_all,
+        conflicts=conflicts, provenance=run,
+        facts={k: facts[k] for k in sorted(facts, key=lambda k: order.get(k, 0))},
+        defaulted=sorted(defaulted), started=one(run, PROV + "startedAtTime").value,
+        ended=one(run, PROV + "endedAtTime").value, conclusions=conclusions,
+        applicability=applicability,
+        disclaimers={g: t for g, t in reasoner.disclaimers.items() if g in applicability})
 
-    def one(subject: str, pred: str) -> Any:
-        values = by_s[subject].get(pred, [])
-        return values[0] if values else None
 
-    used = [o.value for o in props[PROV + "used"]]
+def _one(by_s: dict[str, dict[str, list[Any]]], subject: str, pred: str) -> Any:
+    values = by_s[subject].get(pred, [])
+    return values[0] if values else None
+
+
+def _read_used(by_s: dict[str, dict[str, list[Any]]], run: str, reasoner: Reasoner
+               ) -> tuple[str, list[dict[str, str]], dict[str, str], list[str]]:
+    """What the run used: the case, the guideline versions (by id), the facts and which of
+    them were defaults."""
+    one = functools.partial(_one, by_s)
+    used = [o.value for o in by_s[run][PROV + "used"]]
     case_iri = next(u for u in used if P["Case"] in by_s[u].get(RDF + "type", []))
     guidelines = []
     facts: dict[str, str] = {}
@@ -402,7 +444,14 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
             facts[key] = spec.notations[term.value] if spec.kind == "concept" else term.value
             if one(u, GG + "assumedByDefault") is not None:
                 defaulted.append(key)
-    fact_key = {f"{run}/fact/{k}": k for k in facts}
+    guidelines.sort(key=lambda g: g["id"])
+    return case_iri, guidelines, facts, defaulted
+
+
+def _read_outcomes(by_s: dict[str, dict[str, list[Any]]], reasoner: Reasoner,
+                   fact_key: dict[str, str], known_only: bool
+                   ) -> tuple[list[RecommendationOutcome], list[RecommendationOutcome]]:
+    """The recommendations that applied, and the others, each in (id, IRI) order."""
     specs = reasoner.spec_by_iri
     crit_by_iri = reasoner.plan.conditions
     derived: list[RecommendationOutcome] = []
@@ -413,34 +462,17 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
         rec_iri = p[GG + "evaluates"][0].value
         if known_only and rec_iri not in specs:
             continue  # a recommendation of a guideline this reasoner does not hold
-        spec = specs[rec_iri]
         status = p[GG + "status"][0].value.removeprefix(GG)
         criteria = _read_evaluations(by_s, p, crit_by_iri, fact_key)
         outcome = outcome_of(
-            spec, status, criteria, sorted(o.value for o in p.get(GG + "missingFactKey", [])),
+            specs[rec_iri], status, criteria,
+            sorted(o.value for o in p.get(GG + "missingFactKey", [])),
             warnings=sorted(o.value for o in p.get(GG + "warning", [])
                             if not o.value.startswith("conflict:")))
         (derived if status == "met" else others).append(outcome)
-    key = lambda r: (r.id, r.iri)  # noqa: E731
-    derived.sort(key=key)
-    others.sort(key=key)
-    order = {k: i for i, k in enumerate(reasoner.contract.keys())}
-    guidelines.sort(key=lambda g: g["id"])
-    conclusions = _read_conclusions(by_s, run, reasoner, known_only)
-    conflicts = conflicts_of(conclusions, reasoner.decisions.direction)
-    applicability = _read_applicability(by_s, run, reasoner, fact_key, known_only)
-    missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing}
-                         | {m for a in applicability.values() for m in a.missing},
-                         key=lambda k: order.get(k, len(order)))
-    return Result(
-        case=case_iri, case_id=one(case_iri, SKOS + "notation").value, guidelines=guidelines,
-        recommendations=derived, not_applicable=others, missing_facts=missing_all,
-        conflicts=conflicts, provenance=run,
-        facts={k: facts[k] for k in sorted(facts, key=lambda k: order.get(k, 0))},
-        defaulted=sorted(defaulted), started=one(run, PROV + "startedAtTime").value,
-        ended=one(run, PROV + "endedAtTime").value, conclusions=conclusions,
-        applicability=applicability,
-        disclaimers={g: t for g, t in reasoner.disclaimers.items() if g in applicability})
+    derived.sort(key=lambda r: (r.id, r.iri))
+    others.sort(key=lambda r: (r.id, r.iri))
+    return derived, others
 
 
 def _read_evaluations(by_s: dict[str, dict[str, list[Any]]], props: dict[str, list[Any]],

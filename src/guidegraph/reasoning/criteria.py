@@ -149,7 +149,6 @@ def _describe(comparator: str, threshold: Any, concept: Any, allowed: frozenset[
 
 def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
     """Compile every condition in the knowledge graph; fail clearly on malformed ones."""
-    by_iri = contract.by_iri
     ranks = {text(row["concept"]): int(text(row["rank"]))
              for row in select_rows(knowledge.query("concept-ranks"))}
     edges: dict[str, list[tuple[str, str]]] = {}
@@ -163,45 +162,60 @@ def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
         ident = text(row["id"]) or iri.rsplit("/", 1)[-1]
         label = text(row["label"]) or ident
         section = text(row["section"]) or ""
-        kind = row["kind"]
-        if kind in _GROUP_KINDS:
-            conditions[iri] = Group(iri, ident, label, section, _GROUP_KINDS[kind])
-            continue
-        if row["verdictOf"] is not None:
+        if row["kind"] in _GROUP_KINDS:
+            conditions[iri] = Group(iri, ident, label, section, _GROUP_KINDS[row["kind"]])
+        elif row["verdictOf"] is not None:
             verdict_criteria.append(_verdict_criterion(row, ident, label, section,
                                                        edges.get(iri, [])))
             conditions[iri] = verdict_criteria[-1]
-            continue
-        if row["fact"] is None or row["comparator"] is None:
-            raise ConfigurationError(f"criterion {ident}: needs gg:fact and gg:comparator")
-        spec = by_iri.get(row["fact"])
-        if spec is None:
+        else:
+            conditions[iri] = _fact_criterion(row, ident, label, section, edges.get(iri, []),
+                                              contract, ranks)
+            criteria.append(conditions[iri])
+    links = _link(conditions, edges)
+    _check_acyclic(conditions)
+    criteria.sort(key=lambda c: c.id)
+    verdict_criteria.sort(key=lambda c: c.id)
+    return Plan(conditions, criteria, ranks, links, verdict_criteria)
+
+
+def _fact_criterion(row: dict, ident: str, label: str, section: str,
+                    edges: list[tuple[str, str]], contract: CaseContract,
+                    ranks: Mapping[str, int]) -> Criterion:
+    """A criterion on a case fact, with its test compiled."""
+    if row["fact"] is None or row["comparator"] is None:
+        raise ConfigurationError(f"criterion {ident}: needs gg:fact and gg:comparator")
+    spec = contract.by_iri.get(row["fact"])
+    if spec is None:
+        raise ConfigurationError(
+            f"criterion {ident}: fact <{row['fact']}> is not in any case contract")
+    comparator = row["comparator"].removeprefix(GG)
+    declared = frozenset(to for link, to in edges if link == "allowed")
+    allowed = declared | frozenset(to for link, to in edges if link == "allowed-narrower")
+    threshold = _literal_value(row["threshold"]) if row["threshold"] else None
+    threshold_rank = int(text(row["thresholdRank"])) if row["thresholdRank"] else None
+    concept = row["thresholdConcept"]
+    if concept is not None and threshold_rank is None:
+        if comparator not in ("eq", "ne"):
             raise ConfigurationError(
-                f"criterion {ident}: fact <{row['fact']}> is not in any case contract")
-        comparator = row["comparator"].removeprefix(GG)
-        declared = frozenset(to for link, to in edges.get(iri, []) if link == "allowed")
-        allowed = declared | frozenset(
-            to for link, to in edges.get(iri, []) if link == "allowed-narrower")
-        threshold = _literal_value(row["threshold"]) if row["threshold"] else None
-        threshold_rank = int(text(row["thresholdRank"])) if row["thresholdRank"] else None
-        concept = row["thresholdConcept"]
-        if concept is not None and threshold_rank is None:
-            if comparator in ("eq", "ne"):
-                allowed = frozenset({concept})
-                comparator = "oneOf" if comparator == "eq" else "notOneOf"
-            else:
-                raise ConfigurationError(
-                    f"criterion {ident}: threshold concept has no gg:rank in an ordered scheme")
-        test = _make_test(comparator, threshold, threshold_rank, allowed, ranks,
-                          spec.kind == "concept", f"criterion {ident}")
-        shown = _describe(comparator, threshold, concept, declared, spec)
-        crit = Criterion(iri, ident, label, section, spec.key, comparator, test,
-                         text=f"{spec.key} {shown}".strip())
-        crit.threshold = threshold
-        crit.threshold_rank = threshold_rank
-        crit.allowed = allowed
-        conditions[iri] = crit
-        criteria.append(crit)
+                f"criterion {ident}: threshold concept has no gg:rank in an ordered scheme")
+        allowed = frozenset({concept})
+        comparator = "oneOf" if comparator == "eq" else "notOneOf"
+    test = _make_test(comparator, threshold, threshold_rank, allowed, ranks,
+                      spec.kind == "concept", f"criterion {ident}")
+    shown = _describe(comparator, threshold, concept, declared, spec)
+    crit = Criterion(iri=row["cond"], id=ident, label=label, section=section, key=spec.key,
+                     comparator=comparator, test=test, text=f"{spec.key} {shown}".strip())
+    crit.threshold = threshold
+    crit.threshold_rank = threshold_rank
+    crit.allowed = allowed
+    return crit
+
+
+def _link(conditions: dict[str, Condition], edges: dict[str, list[tuple[str, str]]]
+          ) -> dict[str, list[str]]:
+    """Join groups to their members (in id order); the top-level conditions of each
+    recommendation and population, by its IRI."""
     links: dict[str, list[str]] = {}
     for source, targets in edges.items():
         for link, target in targets:
@@ -221,10 +235,7 @@ def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
             cond.members.sort(key=lambda m: m.id)
             if not cond.members:
                 raise ConfigurationError(f"group {cond.id}: has no members")
-    _check_acyclic(conditions)
-    criteria.sort(key=lambda c: c.id)
-    verdict_criteria.sort(key=lambda c: c.id)
-    return Plan(conditions, criteria, ranks, links, verdict_criteria)
+    return links
 
 
 def _verdict_criterion(row: dict, ident: str, label: str, section: str,

@@ -91,32 +91,11 @@ class Reasoner:
         self._fingerprint = "|".join([__version__, *(g.content_hash for g in
                                                       self.knowledge.guidelines)])
         self._status_query: str | None = None
-        self.spec_by_iri = {s.iri: s for s in self.recommendations}
-        self.action_iri = {s.action: s.action_iri for s in self.recommendations}
-        self.action_notation = {s.action_iri: s.action for s in self.recommendations}
-        #: dependent-action criterion IRI -> notation of the action whose verdict it reads
-        self.verdict_action = {c.iri: self.action_notation.get(c.verdict_of or "", "")
-                               for c in self.plan.verdict_criteria}
-        for spec in self.recommendations:
-            spec_leaves = {c.iri: c for cond in spec.conditions for c in leaves(cond)}
-            spec.keys = tuple(sorted({c.key for c in spec_leaves.values() if c.key}))
-            spec.leaf_iris = tuple(sorted(spec_leaves))
-            spec.verdict_iris = tuple(sorted(i for i, c in spec_leaves.items()
-                                             if c.kind == "verdict"))
+        self._index_recommendations()
         self.decisions = DecisionPlan(self.knowledge, self.plan, self.recommendations)
-        #: guideline id -> its population conditions (gg:population); none: every case
-        self.populations: dict[str, list[Condition]] = {
-            g.id: sorted((self.plan.conditions[t] for t in self.plan.links.get(g.iri, ())),
-                         key=lambda c: c.id) for g in self.knowledge.guidelines}
-        self._population_leaves = {g: sorted({c.iri: c for cond in conds for c in leaves(cond)
-                                              }.values(), key=lambda c: c.iri)
-                                   for g, conds in self.populations.items()}
-        self.review_status_iri = {g.id: g.review_status for g in self.knowledge.guidelines}
-        self._review = {g: iri.rsplit("#", 1)[-1] for g, iri in self.review_status_iri.items()}
+        self._index_guidelines()
         self._stage_order = {g.key: i for i, g in enumerate(
             g for stage in self.decisions.stages for g in stage)}
-        self.disclaimers = {g.id: g.disclaimer for g in self.knowledge.guidelines
-                            if g.disclaimer}
         self._applicability_cache: dict[tuple, Applicability] = {}
         self._conclusion_cache: dict[tuple, tuple[Conclusion | None, tuple]] = {}
         self._decide_queries: dict[str, str] = {}
@@ -132,13 +111,45 @@ class Reasoner:
             self._vector = VectorPlan(self.plan, self.recommendations, self.contract)
             self._vector_decisions = VectorDecisions(self.decisions, self.recommendations)
 
+    def _index_recommendations(self) -> None:
+        """Lookups by IRI and notation, and each recommendation's keys and leaves in a fixed
+        order (what caches and the array evaluator are keyed by)."""
+        self.spec_by_iri = {s.iri: s for s in self.recommendations}
+        self.action_iri = {s.action: s.action_iri for s in self.recommendations}
+        self.action_notation = {s.action_iri: s.action for s in self.recommendations}
+        #: dependent-action criterion IRI -> notation of the action whose verdict it reads
+        self.verdict_action = {c.iri: self.action_notation.get(c.verdict_of or "", "")
+                               for c in self.plan.verdict_criteria}
+        for spec in self.recommendations:
+            spec_leaves = {c.iri: c for cond in spec.conditions for c in leaves(cond)}
+            spec.keys = tuple(sorted({c.key for c in spec_leaves.values() if c.key}))
+            spec.leaf_iris = tuple(sorted(spec_leaves))
+            spec.verdict_iris = tuple(sorted(i for i, c in spec_leaves.items()
+                                             if c.kind == "verdict"))
+
+    def _index_guidelines(self) -> None:
+        """Each guideline's population conditions, review status and disclaimer."""
+        #: guideline id -> its population conditions (gg:population); none: every case
+        self.populations: dict[str, list[Condition]] = {
+            g.id: sorted((self.plan.conditions[t] for t in self.plan.links.get(g.iri, ())),
+                         key=lambda c: c.id) for g in self.knowledge.guidelines}
+        self._population_leaves = {g: sorted({c.iri: c for cond in conds for c in leaves(cond)
+                                              }.values(), key=lambda c: c.iri)
+                                   for g, conds in self.populations.items()}
+        self.review_status_iri = {g.id: g.review_status for g in self.knowledge.guidelines}
+        self._review = {g: iri.rsplit("#", 1)[-1] for g, iri in self.review_status_iri.items()}
+        self.disclaimers = {g.id: g.disclaimer for g in self.knowledge.guidelines
+                            if g.disclaimer}
+
     @classmethod
     def from_paths(cls, guidelines: list[Path] | None = None, *, engine: str = "compiled"
                    ) -> Reasoner:
         return cls(Knowledge.load(guidelines), engine=engine)
 
     # -- compilation ------------------------------------------------------------------
-    def _compile_recommendations(self) -> list[RecommendationSpec]:
+    def _citations(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each recommendation's citations (by IRI): number, status, title, whether cited
+        directly and through which evidence."""
         citations: dict[str, dict[str, dict[str, Any]]] = {}
         for row in select_rows(self.knowledge.query("citation-dependencies")):
             per_rec = citations.setdefault(text(row["rec"]), {})
@@ -150,6 +161,10 @@ class Reasoner:
                 entry["direct"] = True
             else:
                 entry["via"].append(text(row["viaId"]) if row["viaId"] else text(row["via"]))
+        return citations
+
+    def _compile_recommendations(self) -> list[RecommendationSpec]:
+        citations = self._citations()
         ids = {g.iri: g.id for g in self.knowledge.guidelines}  # as the loader names them
         specs = []
         for row in select_rows(self.knowledge.query("recommendations")):
@@ -158,28 +173,7 @@ class Reasoner:
             tops = self.plan.links.get(iri)
             if not tops:
                 raise ConfigurationError(f"recommendation {ident}: has no criteria")
-            cited = sorted(citations.get(iri, {}).items(), key=lambda kv: kv[1]["number"])
-            sources = [f"ref-{c['number']}" for _, c in cited if c["direct"]]
-            warnings: list[str] = []
-            rests_on: list[str] = []
-            cautions: list[str] = []
-            for cit_iri, c in cited:
-                if c["status"] not in ("retracted", "unresolved"):
-                    continue
-                rests_on.append(cit_iri)
-                cautions.append(f"{c['status']} [{c['number']}]")
-                how = []
-                if c["direct"]:
-                    how.append("cited directly")
-                if c["via"]:
-                    how.append("through evidence " + ", ".join(sorted(set(c["via"]))))
-                if c["status"] == "retracted":
-                    title = f" \"{c['title']}\"" if c["title"] else ""
-                    warnings.append(f"rests on retracted reference [{c['number']}]{title} "
-                                    f"({'; '.join(how)})")
-                else:
-                    warnings.append(f"rests on reference [{c['number']}], cited in the text but "
-                                    f"missing from the reference list ({'; '.join(how)})")
+            sources, warnings, rests_on, cautions = _citation_notes(citations.get(iri, {}))
             votes = None
             if row["votesFor"] is not None and row["votesCast"] is not None:
                 votes = f"{text(row['votesFor'])}/{text(row['votesCast'])}"
@@ -629,6 +623,35 @@ class Reasoner:
             digest.update(f"\0{key}={case.facts[key]}{'*' if key in case.defaulted else ''}"
                           .encode())
         return RUN_BASE + digest.hexdigest()[:32]
+
+
+def _citation_notes(cited_by_iri: dict[str, dict[str, Any]]
+                    ) -> tuple[list[str], list[str], list[str], list[str]]:
+    """From a recommendation's citations: its sources (ref-N cited directly), the warnings
+    on retracted or unresolved references, the citations those rest on, short cautions."""
+    cited = sorted(cited_by_iri.items(), key=lambda kv: kv[1]["number"])
+    sources = [f"ref-{c['number']}" for _, c in cited if c["direct"]]
+    warnings: list[str] = []
+    rests_on: list[str] = []
+    cautions: list[str] = []
+    for cit_iri, c in cited:
+        if c["status"] not in ("retracted", "unresolved"):
+            continue
+        rests_on.append(cit_iri)
+        cautions.append(f"{c['status']} [{c['number']}]")
+        how = []
+        if c["direct"]:
+            how.append("cited directly")
+        if c["via"]:
+            how.append("through evidence " + ", ".join(sorted(set(c["via"]))))
+        if c["status"] == "retracted":
+            title = f" \"{c['title']}\"" if c["title"] else ""
+            warnings.append(f"rests on retracted reference [{c['number']}]{title} "
+                            f"({'; '.join(how)})")
+        else:
+            warnings.append(f"rests on reference [{c['number']}], cited in the text but "
+                            f"missing from the reference list ({'; '.join(how)})")
+    return sources, warnings, rests_on, cautions
 
 
 class ReasonerCache:

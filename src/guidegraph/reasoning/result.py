@@ -396,6 +396,19 @@ def render_text(result: Result) -> str:
                     if none_apply else "; no recommendation could apply"))
     lines.extend(decision_line(c) for c in result.conclusions)
     lines.append("")
+    lines += _guideline_lines(result)
+    lines.append("")
+    lines += _statement_lines(result)
+    undecided = [r for r in result.not_applicable if r.status == "unknown"]
+    undecided_lines, shown_missing, summarised = _undecided_lines(result, undecided)
+    lines += undecided_lines
+    lines += _closing_lines(result, undecided, shown_missing, summarised)
+    return "\n".join(lines) + "\n"
+
+
+def _guideline_lines(result: Result) -> list[str]:
+    """Each guideline's version and whether it applies; disclaimers; the facts."""
+    lines = []
     for g in result.guidelines:
         app = result.applicability.get(g["id"])
         review = f"; review status: {app.review_status or 'not stated'}" if app else ""
@@ -415,7 +428,12 @@ def render_text(result: Result) -> str:
             f"{k}={v}" + (" (default)" if k in result.defaulted else "")
             for k, v in result.facts.items())
         lines.append(f"Facts: {shown}")
-    lines.append("")
+    return lines
+
+
+def _statement_lines(result: Result) -> list[str]:
+    """The statements that apply, by direction and action, and the conflicts among them."""
+    lines = []
     for direction, title in _GROUPS:
         recs = [r for r in result.recommendations if r.direction == direction]
         lines.append(f"{title} ({len(recs)})")
@@ -434,12 +452,17 @@ def render_text(result: Result) -> str:
             lines.append(f"  {conflict['action']}: for {', '.join(conflict['for'])}; "
                          f"against {', '.join(conflict['against'])}")
         lines.append("")
-    undecided = [r for r in result.not_applicable if r.status == "unknown"]
-    # A guideline nothing was derived from is summarised in one line: listing every one of
-    # its undecided recommendations would bury what does apply (JSON keeps them all).
+    return lines
+
+
+def _undecided_lines(result: Result, undecided: list[RecommendationOutcome]
+                     ) -> tuple[list[str], list[str], bool]:
+    """The undecided statements with the facts each needs; a guideline nothing was derived
+    from in one line, since listing all its undecided statements would bury what does apply
+    (JSON keeps them all). Also the facts named, and whether a guideline was summarised."""
     active = {r.guideline for r in result.recommendations}
-    lines.append(f"STATEMENTS UNDECIDED ({len(undecided)}): no criterion unmet, some facts "
-                 "missing")
+    lines = [f"STATEMENTS UNDECIDED ({len(undecided)}): no criterion unmet, some facts "
+             "missing"]
     shown_missing: list[str] = []
     quiet: dict[str, list[RecommendationOutcome]] = {}
     for rec in undecided:
@@ -456,8 +479,15 @@ def render_text(result: Result) -> str:
                      f"({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}; "
                      "--format json lists them)")
     lines.append("")
+    return lines, shown_missing, bool(quiet)
+
+
+def _closing_lines(result: Result, undecided: list[RecommendationOutcome],
+                   shown_missing: list[str], summarised: bool) -> list[str]:
+    """Missing facts, citation cautions, the count of what does not apply, the run."""
+    lines = []
     if result.missing_facts:
-        listed = [k for k in result.missing_facts if k in shown_missing] if quiet else (
+        listed = [k for k in result.missing_facts if k in shown_missing] if summarised else (
             result.missing_facts)
         extra = len(result.missing_facts) - len(listed)
         if listed:
@@ -476,4 +506,4 @@ def render_text(result: Result) -> str:
     lines.append(f"Not applicable: {rejected} recommendations with an unmet criterion "
                  "(guidegraph explain shows why not)")
     lines.append(f"Provenance: {result.provenance}")
-    return "\n".join(lines) + "\n"
+    return lines
