@@ -3,9 +3,11 @@ RDF formats (CONSTRUCT, DESCRIBE) as pyoxigraph writes them."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import pyoxigraph as ox
+from tabulate import tabulate
 
 from guidegraph.errors import GuidegraphError
 from guidegraph.store.base import QueryResult, Table
@@ -39,6 +41,8 @@ def _short(term: Any) -> str:
         return f"<{term.value}>"
     if isinstance(term, ox.BlankNode):
         return "_:" + term.value
+    if isinstance(term, ox.Triple):
+        return _nt(term)
     return term.value
 
 
@@ -59,12 +63,15 @@ def check_format(form: str, fmt: str) -> None:
 
 
 _CELL = 80
+#: Breaks lines only: no whitespace dropped, replaced or expanded, so a cell's lines joined
+#: are its value exactly (tabulate's own ``maxcolwidths`` drops the spaces it breaks at).
+_WRAP = textwrap.TextWrapper(_CELL, expand_tabs=False, replace_whitespace=False,
+                             drop_whitespace=False, break_on_hyphens=False)
 
 
 def _cell(text: str) -> str:
-    """A table cell of at most 80 characters; a longer value ends in "…" (cut, not lost:
-    csv, tsv and json carry it whole)."""
-    return text if len(text) <= _CELL else text[:_CELL - 1] + "…"
+    """A table cell wrapped at 80 characters, at spaces where it can, losing none."""
+    return "\n".join(part for line in text.split("\n") for part in _WRAP.wrap(line) or [""])
 
 
 _RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
@@ -141,13 +148,9 @@ def render(result: QueryResult, fmt: str) -> str:
     table = result.table
     assert table is not None
     cells = [[_cell(_short(t)) for t in row] for row in table.rows]
-    widths = [max([len(v), *(len(r[i]) for r in cells)]) for i, v in enumerate(table.variables)]
-    widths = [min(w, 80) for w in widths]
-    lines = [" | ".join(v.ljust(w) for v, w in zip(table.variables, widths, strict=True)),
-             "-+-".join("-" * w for w in widths)]
-    for row in cells:
-        lines.append(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    text = tabulate(cells, headers=table.variables, tablefmt="presto", disable_numparse=True,
+                    preserve_whitespace=True) if table.variables else ""
     note = f"{len(table.rows)} row{'s' if len(table.rows) != 1 else ''}"
     if table.truncated:
         note += f" (more rows exist: stopped at the limit of {len(table.rows)})"
-    return "\n".join([*lines, note]) + "\n"
+    return f"{text}\n{note}\n" if text else f"{note}\n"
