@@ -71,6 +71,8 @@ _WRAP = textwrap.TextWrapper(_CELL, expand_tabs=False, replace_whitespace=False,
 
 def _cell(text: str) -> str:
     """A table cell wrapped at 80 characters, at spaces where it can, losing none."""
+    if len(text) <= _CELL and "\n" not in text:
+        return text  # most cells: textwrap would cost more than the rest of the table
     return "\n".join(part for line in text.split("\n") for part in _WRAP.wrap(line) or [""])
 
 
