@@ -76,6 +76,7 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
     """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -)."""
     import json
 
+    from guidegraph import progress
     from guidegraph.provenance import record as provenance
     from guidegraph.reasoning.result import render_text
 
@@ -84,7 +85,8 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
     found, errors = _read_cases(reasoner, cases)
     for error in errors:
         click.echo(f"guidegraph: {error}", err=True)
-    results = [reasoner.reason(case) for case in found]
+    with progress.bar("reasoning", found) as each:
+        results = [reasoner.reason(case) for case in each]
     if save and store is not None and results:
         _save_runs(store, reasoner, found, results)
     batch = len(found) + len(errors) > 1
@@ -260,11 +262,13 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
     """
     from pathlib import Path
 
-    from guidegraph.authoring.validate import validate
+    from guidegraph import progress
+    from guidegraph.authoring.validate import CHECK_FAMILIES, validate
     from guidegraph.errors import GuidegraphError
 
     try:
-        report = validate([Path(p) for p in paths] or None, hermit=not no_owl)
+        with progress.stages("validate", CHECK_FAMILIES[:len(CHECK_FAMILIES) - no_owl]) as on:
+            report = validate([Path(p) for p in paths] or None, hermit=not no_owl, progress=on)
     except GuidegraphError as exc:
         click.echo(f"guidegraph validate: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None
@@ -396,6 +400,7 @@ def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, 
     version or case already stored as given is left alone (no new version, no log entry)."""
     from pathlib import Path
 
+    from guidegraph import progress
     from guidegraph.errors import GuidegraphError
     from guidegraph.knowledge.loading import Knowledge, read_parts
     from guidegraph.provenance.runs import case_graph, case_triples
@@ -416,8 +421,9 @@ def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, 
         _fail(f"{exc}; nothing was loaded")
     store = _open_store(store_spec, write=True)  # only now: a failed load creates nothing
     try:
-        names = versions.load_parts(store, parts, cases=[
-            (case_graph(c.iri), c.iri, case_triples(reasoner, c)) for c in found])
+        with progress.bar("preparing cases", found) as each:
+            graphs = [(case_graph(c.iri), c.iri, case_triples(reasoner, c)) for c in each]
+        names = versions.load_parts(store, parts, cases=graphs)
         for part, (name, written) in zip(parts, names, strict=False):
             what = f"guideline {part.info.id} {part.info.version}" if part.info else "ontology"
             state = "loaded" if written else "already current:"

@@ -1,6 +1,6 @@
 """Counts that say what they count: runs (not run × guideline rows), a guideline's own
 recommendations per run row, a table cut by --limit said to be cut by it, and long cells
-marked as cut."""
+wrapped whole."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from guidegraph.provenance.runs import save_runs
 from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.store import versions
-from guidegraph.store.base import EmbeddedStore
+from guidegraph.store.base import EmbeddedStore, QueryResult, Table
+from guidegraph.store.results import render
 
 ROOT = Path(__file__).parents[2]
 CASES = ["basilar-icad-failed-evt", "m1-embolic-late", "elective-severe-stenosis"]
@@ -63,18 +65,24 @@ def test_runs_for_case_counts_each_guidelines_own_recommendations(two_guideline_
                                                    ("rescue-stenting", "15")]
 
 
-def test_a_table_cut_by_limit_says_so_and_long_cells_are_marked(two_guideline_store) -> None:
+def test_a_table_cut_by_limit_says_so_and_long_cells_are_wrapped_whole(
+        two_guideline_store) -> None:
     path, _ = two_guideline_store
     out = _cli("query", "SELECT ?s WHERE { ?s ?p ?o }", "--limit", "5", "--store", str(path))
     assert out.returncode == 0, out.stderr
     assert out.stdout.endswith("5 rows (more rows exist: stopped at the limit of 5)\n")
-    long = "x" * 120
-    out = _cli("query", f'SELECT ?v WHERE {{ BIND("{long}" AS ?v) }}', "--store", str(path))
-    cell = out.stdout.splitlines()[2]
-    assert len(cell) == 80 and cell.endswith("…")
-    out = _cli("query", f'SELECT ?v WHERE {{ BIND("{long}" AS ?v) }}', "--store", str(path),
-               "--format", "csv")
-    assert long in out.stdout  # cut only in the table
+    words = " ".join(f"word{i:02}" for i in range(40))  # 279 characters
+    out = _cli("query", f'SELECT ?v ?n WHERE {{ BIND("{words}" AS ?v) BIND(1 AS ?n) }}',
+               "--store", str(path))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[-1] == "1 row" and "…" not in out.stdout
+    cell = [line.split("|")[0].strip() for line in lines[2:-1]]
+    assert len(cell) == 4 and all(len(part) <= 80 for part in cell)
+    assert " ".join(cell) == words  # wrapped at spaces, every word there
+    unbroken = "x" * 200
+    table = render(QueryResult("SELECT", table=Table(["v"], [[ox.Literal(unbroken)]])), "table")
+    assert "".join(line.strip() for line in table.splitlines()[2:-1]) == unbroken
 
 
 def test_diff_counts_the_cases_and_runs_it_checked(two_guideline_store) -> None:

@@ -63,11 +63,20 @@ def library() -> dict[str, NamedQuery]:
     return out
 
 
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False for text too long to be a file name (one line of
+    inline SPARQL), where ``Path.is_file`` raises instead of answering."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def resolve(spec: str) -> tuple[str, str, list[str] | None]:
     """A query given as a file path, a library name, or inline text: (label, text, and the
     parameters a named query's header offers; None: any variable of the text)."""
     path = Path(spec)
-    if spec.endswith(".rq") or (len(spec) < 4096 and "\n" not in spec and path.is_file()):
+    if spec.endswith(".rq") or (len(spec) < 4096 and "\n" not in spec and _is_file(path)):
         if not path.is_file():
             raise FileNotFoundError(f"{spec}: no such query file")
         text = path.read_text(encoding="utf-8")
