@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("audit",),
     ("authoring",),
     ("serve",),
-    ("cli", "api", "__main__"),
+    ("cli", "api", "__main__", "progress"),
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
