@@ -25,9 +25,9 @@ FORMATS = (
     RdfFormat("turtle", ox.RdfFormat.TURTLE, "turtle", (".ttl",), "text/turtle; charset=utf-8"),
     RdfFormat("ntriples", ox.RdfFormat.N_TRIPLES, "nt", (".nt",), "application/n-triples"),
     RdfFormat("jsonld", ox.RdfFormat.JSON_LD, "json-ld", (".jsonld",), "application/ld+json"),
-    RdfFormat("rdfxml", ox.RdfFormat.RDF_XML, "xml", (".rdf",), "application/rdf+xml"),
     RdfFormat("trig", ox.RdfFormat.TRIG, "trig", (".trig",), "application/trig"),
     RdfFormat("nquads", ox.RdfFormat.N_QUADS, "nquads", (".nq",), "application/n-quads"),
+    RdfFormat("rdfxml", ox.RdfFormat.RDF_XML, "xml", (".rdf",), "application/rdf+xml"),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 BY_SUFFIX = {s: f for f in FORMATS for s in f.suffixes}

@@ -27,7 +27,8 @@ from guidegraph.intake.cases import parse_rdf
 from guidegraph.knowledge.loading import Knowledge, read_parts
 from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.store import versions
-from guidegraph.store.base import EmbeddedStore, QueryRefused, RemoteStore
+from guidegraph.store.base import EmbeddedStore, RemoteStore
+from guidegraph.store.sparql import QueryRefused
 
 from .conftest import Canary, store_hash
 

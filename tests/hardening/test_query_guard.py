@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guidegraph.store.base import EmbeddedStore, QueryRefused, refuse_unsafe
+from guidegraph.store.base import EmbeddedStore
+from guidegraph.store.sparql import QueryRefused, refuse_unsafe
 
 from .conftest import Canary
 

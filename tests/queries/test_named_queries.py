@@ -26,8 +26,9 @@ from click.testing import CliRunner
 
 from guidegraph import resources
 from guidegraph.cli import main
-from guidegraph.store.base import parse_bindings, query_form
+from guidegraph.store.base import parse_bindings
 from guidegraph.store.named_queries import library
+from guidegraph.store.sparql import query_form
 from guidegraph.vocab import SNAPSHOT_BASE
 
 EXPECTED = Path(__file__).parent / "expected"

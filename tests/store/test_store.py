@@ -17,8 +17,9 @@ from guidegraph.provenance import record as provenance
 from guidegraph.provenance.runs import run_record, save_runs
 from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.store import versions
-from guidegraph.store.base import QueryRefused, QuerySyntaxError, Store
+from guidegraph.store.base import Store
 from guidegraph.store.log import ABSENT, check, logged_update, read_log
+from guidegraph.store.sparql import QueryRefused, QuerySyntaxError
 
 ROOT = Path(__file__).parents[2]
 RS = ROOT / "guidelines" / "rescue-stenting"  # one guideline keeps the counts of the source

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from guidegraph.errors import GuidegraphError
 from guidegraph.knowledge.loading import Knowledge, KnowledgePart, read_parts
 from guidegraph.reasoning.criteria import leaves
-from guidegraph.reasoning.reasoner import Reasoner, RecommendationSpec
+from guidegraph.reasoning.plan import RecommendationSpec
+from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.store import versions
 
 if TYPE_CHECKING:

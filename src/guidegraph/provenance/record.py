@@ -32,7 +32,8 @@ from guidegraph.reasoning.result import (
 from guidegraph.vocab import CITO, GG, PROV, RDF, RDFS, SKOS, SNAPSHOT_BASE, SOFTWARE_BASE, XSD
 
 if TYPE_CHECKING:
-    from guidegraph.reasoning.reasoner import Reasoner, RecommendationSpec
+    from guidegraph.reasoning.plan import RecommendationSpec
+    from guidegraph.reasoning.reasoner import Reasoner
 
 AGENT = SOFTWARE_BASE + __version__
 

@@ -39,8 +39,6 @@ _GRAPH_NAMES = {"turtle": "turtle", "ttl": "turtle", "ntriples": "ntriples",
                 "json-ld": "jsonld", "json": "jsonld", "rdfxml": "rdfxml", "rdf+xml": "rdfxml",
                 "xml": "rdfxml", "n3": "turtle", "trig": "trig", "nquads": "nquads",
                 "n-quads": "nquads", "nq": "nquads"}
-_CONTENT_TYPES = {**MEDIA_TYPES, "rdfxml": "application/rdf+xml", "trig": "application/trig",
-                  "nquads": "application/n-quads"}
 
 _SD_RESULT_FORMATS = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
                       "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML",
@@ -75,7 +73,7 @@ def sparql() -> Response:
                                                    svc.config.max_rows)
     except GuidegraphError as exc:
         return _store_failure(exc)
-    response = Response(body, status=200, content_type=_CONTENT_TYPES[fmt])
+    response = Response(body, status=200, content_type=MEDIA_TYPES[fmt])
     response.headers["Vary"] = "Accept"
     if truncated:
         response.headers[TRUNCATED_HEADER] = "true"
@@ -178,7 +176,7 @@ def _service_description(updates: bool) -> Response:
     kwargs: dict[str, Any] = {"prefixes": {"sd": SD, "formats": FORMATS}} if (
         fmt == "turtle") else {}
     body = ox.serialize(triples, format=kind, **kwargs)
-    response = Response(body, status=200, content_type=_CONTENT_TYPES[fmt])
+    response = Response(body, status=200, content_type=MEDIA_TYPES[fmt])
     response.headers["Vary"] = "Accept"
     return response
 

@@ -33,10 +33,7 @@ import pyoxigraph as ox
 
 from guidegraph.errors import GuidegraphError
 from guidegraph.store.hashing import ABSENT, DEFAULT_GRAPH, ntriples_hash
-from guidegraph.store.sparql import HIDDEN_TOKENS, QuerySyntaxError
-from guidegraph.store.sparql import QueryRefused as QueryRefused  # re-exported
-from guidegraph.store.sparql import query_form as query_form  # re-exported
-from guidegraph.store.sparql import refuse_unsafe as refuse_unsafe  # re-exported
+from guidegraph.store.sparql import HIDDEN_TOKENS, QuerySyntaxError, query_form, refuse_unsafe
 from guidegraph.vocab import (
     LOG_GRAPH,
     NO_GRAPH,

@@ -10,24 +10,25 @@ import pyoxigraph as ox
 from tabulate import tabulate
 
 from guidegraph.errors import GuidegraphError
+from guidegraph.rdf_formats import BY_NAME, FORMATS
 from guidegraph.store.base import QueryResult, Table
-from guidegraph.vocab import GG
+from guidegraph.vocab import CITO, GG, PROV, RDFS, SKOS, XSD
 
 SELECT_FORMATS = ("table", "csv", "tsv", "json", "xml")
-GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "trig", "nquads", "rdfxml")
+GRAPH_FORMATS = tuple(f.name for f in FORMATS)
+#: Media type of every output format: SPARQL results, the text table, RDF graphs.
 MEDIA_TYPES = {
     "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
     "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
-    "table": "text/plain; charset=utf-8", "turtle": "text/turtle; charset=utf-8",
-    "ntriples": "application/n-triples", "jsonld": "application/ld+json",
+    "table": "text/plain; charset=utf-8", **{f.name: f.media_type for f in FORMATS},
 }
 PREFIXES = {
     "gg": GG,
-    "prov": "http://www.w3.org/ns/prov#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "cito": "http://purl.org/spar/cito/",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "prov": PROV,
+    "skos": SKOS,
+    "rdfs": RDFS,
+    "cito": CITO,
+    "xsd": XSD,
 }
 
 
@@ -76,9 +77,6 @@ def _cell(text: str) -> str:
     return "\n".join(part for line in text.split("\n") for part in _WRAP.wrap(line) or [""])
 
 
-_RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-                "jsonld": ox.RdfFormat.JSON_LD, "trig": ox.RdfFormat.TRIG,
-                "nquads": ox.RdfFormat.N_QUADS, "rdfxml": ox.RdfFormat.RDF_XML}
 #: What Oxigraph's RDF/XML writer declares on every document, for RDF 1.2 text direction.
 _ITS_DECLARATION = ' xmlns:its="http://www.w3.org/2005/11/its"'
 
@@ -86,7 +84,7 @@ _ITS_DECLARATION = ' xmlns:its="http://www.w3.org/2005/11/its"'
 def _graph(triples: list[ox.Triple], fmt: str) -> str:
     """A CONSTRUCT / DESCRIBE result: the triples, or for TriG and N-Quads the triples as the
     default graph; prefixes only where they are used (Turtle, TriG, RDF/XML)."""
-    kind = _RDF_FORMATS[fmt]
+    kind = BY_NAME[fmt].ox
     items: list[Any] = triples
     if fmt in ("trig", "nquads"):
         items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
