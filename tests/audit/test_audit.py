@@ -16,7 +16,7 @@ from guidegraph.provenance.runs import save_runs
 from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.store import versions
 from guidegraph.store.base import EmbeddedStore
-from guidegraph.store.log import read_log, verify
+from guidegraph.store.log import check, read_log
 
 ROOT = Path(__file__).parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
@@ -238,7 +238,7 @@ def test_log_records_loads_and_runs(store_path: Path) -> None:
     runs = [e for e in entries if e.action == "reason"]
     assert len(runs) == len(list(GOLDEN.iterdir()))
     assert all(e.actor and e.time and e.after.startswith("sha256:") for e in entries)
-    assert verify(store) == []
+    assert check(store).problems == []
 
 
 @pytest.mark.parametrize(("tamper", "expected"), [
@@ -255,7 +255,7 @@ def test_tampering_with_the_log_is_detected(store_path: Path, tamper: str, expec
                                             ) -> None:
     store = EmbeddedStore(store_path)
     store.update("PREFIX gg: <https://w3id.org/guidegraph/ontology#> " + tamper)
-    problems = verify(store)
+    problems = check(store).problems
     assert any(expected in p for p in problems), problems
     del store
     res = run("audit", "--store", str(store_path), "--verify-log")
@@ -378,4 +378,4 @@ def test_saved_runs_write_the_log_in_the_same_transaction(tmp_path: Path) -> Non
     case = reasoner.intake.from_object({"id": "x", "evt_passes": 1, "tici": "3"})
     before = len(read_log(store))
     save_runs(store, reasoner, [case], [reasoner.reason(case)])
-    assert len(read_log(store)) == before + 1 and verify(store) == []
+    assert len(read_log(store)) == before + 1 and check(store).problems == []

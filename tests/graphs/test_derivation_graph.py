@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from guidegraph.cli import main
+from guidegraph.knowledge.loading import Knowledge
 from guidegraph.provenance import record as provenance
 from guidegraph.provenance.picture import GraphvizMissing, build, dot_source, draw
 from guidegraph.reasoning.reasoner import Reasoner
@@ -44,7 +45,7 @@ def svg_texts(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rescue_reasoner() -> Reasoner:
-    return Reasoner.from_paths([GUIDELINE])
+    return Reasoner(Knowledge.load([GUIDELINE]))
 
 
 def reasoned(reasoner: Reasoner, case_file: Path):
@@ -203,7 +204,7 @@ def test_graph_of_a_set_aside_recommendation_shows_what_prevailed(
 
 
 def test_graph_of_a_conflict_shows_both_sides_and_what_was_set_aside() -> None:
-    reasoner = Reasoner.from_paths([DECISIONS / "guideline"])
+    reasoner = Reasoner(Knowledge.load([DECISIONS / "guideline"]))
     graph = derivation(reasoner, DECISIONS / "cases" / "dd-unordered-conflict.json", None)
     verdict = "verdict:decision-demo/demo-x"
     assert graph.nodes[verdict]["status"] == "conflict"

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from guidegraph.cli import main
 from guidegraph.errors import CaseInputError
-from guidegraph.intake import cases as case_intake
 from guidegraph.intake.cases import (
     MAX_BYTES_ENV,
     MAX_CASE_BYTES,
@@ -35,7 +34,6 @@ def test_documented_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MAX_TRIPLES_ENV, raising=False)
     assert max_case_bytes() == MAX_CASE_BYTES == 16 * 1024 * 1024
     assert max_case_triples() == MAX_CASE_TRIPLES == 10_000
-    assert case_intake.MAX_INPUT_BYTES == MAX_CASE_BYTES
 
 
 def test_oversized_case_file_refused_before_reading(tmp_path: Path, hard_reasoner: Reasoner,

@@ -8,7 +8,7 @@ import threading
 from guidegraph.provenance.runs import save_runs
 from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.store.base import EmbeddedStore
-from guidegraph.store.log import read_log, verify
+from guidegraph.store.log import check, read_log
 
 
 def test_two_savers_ten_times_each_leave_one_whole_chain(tmp_path, reasoner: Reasoner) -> None:
@@ -31,5 +31,5 @@ def test_two_savers_ten_times_each_leave_one_whole_chain(tmp_path, reasoner: Rea
     for t in threads:
         t.join()
     assert failures == []
-    assert verify(store) == []
+    assert check(store).problems == []
     assert [e.sequence for e in read_log(store)] == list(range(1, 21))

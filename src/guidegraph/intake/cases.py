@@ -31,7 +31,6 @@ from guidegraph.vocab import CASE_BASE, CONTEXT_BASE, GG_CASE, RDF_TYPE, XSD
 #: whole, so this bounds memory; it is per file, not per case: a batch list of many small
 #: cases under it is accepted. Lower it with ``GUIDEGRAPH_MAX_CASE_BYTES``.
 MAX_CASE_BYTES = 16 * 1024 * 1024
-MAX_INPUT_BYTES = MAX_CASE_BYTES  # the earlier name
 #: Most triples one RDF case document (Turtle, N-Triples, JSON-LD) may hold: a case has a
 #: few dozen facts, so anything far larger is refused while parsing, before it is checked.
 #: Per document; plain JSON batch lists are checked case by case. ``GUIDEGRAPH_MAX_CASE_TRIPLES``.

@@ -74,10 +74,6 @@ _STATUS_CLASS = {"met": "DerivedRecommendation", "unknown": "UndecidedRecommenda
                  "unmet": "RejectedRecommendation"}
 
 
-def _lit(text: str) -> ox.Literal:
-    return ox.Literal(text, datatype=_STRING)
-
-
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r",
                           "\t": "\\t", "\b": "\\b", "\f": "\\f"})
 

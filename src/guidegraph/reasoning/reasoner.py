@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -140,11 +139,6 @@ class Reasoner:
         self._review = {g: iri.rsplit("#", 1)[-1] for g, iri in self.review_status_iri.items()}
         self.disclaimers = {g.id: g.disclaimer for g in self.knowledge.guidelines
                             if g.disclaimer}
-
-    @classmethod
-    def from_paths(cls, guidelines: list[Path] | None = None, *, engine: str = "compiled"
-                   ) -> Reasoner:
-        return cls(Knowledge.load(guidelines), engine=engine)
 
     # -- compilation ------------------------------------------------------------------
     def _citations(self) -> dict[str, dict[str, dict[str, Any]]]:

@@ -104,9 +104,6 @@ class VectorPlan:
             self.tables[key] = (idx, table)
         self.known = {k: np.array(v, dtype=np.int64) for k, v in self.known.items()}
         self.all_keys = {c.key for c in self.criteria}
-        self.key_indexes = {key: np.array([i for i, c in enumerate(self.criteria)
-                                           if c.key == key], dtype=np.int64)
-                            for key in self.all_keys}
         self._compile_structure(plan, specs, n)
 
     def _compile_structure(self, plan: Plan, specs: Sequence[RecommendationSpec], n: int

@@ -40,9 +40,6 @@ class Isolation:
     memory_limit: int | None  # bytes, or None for no limit
 
     @property
-    def network_isolated(self) -> bool:
-        return self.network == "none"
-
     def to_json(self) -> dict[str, object]:
         return {"network": self.network,
                 "memory_limit_mb": (self.memory_limit // 2**20 if self.memory_limit else None)}

@@ -439,9 +439,3 @@ def changed_since_written(store: Store, graph: str) -> list[str]:
 
 def _name(graph: str) -> str:
     return "the default graph" if graph == DEFAULT_GRAPH else f"graph <{graph}>"
-
-
-def verify(store: Store) -> list[str]:
-    """Problems with the log; empty when every entry is intact, the chain is whole and every
-    stored graph is as the log last recorded it."""
-    return check(store).problems
