@@ -95,3 +95,33 @@ def test_the_check_sees_an_upward_import(tmp_path: Path, source: str, planted: s
     graph = import_graph(tmp_path)
     upward = [(a, b) for a, b in graph.edges if layer(b) > layer(a)]
     assert upward or list(nx.simple_cycles(graph))
+
+
+def _repeated_blocks(src: Path, size: int = 6) -> list[list[tuple[str, int]]]:
+    """Places where the same ``size`` lines of code stand more than once (blank lines,
+    comments and lines of punctuation alone left out, indentation ignored)."""
+    seen: dict[tuple[str, ...], list[tuple[str, int]]] = {}
+    for path in sorted((src / "guidegraph").rglob("*.py")):
+        code = [(n, line.strip()) for n, line in
+                enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if len(line.strip()) > 3 and not line.strip().startswith("#")
+                and any(ch.isalnum() for ch in line)]
+        for i in range(len(code) - size + 1):
+            block = tuple(text for _, text in code[i:i + size])
+            seen.setdefault(block, []).append((str(path.relative_to(src)), code[i][0]))
+    return [places for places in seen.values() if len(places) > 1]
+
+
+def test_no_block_of_six_lines_is_written_twice() -> None:
+    assert _repeated_blocks(SRC) == []
+
+
+def test_the_repetition_check_sees_a_copied_block(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(SRC / "guidegraph", tmp_path / "guidegraph",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    source = (tmp_path / "guidegraph" / "store" / "sparql.py").read_text(encoding="utf-8")
+    body = source.split("\ndef ", 2)[1]  # the first function
+    (tmp_path / "guidegraph" / "copy.py").write_text("def " + body, encoding="utf-8")
+    assert _repeated_blocks(tmp_path)
