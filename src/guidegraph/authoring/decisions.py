@@ -46,6 +46,7 @@ from rdflib import RDF, SKOS, URIRef
 
 from guidegraph import vocab
 from guidegraph.authoring.report import Finding
+from guidegraph.knowledge import files as graphs
 from guidegraph.reasoning.counterfactual import regions
 from guidegraph.reasoning.criteria import MET, UNKNOWN, UNMET, Criterion, Group, evaluate, leaves
 from guidegraph.reasoning.decide import VERDICT_IRI, ActionGroup
@@ -537,8 +538,6 @@ def guideline_units(
     file on its own. Groups that do not describe exactly one guideline are dropped: a
     fragment has no decisions to check.
     """
-    from guidegraph.knowledge import files as graphs
-
     def guidelines_in(files: Iterable[Path]) -> set[rdflib.term.Node]:
         return {s for f in files for s in graphs_by_file[f].subjects(RDF.type, _GG.Guideline)}
 
