@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from guidegraph.authoring import validate as validate_module
+from guidegraph.authoring import owl
 from guidegraph.authoring.validate import validate
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,7 +38,7 @@ def test_hermit_accepts_clean_fixture() -> None:
 
 
 def test_missing_java_is_a_warning_not_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validate_module.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(owl.shutil, "which", lambda _name: None)
     report = validate([FIXTURES / "clean.ttl"], hermit=True)
     (result,) = report.results
     assert result.severity == "Warning"
@@ -48,7 +48,7 @@ def test_missing_java_is_a_warning_not_a_failure(monkeypatch: pytest.MonkeyPatch
 
 
 def test_no_owl_skips_hermit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validate_module.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(owl.shutil, "which", lambda _name: None)
     report = validate([FIXTURES / "clean.ttl"], hermit=False)
     assert report.results == []
     assert "hermit_s" not in report.timings

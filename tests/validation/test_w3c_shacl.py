@@ -1,5 +1,5 @@
 """The W3C SHACL Core and SHACL-SPARQL test suites through guidegraph's own validation path
-(``validate._run_shacl`` over a ``_PreparedQueryGraph``, whose query cache rewrites and
+(``shacl.run_shacl`` over a ``PreparedQueryGraph``, whose query cache rewrites and
 reuses SPARQL texts): for every test, the same conformance and the same validation results
 (focus node, path, value, severity and constraint component) as the suite expects."""
 
@@ -13,7 +13,7 @@ import pytest
 import rdflib
 from rdflib.namespace import RDF, SH
 
-from guidegraph.authoring.validate import _PreparedQueryGraph, _run_shacl
+from guidegraph.authoring.shacl import PreparedQueryGraph, run_shacl
 from guidegraph.errors import ConfigurationError
 from tests.hardening.conftest import w3c_required, w3c_root
 
@@ -96,14 +96,14 @@ def test_validation_gives_the_expected_report(test: ShaclTest) -> None:
     action = graph.value(entry, MF.action)
     data_path = Path(str(graph.value(action, SHT.dataGraph)).removeprefix("file://"))
     shapes_path = Path(str(graph.value(action, SHT.shapesGraph)).removeprefix("file://"))
-    data = _PreparedQueryGraph()
+    data = PreparedQueryGraph()
     data.parse(data_path, format="turtle")
     shapes = rdflib.Graph().parse(shapes_path, format="turtle")
     expected = graph.value(entry, MF.result)
     departs = test.name in PYSHACL_DEPARTS
     if expected == SHT.Failure or departs:
         try:
-            report = _run_shacl(data, shapes)
+            report = run_shacl(data, shapes)
         except ConfigurationError as exc:  # the expected failure, as a clear error
             assert "the shapes cannot be validated with:" in str(exc)
             return
@@ -116,7 +116,7 @@ def test_validation_gives_the_expected_report(test: ShaclTest) -> None:
                 or report.value(root, SH.conforms) != graph.value(expected, SH.conforms)), \
             "pySHACL now agrees with the suite: drop it from PYSHACL_DEPARTS"
         return
-    report = _run_shacl(data, shapes)
+    report = run_shacl(data, shapes)
     root = next(report.subjects(RDF.type, SH.ValidationReport))
     assert report.value(root, SH.conforms).toPython() == _conforms_allowing_warnings(
         graph, expected)

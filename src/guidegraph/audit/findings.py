@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from guidegraph.clock import timestamp
 from guidegraph.knowledge.loading import Knowledge
 from guidegraph.store import versions
-from guidegraph.vocab import AUDIT_BASE, GG, PROV, SNAPSHOT_BASE
+from guidegraph.vocab import AUDIT_BASE, GG, PROV, RDF_TYPE, RDFS, SNAPSHOT_BASE, XSD
 
 if TYPE_CHECKING:
     from guidegraph.reasoning.reasoner import Reasoner
@@ -489,8 +489,8 @@ def to_triples(report: AuditReport) -> list[ox.Triple]:
 
     digest = hashlib.sha256(report.started.encode()).hexdigest()[:24]
     act = n(f"{AUDIT_BASE}{digest}")
-    rdf_type = n("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    dt = n("http://www.w3.org/2001/XMLSchema#dateTime")
+    rdf_type = n(RDF_TYPE)
+    dt = n(XSD + "dateTime")
     out = [ox.Triple(act, rdf_type, n(GG + "AuditRun")),
            ox.Triple(act, rdf_type, n(PROV + "Activity")),
            ox.Triple(act, n(PROV + "startedAtTime"), ox.Literal(report.started, datatype=dt)),
@@ -504,7 +504,7 @@ def to_triples(report: AuditReport) -> list[ox.Triple]:
                 ox.Triple(node, n(PROV + "wasGeneratedBy"), act),
                 ox.Triple(node, n(GG + "severity"), ox.Literal(finding.severity)),
                 ox.Triple(node, n(GG + "findingKind"), ox.Literal(finding.kind)),
-                ox.Triple(node, n("http://www.w3.org/2000/01/rdf-schema#comment"),
+                ox.Triple(node, n(RDFS + "comment"),
                           ox.Literal(finding.message))]
         if finding.iri:
             out.append(ox.Triple(node, n(PROV + "wasDerivedFrom"), n(finding.iri)))

@@ -25,6 +25,11 @@ is the same on every machine; a search that runs out says so (``complete`` is Fa
 of claiming anything. Every witness is re-run through the real :class:`Reasoner` before it is
 reported, so a report never rests on this module's model of the semantics alone.
 
+The validation glue at the end (:func:`decision_search_checks`) groups the validated files
+into guidelines, builds one reasoner per guideline and turns its findings into report
+findings; it sits here, not in the orchestration, because which files form a guideline and
+when a refusal to load is worth reporting are questions of this check family alone.
+
 Nothing here is clinical: facts, thresholds and identifiers all come from the loaded data.
 """
 
@@ -33,15 +38,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import rdflib
+from rdflib import RDF, SKOS, URIRef
+
+from guidegraph import vocab
+from guidegraph.authoring.report import Finding
+from guidegraph.knowledge import files as graphs
 from guidegraph.reasoning.counterfactual import regions
-from guidegraph.reasoning.criteria import MET, UNKNOWN, UNMET, Criterion, Group, evaluate, leaves
+from guidegraph.reasoning.criteria import evaluate, leaves
 from guidegraph.reasoning.decide import VERDICT_IRI, ActionGroup
+from guidegraph.reasoning.plan import MET, UNKNOWN, UNMET, Criterion, Group
 
 if TYPE_CHECKING:
     from guidegraph.intake.contract import FactSpec
-    from guidegraph.reasoning.reasoner import Reasoner, RecommendationSpec
+    from guidegraph.knowledge.loading import KnowledgePart
+    from guidegraph.reasoning.plan import RecommendationSpec
+    from guidegraph.reasoning.reasoner import Reasoner
     from guidegraph.reasoning.result import Result
 
 #: Evaluations one search may spend (one evaluation = every involved recommendation evaluated
@@ -493,3 +508,130 @@ def _incomplete(focus: str, what: str, result: SearchResult) -> DecisionFinding:
         "is claimed. Fewer facts per statement, or fewer statements on the action, make the "
         "search smaller.")
 
+
+
+# ---------------------------------------------------------------------------
+# Validation glue: one reasoner per guideline the validated files describe
+# ---------------------------------------------------------------------------
+_GG = rdflib.Namespace(vocab.GG)
+_GGSH = rdflib.Namespace(vocab.GGSH)
+
+# Sources of the validation results (described in authoring.ttl).
+DECISION_CONFLICT = _GGSH["DecisionCheck-conflict"]
+DECISION_NEVER_APPLIES = _GGSH["DecisionCheck-neverApplies"]
+DECISION_NEVER_PREVAILS = _GGSH["DecisionCheck-neverPrevails"]
+DECISION_INCOMPLETE = _GGSH["DecisionCheck-searchIncomplete"]
+DECISION_NOT_LOADED = _GGSH["DecisionCheck-notLoaded"]
+_SOURCES = {
+    CONFLICT: DECISION_CONFLICT,
+    NEVER_APPLIES: DECISION_NEVER_APPLIES,
+    NEVER_PREVAILS: DECISION_NEVER_PREVAILS,
+    INCOMPLETE: DECISION_INCOMPLETE,
+}
+
+
+def guideline_units(
+    paths: Sequence[Path], graphs_by_file: dict[Path, rdflib.Graph]
+) -> list[list[Path]]:
+    """Group the validated files into guidelines the reasoner can load on their own.
+
+    All files together when they describe one gg:Guideline; otherwise each given folder
+    that describes one (a folder of guidelines is split into its entries), and each given
+    file on its own. Groups that do not describe exactly one guideline are dropped: a
+    fragment has no decisions to check.
+    """
+    def guidelines_in(files: Iterable[Path]) -> set[rdflib.term.Node]:
+        return {s for f in files for s in graphs_by_file[f].subjects(RDF.type, _GG.Guideline)}
+
+    def files_of(path: Path) -> list[Path]:
+        return [f for f in graphs.expand_paths([path]) if f in graphs_by_file]
+
+    every = list(graphs_by_file)
+    if len(guidelines_in(every)) == 1:
+        return [every]
+    units: list[list[Path]] = []
+
+    def visit(path: Path) -> None:
+        files = files_of(path)
+        if not path.is_dir() or len(guidelines_in(files)) <= 1:
+            if len(guidelines_in(files)) == 1:
+                units.append(files)
+            return
+        for child in sorted(path.iterdir()):
+            if child.is_dir() or child in graphs_by_file:
+                visit(child)
+
+    for path in paths:
+        visit(path)
+    return units
+
+
+def decision_search_checks(
+    paths: Sequence[Path],
+    loaded: list[tuple[Path, rdflib.Graph]],
+    cyclic: set[rdflib.term.Node],
+    violated: bool,
+) -> list[Finding]:
+    """Conflict and reachability searches, one reasoner per guideline.
+
+    A guideline with a dependent-action cycle is skipped (already reported). One the
+    reasoner refuses to load is reported only when nothing else is a violation: otherwise
+    the refusal is most likely a consequence of what was reported.
+    """
+    from guidegraph.errors import GuidegraphError
+    from guidegraph.knowledge.loading import read_parts
+
+    graphs_by_file = {path: g for path, g in loaded}
+    units = guideline_units(list(paths), graphs_by_file)
+    if not units:
+        return []
+    ontology = read_parts([])
+    out: list[Finding] = []
+    for files in units:
+        merged = rdflib.Graph()
+        for f in files:
+            merged += graphs_by_file[f]
+        node = next(iter(merged.subjects(RDF.type, _GG.Guideline)))
+        if node in cyclic:
+            continue
+        # Identity as knowledge loading reads it (skos:notation, else the IRI's last part).
+        name = str(merged.value(node, SKOS.notation) or str(node).rstrip("/#").rsplit("/", 1)[-1])
+        try:
+            reasoner = _reasoner_for(files, merged, node, name, ontology)
+        except (GuidegraphError, ValueError) as exc:
+            if not violated:
+                out.append((
+                    DECISION_NOT_LOADED, "Violation", node,
+                    f"Guideline {name}: the reasoner cannot load it ({exc}), so "
+                    "`guidegraph reason` would refuse it too and its decisions were not "
+                    "checked: fix what the message names.", None))
+            continue
+        for finding in check_decisions(reasoner, budget=DEFAULT_BUDGET):
+            out.append((_SOURCES[finding.kind], finding.severity, URIRef(finding.focus),
+                        finding.message, None, finding.witness))
+    return out
+
+
+def _reasoner_for(files: list[Path], merged: rdflib.Graph, node: rdflib.term.Node, name: str,
+                  ontology: list[KnowledgePart]) -> Reasoner:
+    """A reasoner over the ontology and this one guideline, loaded as the reasoner loads it."""
+    import pyoxigraph as ox
+
+    from guidegraph.knowledge.loading import (
+        GuidelineInfo,
+        Knowledge,
+        KnowledgePart,
+        content_hash,
+        load_file,
+    )
+    from guidegraph.reasoning.reasoner import Reasoner
+
+    scratch = ox.Store()
+    for f in files:
+        load_file(scratch, f)
+    info = GuidelineInfo(
+        iri=str(node), id=name, version=str(merged.value(node, _GG.version) or ""),
+        title=str(merged.value(node, rdflib.DCTERMS.title) or ""),
+        content_hash=content_hash(files), files=tuple(files))
+    part = KnowledgePart("guideline", [q.triple for q in scratch], info.content_hash, info)
+    return Reasoner(Knowledge.from_parts([*ontology, part]))

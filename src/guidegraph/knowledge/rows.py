@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from guidegraph.vocab import RDF_LANG_STRING, XSD_STRING
+from guidegraph.vocab import RDF_LANG_STRING, XSD, XSD_STRING
 
 _ESCAPE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))')
 _SIMPLE = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'",
@@ -64,12 +64,12 @@ def _term(cell: str) -> str | Lit | None:
         return cell
     # Numbers and booleans may be written bare in TSV.
     if cell in ("true", "false"):
-        return Lit(cell, "http://www.w3.org/2001/XMLSchema#boolean")
+        return Lit(cell, XSD + "boolean")
     if _INTEGER.fullmatch(cell):
-        return Lit(cell, "http://www.w3.org/2001/XMLSchema#integer")
+        return Lit(cell, XSD + "integer")
     if _DECIMAL.fullmatch(cell):
-        return Lit(cell, "http://www.w3.org/2001/XMLSchema#decimal")
-    return Lit(cell, "http://www.w3.org/2001/XMLSchema#double")
+        return Lit(cell, XSD + "decimal")
+    return Lit(cell, XSD + "double")
 
 
 def select_rows(solutions: ox.QuerySolutions) -> list[dict[str, str | Lit | None]]:

@@ -6,6 +6,7 @@ import random
 from decimal import Decimal
 
 from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.vocab import GG
 
 
 def generated_cases(reasoner: Reasoner, count: int, seed: int,
@@ -18,7 +19,7 @@ def generated_cases(reasoner: Reasoner, count: int, seed: int,
         if spec.kind in ("integer", "decimal"):
             for value in (reasoner.knowledge.store.query(
                     f"SELECT ?t WHERE {{ <{crit.iri}> "
-                    "<https://w3id.org/guidegraph/ontology#threshold> ?t }")):
+                    f"<{GG}threshold> ?t }}")):
                 t = Decimal(value["t"].value)
                 edges.setdefault(crit.key, []).extend([t - 1, t, t + 1, t - Decimal("0.5")])
     cases = []

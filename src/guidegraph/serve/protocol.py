@@ -15,7 +15,7 @@ from guidegraph.serve.service import authorize, service
 from guidegraph.store.results import MEDIA_TYPES
 from guidegraph.store.sparql import QueryRefused, QuerySyntaxError, check_nesting, query_form
 from guidegraph.store.worker import QueryTimeout, ResourceLimit
-from guidegraph.vocab import FORMATS, SD
+from guidegraph.vocab import FORMATS, RDF_TYPE, RDFS, SD
 
 TRUNCATED_HEADER = "X-Guidegraph-Truncated"
 
@@ -157,12 +157,12 @@ def _service_description(updates: bool) -> Response:
     endpoint = ox.NamedNode(request.base_url)
     service = ox.BlankNode("service")
     triples = [
-        ox.Triple(service, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+        ox.Triple(service, ox.NamedNode(RDF_TYPE),
                   sd("Service")),
         ox.Triple(service, sd("endpoint"), endpoint),
         ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
         ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
-        ox.Triple(service, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment"),
+        ox.Triple(service, ox.NamedNode(RDFS + "comment"),
                   ox.Literal("Read-only SPARQL 1.1 query endpoint of guidegraph. The default "
                              "graph is the union of the current knowledge (superseded guideline "
                              "versions excluded), cases and runs. SERVICE, LOAD and FROM are "

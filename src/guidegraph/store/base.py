@@ -37,6 +37,7 @@ from guidegraph.store.sparql import HIDDEN_TOKENS, QuerySyntaxError, query_form,
 from guidegraph.vocab import (
     LOG_GRAPH,
     NO_GRAPH,
+    SD,
     XSD,
 )
 
@@ -463,7 +464,7 @@ VIRTUOSO_OWN_GRAPHS = frozenset({"http://www.openlinksw.com/schemas/virtrdf#",
 #: Triples per ``INSERT`` operation on Virtuoso, whose compiler refuses an operation that
 #: becomes more than 10,000 lines of SQL ("SP031 … exceeded 10000 lines of code").
 _VIRTUOSO_CHUNK = 500
-_SD_SERVICE = "http://www.w3.org/ns/sparql-service-description#Service"
+_SD_SERVICE = SD + "Service"
 
 
 class RemoteStore(Store):

@@ -33,7 +33,7 @@ def snapshots(store: Store) -> list[dict[str, str]]:
         SELECT ?g ?kind ?of ?id ?version ?hash (MAX(?t) AS ?loaded) WHERE {{
           GRAPH ?g {{ ?g gg:loadedAt ?t ; gg:contentHash ?hash ; gg:snapshotKind ?kind .
             OPTIONAL {{ ?g gg:snapshotOf ?of }} OPTIONAL {{ ?g gg:version ?version }}
-            OPTIONAL {{ ?g <http://www.w3.org/2004/02/skos/core#notation> ?id }} }}
+            OPTIONAL {{ ?g <{SKOS_NOTATION}> ?id }} }}
         }} GROUP BY ?g ?kind ?of ?id ?version ?hash""", {}, None, False)
     out = []
     for r in rows:
