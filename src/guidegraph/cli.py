@@ -9,6 +9,7 @@ Exit codes: 0 ok; 1 ran but a check failed; 2 bad input or configuration;
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -34,26 +35,33 @@ def _fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
-def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]:
-    """All cases from the inputs, and the input errors (reported, never fatal to the rest)."""
+def _case_items(reasoner: Reasoner, paths: tuple[str, ...]) -> Iterator[Any]:
+    """Every case of the inputs, in order, as it is read; a bad one as its CaseInputError
+    (reported, never fatal to the rest)."""
     import sys
     from pathlib import Path
 
     from guidegraph.errors import CaseInputError
 
-    cases, errors = [], []
     for name in paths:
         if name == "-":
             from guidegraph.intake.cases import max_case_bytes, stdin_suffix
 
             data = sys.stdin.buffer.read(max_case_bytes() + 1)  # beyond the limit: refused
-            items = reasoner.intake.read_bytes(data, stdin_suffix(data), source="<stdin>")
+            yield from reasoner.intake.read_bytes(data, stdin_suffix(data), source="<stdin>")
         elif not Path(name).exists():
-            items = [CaseInputError("no such file or folder", source=name)]
+            yield CaseInputError("no such file or folder", source=name)
         else:
-            items = reasoner.intake.read(Path(name))
-        for item in items:
-            (errors if isinstance(item, CaseInputError) else cases).append(item)
+            yield from reasoner.intake.read(Path(name))
+
+
+def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]:
+    """All cases from the inputs, and the input errors (reported, never fatal to the rest)."""
+    from guidegraph.errors import CaseInputError
+
+    cases, errors = [], []
+    for item in _case_items(reasoner, paths):
+        (errors if isinstance(item, CaseInputError) else cases).append(item)
     return cases, errors
 
 
@@ -71,23 +79,74 @@ def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]
               help="Use the guidelines in this store (embedded path or SPARQL endpoint URL).")
 @click.option("--save", is_flag=True,
               help="Keep each case and its run's PROV-O record in the store.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes for a large batch (default: the cores this process may "
+                   "use); results stay in input order.")
+@click.option("--why-not", "why_not", type=click.Choice(["all", "undecided"]), default="all",
+              show_default=True,
+              help="How much of what does not apply each result lists: every statement with "
+                   "its deciding criteria, or only the undecided ones (the rest counted). "
+                   "Verdicts and their deciding statements are always in.")
 def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str, ...],
-           store_spec: str | None, save: bool) -> None:
-    """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -)."""
+           store_spec: str | None, save: bool, jobs: int | None, why_not: str) -> None:
+    """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -).
+
+    A batch is read, reasoned and written as a stream (JSON, NDJSON, text and N-Triples;
+    with --save, or as Turtle or JSON-LD, it is written whole)."""
+    from guidegraph.provenance.batch import STREAMED
+
+    store = _open_store(store_spec, write=save) if (store_spec or save) else None
+    reasoner = _reasoner_for(store, guidelines, engine, ensure_loaded=save, why_not=why_not)
+    if fmt in STREAMED and not save:
+        _stream(reasoner, cases, fmt, jobs)
+        return
+    _reason_whole(reasoner, cases, fmt, store if save else None)
+
+
+def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | None) -> None:
+    """Reason and write the batch as it is read; exit 2 after it when an input was bad."""
+    import itertools
+    import json
+
+    from guidegraph import progress
+    from guidegraph.errors import CaseInputError
+    from guidegraph.provenance.batch import CHUNK, default_jobs, stream
+
+    items = _case_items(reasoner, paths)
+    head = list(itertools.islice(items, CHUNK + 1))
+    if len(head) == 1 and fmt == "json" and not isinstance(head[0], CaseInputError):
+        click.echo(json.dumps(reasoner.reason(head[0]).to_json(), indent=2,
+                              ensure_ascii=False))
+        return
+    total = None
+    if progress.shown() and "-" not in paths:  # counted only for a bar someone sees
+        total = sum(1 for item in _case_items(reasoner, paths)
+                    if not isinstance(item, CaseInputError))
+    workers = 1 if len(head) <= CHUNK else (jobs or default_jobs())
+    with progress.bar("reasoning", length=total or 0) as shown:
+        stats = stream(reasoner, itertools.chain(head, items), fmt,
+                       lambda text: click.echo(text, nl=False),
+                       lambda error: click.echo(f"guidegraph: {error}", err=True),
+                       jobs=workers, tick=shown.update)
+    if stats.errors:
+        raise SystemExit(2)
+
+
+def _reason_whole(reasoner: Reasoner, paths: tuple[str, ...], fmt: str,
+                  store: Store | None) -> None:
+    """Reason the whole batch, then save it (one transaction) and write it."""
     import json
 
     from guidegraph import progress
     from guidegraph.provenance import record as provenance
     from guidegraph.reasoning.result import render_text
 
-    store = _open_store(store_spec, write=save) if (store_spec or save) else None
-    reasoner = _reasoner_for(store, guidelines, engine, ensure_loaded=save)
-    found, errors = _read_cases(reasoner, cases)
+    found, errors = _read_cases(reasoner, paths)
     for error in errors:
         click.echo(f"guidegraph: {error}", err=True)
     with progress.bar("reasoning", found) as each:
         results = [reasoner.reason(case) for case in each]
-    if save and store is not None and results:
+    if store is not None and results:
         _save_runs(store, reasoner, found, results)
     batch = len(found) + len(errors) > 1
     if results:
@@ -358,7 +417,7 @@ def _open_store(spec: str | None, *, write: bool) -> Store:
 
 
 def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
-                  ensure_loaded: bool) -> Reasoner:
+                  ensure_loaded: bool, why_not: str = "all") -> Reasoner:
     """The reasoner over the knowledge :func:`~guidegraph.store.versions.current_knowledge`
     chooses; with ``ensure_loaded`` (runs are to be saved) that knowledge is stored first."""
     from guidegraph.errors import GuidegraphError
@@ -369,7 +428,7 @@ def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
         source = versions.current_knowledge(store, guidelines)
         if store is not None and ensure_loaded:
             versions.store_knowledge_of(store, source)
-        return Reasoner(source.build(), engine=engine)
+        return Reasoner(source.build(), engine=engine, why_not=why_not)
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
     except FileNotFoundError as exc:

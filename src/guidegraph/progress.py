@@ -16,14 +16,19 @@ if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 
+def shown() -> bool:
+    """Whether progress would be seen: stderr is a terminal."""
+    return sys.stderr.isatty()
+
+
 def bar(label: str, items: Sequence[Any] | None = None, *, length: int | None = None,
         least: int = 2) -> ProgressBar[Any]:
     """A bar over ``items`` (or ``length`` steps); hidden unless stderr is a terminal and
     there are at least ``least`` steps (one case is no batch worth a bar)."""
     steps = length if length is not None else len(items or ())
-    shown = steps >= least and sys.stderr.isatty()
+    visible = steps >= least and shown()
     return click.progressbar(items, length=length, label=label, file=sys.stderr,
-                             hidden=not shown, item_show_func=_name)
+                             hidden=not visible, item_show_func=_name)
 
 
 @contextmanager

@@ -325,11 +325,37 @@ class Intake:
         except CaseInputError as exc:
             yield exc
             return
+        if path.suffix in (".jsonl", ".ndjson"):
+            yield from self._read_lines(path, limit, source)
+            return
         if size > limit:
             yield CaseInputError(_size_message("file", size, limit), source=source)
             return
         data = path.read_bytes()
         yield from self.read_bytes(data, path.suffix, source=source)
+
+    def _read_lines(self, path: Path, limit: int, source: str
+                    ) -> Iterator[Case | CaseInputError]:
+        """An NDJSON file line by line, as it is read: the size limit applies to each case,
+        so a batch of any length streams through in bounded memory."""
+        with path.open("rb") as lines:
+            for lineno, raw in enumerate(_bounded_lines(lines, limit), 1):
+                where = f"{source}:{lineno}"
+                if raw is None:
+                    yield CaseInputError(
+                        f"the line is longer than {limit} bytes, the limit per case "
+                        f"(MAX_CASE_BYTES, set by ${MAX_BYTES_ENV})", source=where)
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield CaseInputError("not UTF-8 text", source=where)
+                    continue
+                if line.strip():
+                    try:
+                        yield from self._one_or_error(_loads(line, where), where)
+                    except CaseInputError as exc:
+                        yield exc
 
     def read_bytes(
         self, data: bytes, suffix: str, *, source: str
@@ -473,6 +499,21 @@ def _expansion_error(context: Any, spec: FactSpec, value: str, got: str | None,
         f"{became} instead of the concept <{concept}>{why}; write the concept IRI in full "
         f"({concept!r}) or give the case as plain JSON",
         case=case_id, key=spec.key, value=value, allowed=spec.allowed_text(), source=source)
+
+
+def _bounded_lines(stream: Any, limit: int) -> Iterator[bytes | None]:
+    """The lines of a binary stream, each at most ``limit`` bytes; a longer one is skipped
+    to its end and given as None (never held whole)."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(limit + 1)
+            yield None
+        else:
+            yield line
 
 
 def max_case_bytes() -> int:

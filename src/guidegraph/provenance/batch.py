@@ -1,0 +1,166 @@
+"""A batch of cases reasoned and written as a stream: each result is rendered and written in
+input order as soon as it is ready, and dropped, so memory does not grow with the batch.
+
+With ``jobs`` > 1 the cases go to worker processes in chunks; the workers are forked from
+this process after the reasoner is built, so they share its compiled plan instead of each
+loading the knowledge again, and they send back rendered text, not result objects. At most
+``2 * jobs`` chunks are in flight: reading runs ahead of writing by a bounded amount.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from guidegraph.errors import CaseInputError
+from guidegraph.provenance import record as provenance
+from guidegraph.reasoning.result import render_text
+
+if TYPE_CHECKING:
+    from guidegraph.intake.cases import Case
+    from guidegraph.reasoning.reasoner import Reasoner
+
+#: Output formats written as a stream (Turtle and JSON-LD documents are written whole).
+STREAMED = ("json", "ndjson", "text", "ntriples")
+CHUNK = 200  # cases a worker reasons per task
+
+_WORKER_REASONER: Reasoner | None = None  # set in the parent before the workers fork
+
+
+@dataclass
+class BatchStats:
+    """What a streamed batch did: results written, input errors reported, and the most
+    results held at once (rendered, not yet written), which bounds its memory."""
+
+    results: int = 0
+    errors: int = 0
+    most_held: int = 0
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def render(reasoner: Reasoner, case: Case, fmt: str) -> str:
+    """One case's result in a streamed format, as a batch writes it."""
+    result = reasoner.reason(case)
+    if fmt == "text":
+        return render_text(result)
+    if fmt == "ntriples":
+        return provenance.to_ntriples(result, reasoner)
+    return result.to_json_text()
+
+
+def _render_chunk(task: tuple[list[Case], str]) -> list[str]:
+    cases, fmt = task
+    assert _WORKER_REASONER is not None
+    return [render(_WORKER_REASONER, case, fmt) for case in cases]
+
+
+def stream(reasoner: Reasoner, items: Iterable[Case | CaseInputError], fmt: str,
+           out: Callable[[str], None], on_error: Callable[[CaseInputError], None], *,
+           jobs: int = 1,
+           tick: Callable[[int], None] | None = None) -> BatchStats:
+    """Reason every case of ``items`` and write its result with ``out`` in input order, in
+    the layout the whole batch would have (a JSON list, NDJSON lines, text reports, one
+    N-Triples document); an input error goes to ``on_error`` and the rest go on. ``tick``
+    is told how many cases each written step finished."""
+    stats = BatchStats()
+    writer = _Writer(fmt, out)
+
+    def cases() -> Iterator[Case]:
+        for item in items:
+            if isinstance(item, CaseInputError):
+                stats.errors += 1
+                on_error(item)
+            else:
+                yield item
+
+    gc.freeze()  # the loaded knowledge stays put: the collector need not walk it again
+    if jobs <= 1:
+        for case in cases():
+            writer.write([render(reasoner, case, fmt)])
+            stats.results += 1
+            stats.most_held = max(stats.most_held, 1)
+            if tick:
+                tick(1)
+    else:
+        _in_workers(reasoner, _chunks(cases(), CHUNK), fmt, jobs, writer, stats, tick)
+    writer.close()
+    return stats
+
+
+def _in_workers(reasoner: Reasoner, chunks: Iterator[list[Case]], fmt: str, jobs: int,
+                writer: _Writer, stats: BatchStats,
+                tick: Callable[[int], None] | None) -> None:
+    """Chunks reasoned in ``jobs`` forked workers, written in order, 2 * jobs in flight."""
+    global _WORKER_REASONER
+    _WORKER_REASONER = reasoner
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            pending: deque = deque()
+            held = 0
+            for chunk in chunks:
+                pending.append((pool.apply_async(_render_chunk, ((chunk, fmt),)), len(chunk)))
+                held += len(chunk)
+                stats.most_held = max(stats.most_held, held)
+                if len(pending) >= 2 * jobs:
+                    held -= _drain_one(pending, writer, stats, tick)
+            while pending:
+                held -= _drain_one(pending, writer, stats, tick)
+    finally:
+        _WORKER_REASONER = None
+
+
+def _drain_one(pending: deque, writer: _Writer, stats: BatchStats,
+               tick: Callable[[int], None] | None) -> int:
+    done, size = pending.popleft()
+    writer.write(done.get())
+    stats.results += size
+    if tick:
+        tick(size)
+    return size
+
+
+def _chunks(cases: Iterator[Case], size: int) -> Iterator[list[Case]]:
+    chunk: list[Case] = []
+    for case in cases:
+        chunk.append(case)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Writer:
+    """Writes rendered results in the layout of the whole batch, so a streamed batch is
+    byte for byte what the batch written at once would be."""
+
+    def __init__(self, fmt: str, out: Callable[[str], None]) -> None:
+        self.fmt, self.out, self.count = fmt, out, 0
+
+    def write(self, texts: list[str]) -> None:
+        parts = []
+        for text in texts:
+            if self.fmt == "json":
+                parts.append(("[\n" if self.count == 0 else ",\n") + text)
+            elif self.fmt in ("ndjson", "text"):
+                parts.append(("" if self.count == 0 else "\n") + text)
+            else:
+                parts.append(text)
+            self.count += 1
+        self.out("".join(parts))
+
+    def close(self) -> None:
+        if self.count and self.fmt == "json":
+            self.out("\n]\n")
+        elif self.count and self.fmt == "ndjson":
+            self.out("\n")

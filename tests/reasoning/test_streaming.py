@@ -1,0 +1,133 @@
+"""A batch streamed (and spread over worker processes) is the batch written whole: the same
+bytes in the same order, with a bounded number of results held at any time."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from guidegraph.errors import CaseInputError
+from guidegraph.provenance import record as provenance
+from guidegraph.provenance.batch import CHUNK, stream
+from guidegraph.reasoning.casegen import generated_cases
+from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.reasoning.result import render_text
+
+ROOT = Path(__file__).parents[2]
+GOLDEN = sorted((ROOT / "tests" / "golden").glob("*/cases"))
+TIMES = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+(?:\+00:00|Z)?")  # when a run started and ended
+
+
+def whole(reasoner: Reasoner, cases: list, fmt: str) -> str:
+    """The batch as ``reason`` wrote it before it streamed: everything at once."""
+    results = [reasoner.reason(case) for case in cases]
+    if fmt == "json":
+        return "[\n" + ",\n".join(r.to_json_text() for r in results) + "\n]\n"
+    if fmt == "ndjson":
+        return "\n".join(r.to_json_text() for r in results) + "\n"
+    if fmt == "text":
+        return "\n".join(render_text(r) for r in results)
+    return "".join(provenance.to_ntriples(r, reasoner) for r in results)
+
+
+def streamed(reasoner: Reasoner, items: list, fmt: str, jobs: int) -> tuple[str, object]:
+    out: list[str] = []
+    errors: list[CaseInputError] = []
+    stats = stream(reasoner, items, fmt, out.append, errors.append, jobs=jobs)
+    assert stats.errors == len(errors)
+    return "".join(out), stats
+
+
+def same(a: str, b: str) -> bool:
+    return TIMES.sub("T", a) == TIMES.sub("T", b)
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "text", "ntriples"])
+def test_the_cli_streams_the_golden_cases_as_the_whole_batch(reasoner: Reasoner,
+                                                              fmt: str) -> None:
+    cases = [c for folder in GOLDEN[:1] + GOLDEN[1:] for c in _cases(reasoner, folder)]
+    done = subprocess.run([sys.executable, "-m", "guidegraph", "reason",
+                           *map(str, GOLDEN), "--format", fmt],
+                          capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert same(done.stdout, whole(reasoner, cases, fmt))
+
+
+def test_ten_thousand_generated_cases_on_two_workers_are_the_whole_batch(
+        reasoner: Reasoner) -> None:
+    cases = [reasoner.intake.from_object(obj) for obj in generated_cases(reasoner, 10_000, 7)]
+    text, stats = streamed(reasoner, cases, "ndjson", jobs=2)
+    assert same(text, whole(reasoner, cases, "ndjson"))
+    assert stats.results == 10_000
+    # Memory: at most two chunks per worker are held, however long the batch.
+    assert stats.most_held <= 2 * 2 * CHUNK
+
+
+def test_errors_go_aside_and_the_order_stays(reasoner: Reasoner) -> None:
+    cases = [reasoner.intake.from_object(obj) for obj in generated_cases(reasoner, 3 * CHUNK, 3)]
+    bad = CaseInputError("not a case", source="x")
+    items = [*cases[:CHUNK], bad, *cases[CHUNK:]]
+    text, stats = streamed(reasoner, items, "json", jobs=2)
+    assert stats.errors == 1 and stats.results == len(cases)
+    assert same(text, whole(reasoner, cases, "json"))
+    assert [r["case"] for r in json.loads(text)] == [c.iri for c in cases]
+
+
+def test_an_ndjson_file_is_read_line_by_line_without_a_whole_file_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reasoner: Reasoner) -> None:
+    """The size limit applies per case: a batch file far larger than it is fine."""
+    objs = generated_cases(reasoner, 400, 5)
+    path = tmp_path / "batch.ndjson"
+    path.write_text("\n".join(json.dumps(o, default=_number) for o in objs) + "\n")
+    longest = max(len(line) for line in path.read_bytes().splitlines())
+    monkeypatch.setenv("GUIDEGRAPH_MAX_CASE_BYTES", str(longest + 1))
+    assert path.stat().st_size > 100 * (longest + 1)
+    items = list(reasoner.intake.read(path))
+    assert not [i for i in items if isinstance(i, CaseInputError)]
+    assert len(items) == 400
+    monkeypatch.setenv("GUIDEGRAPH_MAX_CASE_BYTES", str(longest - 1))
+    errors = [i for i in reasoner.intake.read(path) if isinstance(i, CaseInputError)]
+    assert errors and all("batch.ndjson:" in (e.source or "") for e in errors)
+    assert all(f"longer than {longest - 1} bytes, the limit per case" in str(e)
+               for e in errors if "longer" in str(e))
+
+
+def test_the_cli_spreads_a_large_batch_over_workers_in_input_order(
+        tmp_path: Path, reasoner: Reasoner) -> None:
+    objs = generated_cases(reasoner, 3 * CHUNK, 9)
+    path = tmp_path / "batch.ndjson"
+    path.write_text("\n".join(json.dumps(o, default=_number) for o in objs) + "\n")
+    runs = {jobs: subprocess.run([sys.executable, "-m", "guidegraph", "reason", str(path),
+                                  "--format", "ndjson", "--jobs", jobs, "--why-not",
+                                  "undecided"], capture_output=True, text=True, cwd=ROOT,
+                                 check=False) for jobs in ("1", "2")}
+    assert all(done.returncode == 0 for done in runs.values())
+    assert same(runs["1"].stdout, runs["2"].stdout)
+    lines = [json.loads(line) for line in runs["2"].stdout.splitlines()]
+    assert [r["case"].rsplit("/", 1)[-1] for r in lines] == [o["id"] for o in objs]
+    assert all("rejected_not_listed" in r for r in lines)
+
+
+def test_the_cli_refuses_a_bad_why_not_and_jobs() -> None:
+    for args, word in ((["--why-not", "some"], "'some' is not one of"),
+                       (["--jobs", "0"], "0 is not in the range x>=1")):
+        done = subprocess.run([sys.executable, "-m", "guidegraph", "reason",
+                               str(ROOT / "examples" / "m1-embolic-late.json"), *args],
+                              capture_output=True, text=True, cwd=ROOT, check=False)
+        assert done.returncode == 2 and word in done.stderr and not done.stdout
+
+
+def _cases(reasoner: Reasoner, folder: Path) -> list:
+    return [c for c in reasoner.intake.read(folder) if not isinstance(c, CaseInputError)]
+
+
+def _number(value: object) -> object:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(type(value).__name__)
