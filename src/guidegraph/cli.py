@@ -105,6 +105,7 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
 
 def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | None) -> None:
     """Reason and write the batch as it is read; exit 2 after it when an input was bad."""
+    import gc
     import itertools
     import json
 
@@ -123,6 +124,7 @@ def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | No
         total = sum(1 for item in _case_items(reasoner, paths)
                     if not isinstance(item, CaseInputError))
     workers = 1 if len(head) <= CHUNK else (jobs or default_jobs())
+    gc.freeze()  # the loaded knowledge stays put: the collector need not walk it again
     with progress.bar("reasoning", length=total or 0) as shown:
         stats = stream(reasoner, itertools.chain(head, items), fmt,
                        lambda text: click.echo(text, nl=False),

@@ -9,7 +9,6 @@ loading the knowledge again, and they send back rendered text, not result object
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from collections import deque
@@ -83,7 +82,6 @@ def stream(reasoner: Reasoner, items: Iterable[Case | CaseInputError], fmt: str,
             else:
                 yield item
 
-    gc.freeze()  # the loaded knowledge stays put: the collector need not walk it again
     if jobs <= 1:
         for case in cases():
             writer.write([render(reasoner, case, fmt)])
