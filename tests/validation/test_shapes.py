@@ -8,6 +8,7 @@ name the fix (a phrase per expected result).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -187,7 +188,9 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
+@functools.cache
 def _run(name: str) -> ValidationReport:
+    """One validation run per fixture, shared by the tests that read its report."""
     return validate([FIXTURES / f"{name}.ttl"], hermit=False)
 
 
