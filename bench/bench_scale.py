@@ -30,7 +30,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import synthetic
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests import synthetic  # the tests' synthetic guideline generator
 
 ROOT = Path(__file__).resolve().parents[1]
 OPS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,

@@ -8,8 +8,32 @@ import pytest
 
 from guidegraph.reasoning.reasoner import Reasoner
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parent
 GOLDEN = TESTS / "golden"
+
+#: Tests that share an expensive session or module fixture (a saved store built with the CLI,
+#: running servers), kept on one worker under ``pytest -n N --dist loadgroup`` so that the
+#: fixture is built once rather than once per worker. Keys: a folder or a module under tests/.
+SHARED_FIXTURE_GROUPS = {
+    "queries/test_named_queries.py": "queries-saved-store",
+    "queries/test_engines.py": "queries-saved-store",
+    "queries/test_bindings.py": "queries-saved-store",
+    "server": "served-store",
+    "audit/test_audit.py": "audit-saved-store",
+    "audit/test_tamper.py": "tamper-saved-store",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path).resolve()
+        if not path.is_relative_to(TESTS):
+            continue
+        relative = path.relative_to(TESTS).as_posix()
+        for key, group in SHARED_FIXTURE_GROUPS.items():
+            if relative == key or relative.startswith(key + "/"):
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

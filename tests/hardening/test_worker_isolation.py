@@ -8,7 +8,6 @@ queries travel), which is what lets these tests take the first barrier away.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -93,13 +92,30 @@ def test_a_worker_killed_in_a_large_write_leaves_the_store_whole_and_reopens(
     worker = StoreWorker(path)
     worker.start()
     rows = " ".join(f"<http://e/s{i}> <http://e/p> {i} ." for i in range(300_000))
-    writer = threading.Thread(target=lambda: _swallow(
-        lambda: worker.call("update", f"INSERT DATA {{ GRAPH <http://g/> {{ {rows} }} }}", 120)))
+    outcome: list[BaseException | None] = []
+
+    def write() -> None:
+        try:
+            worker.call("update", f"INSERT DATA {{ GRAPH <http://g/> {{ {rows} }} }}", 120)
+            outcome.append(None)
+        except Exception as exc:
+            outcome.append(exc)
+
+    idle = _cpu_ticks(worker.pid)
+    writer = threading.Thread(target=write)
     writer.start()
-    time.sleep(0.3)  # let the write begin
+    # The write has begun: the worker has spent CPU time on the request (an idle worker
+    # spends none; receiving the text is a small part of parsing and applying it).
+    for _ in range(1200):
+        if _cpu_ticks(worker.pid) - idle >= 20 or not writer.is_alive():
+            break
+        time.sleep(0.05)
+    assert writer.is_alive() and _cpu_ticks(worker.pid) - idle >= 20, "the write never began"
     os.kill(worker.pid, signal.SIGKILL)
     writer.join()
     worker.close()
+    [error] = outcome
+    assert isinstance(error, ResourceLimit), f"the kill did not land mid-write: {error!r}"
     progress: list[str] = []
     reopened = StoreWorker(path, progress=progress.append, progress_every=0.01)
     reopened.start()  # no deadline: it waits for the store, reporting progress
@@ -109,9 +125,11 @@ def test_a_worker_killed_in_a_large_write_leaves_the_store_whole_and_reopens(
         reopened.close()
 
 
-def _swallow(call) -> None:
-    with contextlib.suppress(Exception):
-        call()
+def _cpu_ticks(pid: int) -> int:
+    """User and system CPU time a process has used, in clock ticks (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().split(")")[-1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def test_opening_waits_for_a_lock_held_by_an_exiting_process(tmp_path: Path) -> None:

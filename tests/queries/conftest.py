@@ -10,6 +10,9 @@ its run leaves most recommendations undecided on many different facts.
 A second store holds a variant of the guideline with its precedence rules removed, so that
 "for" and "against" recommendations on one action stand unordered: a verdict conflict, which
 the shipped guideline never reaches on the golden cases.
+
+Both stores are built once per test session (per worker under pytest -n): no test writes to
+them (the query tests hold a store's content unchanged).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def _reason_and_save(store: EmbeddedStore, names: list[str]) -> None:
     save_runs(store, reasoner, cases, [reasoner.reason(c) for c in cases])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def saved_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
     tmp = tmp_path_factory.mktemp("queries")
     path = tmp / "store"
@@ -111,7 +114,7 @@ def without_precedence(target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def conflict_store(tmp_path_factory: pytest.TempPathFactory) -> SavedStore:
     """The precedence-free variant, with runs of a case it leaves in conflict and one not."""
     tmp = tmp_path_factory.mktemp("queries-conflict")

@@ -4,16 +4,12 @@ guidelines and on a synthetic guideline of hundreds of recommendations."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from guidegraph.knowledge.loading import Knowledge
 from guidegraph.reasoning.casegen import generated_cases
 from guidegraph.reasoning.reasoner import Reasoner
-
-ROOT = Path(__file__).parents[2]
 
 
 def test_vector_engine_matches_on_the_shipped_guidelines(reasoner: Reasoner) -> None:
@@ -26,8 +22,7 @@ def test_vector_engine_matches_on_the_shipped_guidelines(reasoner: Reasoner) -> 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module):
-    sys.path.insert(0, str(ROOT / "bench"))
-    import synthetic as synth
+    from tests import synthetic as synth
 
     root = synth.make_data_root(tmp_path_factory.mktemp("synthetic"), 400, seed=5)
     monkeypatch_module.setenv("GUIDEGRAPH_DATA", str(root))

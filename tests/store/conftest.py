@@ -19,18 +19,29 @@ from tests.engines import (  # noqa: F401 - fixtures and helpers for the store t
 )
 
 
+@pytest.fixture(scope="module")
+def oxigraph_server(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Oxigraph server for the module's remote-store tests; its base URL."""
+    binary = request.getfixturevalue("oxigraph_binary")
+    proc, url = start_oxigraph(binary, tmp_path_factory.mktemp("remote"))
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
 @pytest.fixture(params=["embedded", "remote", "virtuoso"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty store of each kind (remote: an Oxigraph server)."""
+    """A fresh, empty store of each kind (remote: the module's Oxigraph server, emptied)."""
     if request.param == "embedded":
         yield EmbeddedStore(tmp_path / "store")
         return
     if request.param == "virtuoso":
         yield request.getfixturevalue("virtuoso").clear()
         return
-    binary = request.getfixturevalue("oxigraph_binary")
-    proc, url = start_oxigraph(binary, tmp_path / "remote")
-    try:
-        yield RemoteStore(url + "/query")
-    finally:
-        stop(proc)
+    remote = RemoteStore(request.getfixturevalue("oxigraph_server") + "/query")
+    remote.update("DROP ALL")
+    assert remote.graph_names() == []
+    assert remote.query("ASK { ?s ?p ?o }").boolean is False
+    yield remote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -18,7 +19,9 @@ WARNS = str(FIXTURES / "rec-cites-retracted.ttl")
 CYCLE = str(FIXTURES / "flow-cycle.ttl")
 
 
+@functools.cache
 def run(*args: str):
+    """`guidegraph validate ARGS --no-owl`, run once per distinct ARGS in this module."""
     return CliRunner().invoke(main, ["validate", *args, "--no-owl"])
 
 

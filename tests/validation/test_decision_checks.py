@@ -8,6 +8,7 @@ exactly, and each message must name its fix. Witness cases are re-run through
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -61,7 +62,9 @@ EXPECTED: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
+@functools.cache
 def _run(name: str) -> ValidationReport:
+    """One validation run per fixture, shared by the tests that read its report."""
     return validate([DECISIONS / f"{name}.ttl"], hermit=False)
 
 
@@ -189,7 +192,7 @@ def test_a_dependency_cycle_skips_only_its_own_guideline(
 
 def test_a_spent_budget_is_info_and_claims_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(decision_checks, "DEFAULT_BUDGET", 1)
-    report = _run("conflict")
+    report = validate([DECISIONS / "conflict.ttl"], hermit=False)  # not the shared run
     assert report.results
     assert {(r.severity, r.source) for r in report.results} == {
         (INFO, "ggsh:DecisionCheck-searchIncomplete")}

@@ -8,6 +8,7 @@ result's message must also name the fix (a phrase per expected result).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -59,7 +60,9 @@ def load_expected(
 EXPECTED, CONFORMS = load_expected(MANIFEST)
 
 
+@functools.cache
 def _run(name: str) -> ValidationReport:
+    """One validation run per fixture, shared by the tests that read its report."""
     return validate([FIXTURES / f"{name}.ttl"], hermit=False)
 
 

@@ -1,4 +1,5 @@
-"""Synthetic guidelines and cases for benchmarks, written as data the real mechanism loads.
+"""Synthetic guidelines and cases for the tests and benchmarks, as data the real mechanism
+loads.
 
 ``make_data_root(dir, R)`` writes a complete data folder (ontology with a synthetic case
 vocabulary, its case contract and JSON-LD context, the derive queries, and one guideline of
