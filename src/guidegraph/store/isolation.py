@@ -39,7 +39,6 @@ class Isolation:
     network: str  # "none" (own empty network namespace) or "host: <why not isolated>"
     memory_limit: int | None  # bytes, or None for no limit
 
-    @property
     def to_json(self) -> dict[str, object]:
         return {"network": self.network,
                 "memory_limit_mb": (self.memory_limit // 2**20 if self.memory_limit else None)}
