@@ -10,11 +10,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import rdflib
 from rdflib import Literal, URIRef
 
-from guidegraph import vocab
-from guidegraph.authoring.report import Finding, display_path
+from guidegraph.authoring.report import GGSH, Finding, display_path
 
 if TYPE_CHECKING:
     from guidegraph.intake.cases import ContextCollision
@@ -22,7 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CONTEXT_COLLISION", "CONTEXT_CONFLICT", "context_checks"]
 
-GGSH = rdflib.Namespace(vocab.GGSH)
 
 # Sources of the results (described in authoring.ttl).
 CONTEXT_CONFLICT = GGSH["ContextCheck-conflict"]

@@ -44,8 +44,7 @@ from typing import TYPE_CHECKING, Any
 import rdflib
 from rdflib import RDF, SKOS, URIRef
 
-from guidegraph import vocab
-from guidegraph.authoring.report import Finding
+from guidegraph.authoring.report import GG, GGSH, Finding
 from guidegraph.knowledge import files as graphs
 from guidegraph.reasoning.counterfactual import regions
 from guidegraph.reasoning.criteria import evaluate, leaves
@@ -513,15 +512,11 @@ def _incomplete(focus: str, what: str, result: SearchResult) -> DecisionFinding:
 # ---------------------------------------------------------------------------
 # Validation glue: one reasoner per guideline the validated files describe
 # ---------------------------------------------------------------------------
-_GG = rdflib.Namespace(vocab.GG)
-_GGSH = rdflib.Namespace(vocab.GGSH)
 
 # Sources of the validation results (described in authoring.ttl).
-DECISION_CONFLICT = _GGSH["DecisionCheck-conflict"]
-DECISION_NEVER_APPLIES = _GGSH["DecisionCheck-neverApplies"]
-DECISION_NEVER_PREVAILS = _GGSH["DecisionCheck-neverPrevails"]
-DECISION_INCOMPLETE = _GGSH["DecisionCheck-searchIncomplete"]
-DECISION_NOT_LOADED = _GGSH["DecisionCheck-notLoaded"]
+(DECISION_CONFLICT, DECISION_NEVER_APPLIES, DECISION_NEVER_PREVAILS, DECISION_INCOMPLETE,
+ DECISION_NOT_LOADED) = (GGSH["DecisionCheck-" + name] for name in (
+    "conflict", "neverApplies", "neverPrevails", "searchIncomplete", "notLoaded"))
 _SOURCES = {
     CONFLICT: DECISION_CONFLICT,
     NEVER_APPLIES: DECISION_NEVER_APPLIES,
@@ -541,7 +536,7 @@ def guideline_units(
     fragment has no decisions to check.
     """
     def guidelines_in(files: Iterable[Path]) -> set[rdflib.term.Node]:
-        return {s for f in files for s in graphs_by_file[f].subjects(RDF.type, _GG.Guideline)}
+        return {s for f in files for s in graphs_by_file[f].subjects(RDF.type, GG.Guideline)}
 
     def files_of(path: Path) -> list[Path]:
         return [f for f in graphs.expand_paths([path]) if f in graphs_by_file]
@@ -591,7 +586,7 @@ def decision_search_checks(
         merged = rdflib.Graph()
         for f in files:
             merged += graphs_by_file[f]
-        node = next(iter(merged.subjects(RDF.type, _GG.Guideline)))
+        node = next(iter(merged.subjects(RDF.type, GG.Guideline)))
         if node in cyclic:
             continue
         # Identity as knowledge loading reads it (skos:notation, else the IRI's last part).
@@ -630,7 +625,7 @@ def _reasoner_for(files: list[Path], merged: rdflib.Graph, node: rdflib.term.Nod
     for f in files:
         load_file(scratch, f)
     info = GuidelineInfo(
-        iri=str(node), id=name, version=str(merged.value(node, _GG.version) or ""),
+        iri=str(node), id=name, version=str(merged.value(node, GG.version) or ""),
         title=str(merged.value(node, rdflib.DCTERMS.title) or ""),
         content_hash=content_hash(files), files=tuple(files))
     part = KnowledgePart("guideline", [q.triple for q in scratch], info.content_hash, info)

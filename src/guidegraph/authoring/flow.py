@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import rdflib
 from rdflib import RDF, RDFS, SKOS
 
-from guidegraph import vocab
-from guidegraph.authoring.report import Finding, node_label, node_name
+from guidegraph.authoring.report import GG, GGSH, Finding, node_label, node_name
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -24,15 +23,12 @@ if TYPE_CHECKING:
 __all__ = ["DECISION_DEPENDENCY_CYCLE", "DECISION_OVERRIDE_CYCLE", "FLOW_CYCLE",
            "FLOW_DEAD_END", "FLOW_UNREACHABLE", "algorithm_checks", "decision_cycle_checks"]
 
-GG = rdflib.Namespace(vocab.GG)
-GGSH = rdflib.Namespace(vocab.GGSH)
 
 # Sources of the results (described in authoring.ttl).
-FLOW_UNREACHABLE = GGSH["AlgorithmFlow-unreachable"]
-FLOW_CYCLE = GGSH["AlgorithmFlow-cycle"]
-FLOW_DEAD_END = GGSH["AlgorithmFlow-deadEnd"]
-DECISION_OVERRIDE_CYCLE = GGSH["DecisionCheck-overrideCycle"]
-DECISION_DEPENDENCY_CYCLE = GGSH["DecisionCheck-dependencyCycle"]
+FLOW_UNREACHABLE, FLOW_CYCLE, FLOW_DEAD_END = (GGSH["AlgorithmFlow-" + name] for name in (
+    "unreachable", "cycle", "deadEnd"))
+DECISION_OVERRIDE_CYCLE, DECISION_DEPENDENCY_CYCLE = (
+    GGSH["DecisionCheck-" + name] for name in ("overrideCycle", "dependencyCycle"))
 #: At most this many cycles are reported per check (a dense graph has very many).
 _MAX_CYCLES = 50
 

@@ -17,12 +17,10 @@ from pathlib import Path
 import rdflib
 from rdflib import RDF, RDFS
 
-from guidegraph import vocab
-from guidegraph.authoring.report import Finding, node_name
+from guidegraph.authoring.report import GGSH, Finding, node_name
 
 __all__ = ["OWL_INCONSISTENT", "OWL_NOT_RUN", "owl_check"]
 
-GGSH = rdflib.Namespace(vocab.GGSH)
 OWL = rdflib.OWL
 
 # Sources of the results (described in authoring.ttl).

@@ -17,10 +17,11 @@ from rdflib import RDFS, SKOS, Literal, URIRef
 
 from guidegraph import resources, vocab
 
-__all__ = ["SEVERITIES", "Finding", "ValidationReport", "ValidationResult", "display_path",
-           "node_label", "node_name"]
+__all__ = ["GG", "GGSH", "SEVERITIES", "Finding", "ValidationReport", "ValidationResult",
+           "display_path", "node_label", "node_name"]
 
 GG = rdflib.Namespace(vocab.GG)
+GGSH = rdflib.Namespace(vocab.GGSH)
 
 SEVERITIES = ("Violation", "Warning", "Info")
 

@@ -18,8 +18,8 @@ import rdflib
 from rdflib import RDF, SH, BNode, Literal, URIRef
 from rdflib.collection import Collection
 
-from guidegraph import vocab
 from guidegraph.authoring.report import (
+    GGSH,
     SEVERITIES,
     Finding,
     ValidationResult,
@@ -32,7 +32,6 @@ from guidegraph.vocab import RDF_JSON
 __all__ = ["SOURCE_FILE", "WITNESS_CASE", "PreparedQueryGraph", "add_findings", "flatten",
            "has_violation", "namespaces", "origins", "run_shacl"]
 
-GGSH = rdflib.Namespace(vocab.GGSH)
 
 _SEVERITY_IRI = {"Violation": SH.Violation, "Warning": SH.Warning, "Info": SH.Info}
 #: The file a result of a check outside SHACL is about, when it is not the focus node's.

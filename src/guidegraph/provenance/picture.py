@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 import shutil
 import textwrap
 from dataclasses import dataclass, field
@@ -371,44 +372,21 @@ def _wrap(text: str, lines: int, width: int = 34) -> str:
 FONT = "DejaVu Sans"
 PNG_DPI = 110
 
-#: (fill, border, line style, text colour) by (kind, status)
-_FACE = {
-    ("fact", "present"): ("#e8f1fb", "#2f6db5", "solid", "#1a1a1a"),
-    ("fact", "missing"): ("#f2f2f2", "#8a8a8a", "dashed", "#555555"),
-    ("criterion", "met"): ("#e6f4ea", "#2e7d32", "solid", "#1a1a1a"),
-    ("criterion", "unmet"): ("#fdecea", "#c62828", "solid", "#1a1a1a"),
-    ("criterion", "unknown"): ("#fff8e1", "#b28704", "dashed", "#1a1a1a"),
-    ("recommendation", "met"): ("#c8e6c9", "#1b5e20", "solid", "#0b2e0d"),
-    ("recommendation", "unmet"): ("#ffcdd2", "#b71c1c", "solid", "#3b0a0a"),
-    ("recommendation", "unknown"): ("#ffecb3", "#a06d00", "dashed", "#3b2a00"),
-    ("verdict", "for"): ("#a5d6a7", "#1b5e20", "solid", "#0b2e0d"),
-    ("verdict", "against"): ("#ef9a9a", "#b71c1c", "solid", "#3b0a0a"),
-    ("verdict", "uncertain"): ("#ffe082", "#a06d00", "solid", "#3b2a00"),
-    ("verdict", "undecided"): ("#eeeeee", "#757575", "dashed", "#333333"),
-    ("verdict", "conflict"): ("#e1bee7", "#6a1b9a", "solid", "#2a0a3b"),
-    ("grade", ""): ("#ede7f6", "#5e35b1", "solid", "#1a1a1a"),
-    ("evidence", ""): ("#ffffff", "#546e7a", "solid", "#1a1a1a"),
-    ("citation", "retracted"): ("#d32f2f", "#7f0000", "solid", "#ffffff"),
-    ("citation", "unresolved"): ("#f5f5f5", "#9e9e9e", "dashed", "#616161"),
-}
-_DEFAULT_FACE = ("#ffffff", "#455a64", "solid", "#1a1a1a")
+def _style() -> tuple[dict, tuple, dict, tuple]:
+    """Colours and line styles of the picture, by node kind and status and by edge relation:
+    presentation data in picture-style.json beside this module, not code."""
+    data = json.loads((Path(__file__).parent / "picture-style.json").read_text(encoding="utf-8"))
+    node = ("fill", "border", "line", "text")
+    edge = ("colour", "line", "label")
+    faces = {(n["kind"], n["status"]): tuple(n[k] for k in node) for n in data["nodes"]}
+    edges = {e["relation"]: tuple(e[k] for k in edge) for e in data["edges"]}
+    return (faces, tuple(data["node_default"][k] for k in node), edges,
+            tuple(data["edge_default"][k] for k in edge))
 
-#: (colour, line style, words on the edge) by relation; criteria edges go unlabelled
-_EDGE = {
-    "unmet": ("#c62828", "solid", ""),
-    "unknown": ("#b28704", "dashed", ""),
-    "missing for": ("#9e9e9e", "dashed", ""),
-    "decides": ("#1b5e20", "bold", "decides"),
-    "conflicts": ("#6a1b9a", "bold", "conflicts"),
-    "stands": ("#1b5e20", "dashed", "stands"),
-    "set aside": ("#757575", "dashed", "set aside"),
-    "pending": ("#a06d00", "dashed", "pending"),
-    "not deciding": ("#90a4ae", "dotted", "not deciding"),
-    "does not apply": ("#c62828", "dotted", "does not apply"),
-    "undecided": ("#a06d00", "dotted", "undecided"),
-    "sets aside": ("#6a1b9a", "bold", "sets aside"),
-}
-_DEFAULT_EDGE = ("#78909c", "solid", "")
+
+#: (fill, border, line style, text colour) by (kind, status); (colour, line style, words on
+#: the edge) by relation, criteria edges unlabelled
+_FACE, _DEFAULT_FACE, _EDGE, _DEFAULT_EDGE = _style()
 
 
 def html_label(text: str, bold_first: bool = False, size: float | None = None) -> str:
