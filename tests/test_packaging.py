@@ -33,6 +33,7 @@ def test_wheel_contains_data_and_package(tmp_path: Path) -> None:
     # the audit pages' templates, read next to guidegraph.serve.pages
     for template in ("base.html", "summary.html", "run.html", "macros.html", "audit.css"):
         assert f"guidegraph/serve/templates/{template}" in names, template
+    assert "guidegraph/provenance/picture-style.json" in names  # read next to the module
     for folder in DATA_FOLDERS:
         prefix = f"guidegraph/_data/{folder}/"
         assert any(n.startswith(prefix) for n in names), f"no files under {prefix} in wheel"
@@ -69,7 +70,7 @@ def test_ci_runs_the_readme_test_command_as_written() -> None:
     commands = [line for line in readme if "pip install -c constraints.txt -e '.[test]'" in line]
     assert len(commands) == 1
     assert commands[0].startswith("python3 -m venv .venv && . .venv/bin/activate && ")
-    assert commands[0].endswith(" && ruff check . && python -m pytest -q")
+    assert commands[0].endswith(" && ruff check . && python -m pytest -q -n 2 --dist loadgroup")
     printed = subprocess.run([str(REPO_ROOT / ".ci" / "run"), "--print-test-command"],
                              capture_output=True, text=True, check=True).stdout
     assert printed == commands[0] + "\n"
