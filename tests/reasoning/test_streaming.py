@@ -59,6 +59,7 @@ def test_the_cli_streams_the_golden_cases_as_the_whole_batch(reasoner: Reasoner,
     assert same(done.stdout, whole(reasoner, cases, fmt))
 
 
+@pytest.mark.slow
 def test_ten_thousand_generated_cases_on_two_workers_are_the_whole_batch(
         reasoner: Reasoner) -> None:
     cases = [reasoner.intake.from_object(obj) for obj in generated_cases(reasoner, 10_000, 7)]
