@@ -20,7 +20,7 @@ SHARED_FIXTURE_GROUPS = {
     "queries/test_bindings.py": "queries-saved-store",
     "server": "served-store",
     "audit/test_audit.py": "audit-saved-store",
-    "audit/test_tamper.py": "tamper-saved-store",
+    "audit/test_tamper.py": "audit-saved-store",
 }
 
 

@@ -51,24 +51,6 @@ def without_precedence(target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def saved_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with the shipped knowledge and saved runs of every golden case, built once."""
-    path = tmp_path_factory.mktemp("audit") / "store"
-    assert run("load", "--store", str(path)).exit_code == 0
-    saved = run("reason", str(GOLDEN), "--save", "--store", str(path), "--format", "ndjson")
-    assert saved.exit_code == 0, saved.output
-    return path
-
-
-@pytest.fixture
-def store_path(saved_store: Path, tmp_path: Path) -> Path:
-    """This test's own copy of the saved store (tests change it)."""
-    path = tmp_path / "store"
-    shutil.copytree(saved_store, path)
-    return path
-
-
 @pytest.fixture
 def unordered_store(tmp_path: Path) -> Path:
     """A store with the precedence-free variant only and saved runs of every golden case."""

@@ -5,10 +5,8 @@ rewritten consistently; loading is idempotent and atomic. Real stores, the real 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -28,32 +26,11 @@ from guidegraph.store.log import (
 )
 from guidegraph.vocab import RUN_BASE
 
+from .conftest import cli
+
 ROOT = Path(__file__).parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "rescue-stenting" / "cases"
 GG = "https://w3id.org/guidegraph/ontology#"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDEGRAPH_")}
-    return subprocess.run([sys.executable, "-m", "guidegraph", *args], capture_output=True,
-                          text=True, env=env)
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with the shipped knowledge and a saved run of every golden case."""
-    path = tmp_path_factory.mktemp("tamper") / "store"
-    assert cli("load", "--store", str(path)).returncode == 0
-    res = cli("reason", str(GOLDEN), "--save", "--store", str(path), "--format", "ndjson")
-    assert res.returncode == 0, res.stderr
-    return path
-
-
-@pytest.fixture
-def store_path(saved: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "store"
-    shutil.copytree(saved, copy)
-    return copy
 
 
 def verify_cli(path: Path, *args: str) -> subprocess.CompletedProcess:
