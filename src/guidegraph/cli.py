@@ -315,7 +315,13 @@ def _draw(results: list, reasoner: Reasoner, rec_id: str | None, graph_file: str
     help="Report format; turtle is the SHACL validation report graph.",
 )
 @click.option("--no-owl", is_flag=True, help="Skip the OWL consistency check (HermiT, needs Java).")
-def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -> None:
+@click.option("--shacl", "shacl_engine", type=click.Choice(["auto", "oxigraph", "pyshacl"]),
+              default="auto", show_default=True,
+              help="SHACL engine: the shapes compiled to queries on Oxigraph (auto falls back "
+                   "to pySHACL for SHACL the compiler does not translate), or pySHACL, the "
+                   "reference; both give the same report.")
+def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool,
+                     shacl_engine: str) -> None:
     """Check guideline files before publishing (default: every guideline).
 
     Runs the authoring SHACL shapes, the algorithm flow check and OWL consistency.
@@ -329,7 +335,8 @@ def validate_command(paths: tuple[str, ...], output_format: str, no_owl: bool) -
 
     try:
         with progress.stages("validate", CHECK_FAMILIES[:len(CHECK_FAMILIES) - no_owl]) as on:
-            report = validate([Path(p) for p in paths] or None, hermit=not no_owl, progress=on)
+            report = validate([Path(p) for p in paths] or None, hermit=not no_owl, progress=on,
+                              shacl_engine=shacl_engine)
     except GuidegraphError as exc:
         click.echo(f"guidegraph validate: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None

@@ -47,6 +47,7 @@ LOADED = [
     "  contexts: ontology/contexts/ivt-case.context.jsonld, "
     "ontology/contexts/stroke-case.context.jsonld",
     "  guidelines: 1 file",
+    "  SHACL engine: oxigraph",
 ]
 
 
@@ -54,10 +55,10 @@ def test_violation_exits_1_and_text_groups_by_file_then_focus() -> None:
     res = run(BROKEN)
     assert res.exit_code == 1
     lines = res.stdout.splitlines()
-    assert lines[:5] == LOADED and lines[5] == ""
-    assert lines[6].endswith("rec-no-citation.ttl")
-    assert lines[7].strip() == "rec-1 <ex:rec>"
-    assert lines[8].strip().startswith("Violation: Recommendation rec-1 cites no gg:Citation")
+    assert lines[:6] == LOADED and lines[6] == ""
+    assert lines[7].endswith("rec-no-citation.ttl")
+    assert lines[8].strip() == "rec-1 <ex:rec>"
+    assert lines[9].strip().startswith("Violation: Recommendation rec-1 cites no gg:Citation")
     assert lines[-2:] == ["", "1 violations, 0 warnings, 0 info"]
 
 
@@ -96,8 +97,24 @@ def test_json_format_clean() -> None:
                          "ontology/contexts/stroke-case.context.jsonld"],
             "guidelines": ["tests/validation/fixtures/clean.ttl"],
         },
+        "engines": {"shacl": "oxigraph"},
         "results": [],
     }
+
+
+def test_the_pyshacl_engine_gives_the_same_report_and_says_so() -> None:
+    compiled = json.loads(run(BROKEN, "--format", "json").stdout)
+    reference = json.loads(run(BROKEN, "--format", "json", "--shacl", "pyshacl").stdout)
+    assert reference["engines"] == {"shacl": "pyshacl"}
+    assert compiled["engines"] == {"shacl": "oxigraph"}
+    assert {**reference, "engines": None} == {**compiled, "engines": None}
+    assert "SHACL engine: pyshacl" in run(BROKEN, "--shacl", "pyshacl").stdout
+
+
+def test_an_unknown_shacl_engine_is_refused_with_the_choices() -> None:
+    res = run(CLEAN, "--shacl", "jena")
+    assert res.exit_code == 2
+    assert "'jena' is not one of 'auto', 'oxigraph', 'pyshacl'" in res.output
 
 
 def test_turtle_format_is_a_shacl_report_including_graph_checks() -> None:

@@ -1,7 +1,9 @@
-"""The W3C SHACL Core and SHACL-SPARQL test suites through guidegraph's own validation path
-(``shacl.run_shacl`` over a ``PreparedQueryGraph``, whose query cache rewrites and
-reuses SPARQL texts): for every test, the same conformance and the same validation results
-(focus node, path, value, severity and constraint component) as the suite expects."""
+"""The W3C SHACL Core and SHACL-SPARQL test suites through guidegraph's own validation paths:
+pySHACL over a ``PreparedQueryGraph`` (whose query cache rewrites and reuses SPARQL texts),
+and the shapes compiled to whole-graph queries on Oxigraph wherever the compiler translates
+them. For every test, the same conformance and the same validation results (focus node,
+path, value, severity and constraint component) as the suite expects; a test the compiler
+does not translate must raise Unsupported (validate then runs pySHACL)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import pytest
 import rdflib
 from rdflib.namespace import RDF, SH
 
-from guidegraph.authoring.shacl import PreparedQueryGraph, run_shacl
+from guidegraph.authoring import shacl_query
+from guidegraph.authoring.shacl import PreparedQueryGraph, run_pyshacl
 from guidegraph.errors import ConfigurationError
 from tests.hardening.conftest import w3c_required, w3c_root
 
@@ -87,9 +90,56 @@ def test_the_suite_is_complete() -> None:
     assert {t.name.split("/", 1)[0] for t in TESTS} == {"core", "sparql"}
 
 
+def _compiled(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph | None:
+    """The compiled engine's report, or None where it does not translate the shapes."""
+    try:
+        checks = shacl_query.compile_shapes(shapes, messages_required=False)
+        return shacl_query.run_compiled(data, shapes, checks)
+    except shacl_query.Unsupported:
+        return None
+
+
+#: Where Oxigraph's substitution of a pre-bound ``$this`` departs from the suite (checked to
+#: still depart): it does not reach a nested group that holds only FILTERs.
+OXIGRAPH_DEPARTS = {"sparql/pre-binding/pre-binding-003", "sparql/pre-binding/pre-binding-005"}
+
+#: Tests the compiler translates and must pass (the rest it must refuse): counted, so that
+#: a compiler that refused everything could not pass.
+COMPILED_AT_LEAST = 50
+
+
 @needs_suite
 @pytest.mark.parametrize("test", TESTS, ids=lambda t: t.name)
-def test_validation_gives_the_expected_report(test: ShaclTest) -> None:
+def test_compiled_queries_give_the_expected_report(test: ShaclTest) -> None:
+    graph, entry, data, shapes = _read(test)
+    expected = graph.value(entry, MF.result)
+    if expected == SHT.Failure:
+        with pytest.raises((shacl_query.Unsupported, ValueError, SyntaxError)):
+            shacl_query.run_compiled(data, shapes,
+                                     shacl_query.compile_shapes(shapes, messages_required=False))
+        return
+    report = _compiled(data, shapes)
+    if report is None:
+        return
+    root = next(report.subjects(RDF.type, SH.ValidationReport))
+    agrees = (report.value(root, SH.conforms).toPython()
+              == _conforms_allowing_warnings(graph, expected)
+              and _results(report, root) == _results(graph, expected))
+    assert agrees != (test.name in OXIGRAPH_DEPARTS), _results(report, root)
+
+
+@needs_suite
+def test_the_compiler_translates_most_of_the_suite() -> None:
+    translated = []
+    for test in TESTS:
+        graph, entry, data, shapes = _read(test)
+        if graph.value(entry, MF.result) != SHT.Failure and _compiled(data, shapes) is not None:
+            translated.append(test.name)
+    assert len(translated) >= COMPILED_AT_LEAST, translated
+
+
+def _read(test: ShaclTest) -> tuple[rdflib.Graph, rdflib.term.Node, PreparedQueryGraph,
+                                    rdflib.Graph]:
     graph = rdflib.Graph().parse(test.path, format="turtle")
     entry = next(e for e in graph.subjects(RDF.type, SHT.Validate)
                  if str(e).rsplit("/", 1)[-1] == test.name.rsplit("/", 1)[-1])
@@ -99,11 +149,18 @@ def test_validation_gives_the_expected_report(test: ShaclTest) -> None:
     data = PreparedQueryGraph()
     data.parse(data_path, format="turtle")
     shapes = rdflib.Graph().parse(shapes_path, format="turtle")
+    return graph, entry, data, shapes
+
+
+@needs_suite
+@pytest.mark.parametrize("test", TESTS, ids=lambda t: t.name)
+def test_validation_gives_the_expected_report(test: ShaclTest) -> None:
+    graph, entry, data, shapes = _read(test)
     expected = graph.value(entry, MF.result)
     departs = test.name in PYSHACL_DEPARTS
     if expected == SHT.Failure or departs:
         try:
-            report = run_shacl(data, shapes)
+            report = run_pyshacl(data, shapes)
         except ConfigurationError as exc:  # the expected failure, as a clear error
             assert "the shapes cannot be validated with:" in str(exc)
             return
@@ -116,7 +173,7 @@ def test_validation_gives_the_expected_report(test: ShaclTest) -> None:
                 or report.value(root, SH.conforms) != graph.value(expected, SH.conforms)), \
             "pySHACL now agrees with the suite: drop it from PYSHACL_DEPARTS"
         return
-    report = run_shacl(data, shapes)
+    report = run_pyshacl(data, shapes)
     root = next(report.subjects(RDF.type, SH.ValidationReport))
     assert report.value(root, SH.conforms).toPython() == _conforms_allowing_warnings(
         graph, expected)

@@ -62,6 +62,8 @@ class ValidationReport:
     #: The files read, by role: ontology, shapes (authoring and case contracts), contexts
     #: (JSON-LD) and guidelines, each as a short display path.
     loaded: dict[str, list[str]] = field(default_factory=dict)
+    #: The engine each check family ran on, where there is a choice (``shacl``).
+    engines: dict[str, str] = field(default_factory=dict)
 
     @property
     def conforms(self) -> bool:
@@ -113,6 +115,8 @@ class ValidationReport:
             lines.append(f"  {role}: " + (", ".join(self.loaded.get(role, [])) or "none"))
         files = self.loaded.get("guidelines", [])
         lines.append(f"  guidelines: {len(files)} file{'s' if len(files) != 1 else ''}")
+        if "shacl" in self.engines:
+            lines.append(f"  SHACL engine: {self.engines['shacl']}")
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -126,7 +130,7 @@ class ValidationReport:
                 row["witness"] = r.witness
             results.append(row)
         return {"conforms": self.conforms, "counts": self.counts(), "loaded": self.loaded,
-                "results": results}
+                "engines": self.engines, "results": results}
 
     def to_json_text(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"

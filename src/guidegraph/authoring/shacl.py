@@ -1,4 +1,7 @@
-"""SHACL: pySHACL over the data graph, and the report graph every other family joins.
+"""SHACL over the data graph, and the report graph every other family joins.
+
+The shapes run as whole-graph queries on Oxigraph (:mod:`~guidegraph.authoring.shacl_query`)
+when the compiler translates them, else with pySHACL, the reference both are held to.
 
 The SHACL validation report is the report of record (``--format turtle`` prints it), so the
 findings of the checks run outside SHACL are written into it as ``sh:ValidationResult``
@@ -29,8 +32,8 @@ from guidegraph.authoring.report import (
 )
 from guidegraph.vocab import RDF_JSON
 
-__all__ = ["SOURCE_FILE", "WITNESS_CASE", "PreparedQueryGraph", "add_findings", "flatten",
-           "has_violation", "namespaces", "origins", "run_shacl"]
+__all__ = ["SHACL_ENGINES", "SOURCE_FILE", "WITNESS_CASE", "PreparedQueryGraph", "add_findings",
+           "flatten", "has_violation", "namespaces", "origins", "run_pyshacl", "run_shacl"]
 
 
 _SEVERITY_IRI = {"Violation": SH.Violation, "Warning": SH.Warning, "Info": SH.Info}
@@ -116,8 +119,36 @@ class PreparedQueryGraph(rdflib.Graph):
         )
 
 
-def run_shacl(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
-    """The SHACL validation report graph of ``data`` against ``shapes``."""
+#: SHACL engines validate can use: ``auto`` compiles the shapes to whole-graph queries on
+#: Oxigraph and falls back to pySHACL when they use SHACL the compiler does not translate.
+SHACL_ENGINES = ("auto", "oxigraph", "pyshacl")
+
+
+def run_shacl(data: rdflib.Graph, shapes: rdflib.Graph, engine: str = "auto"
+              ) -> tuple[rdflib.Graph, str]:
+    """The SHACL validation report graph of ``data`` against ``shapes``, and the engine
+    that made it ("oxigraph" or "pyshacl"); both make the same report."""
+    from guidegraph.authoring import shacl_query
+    from guidegraph.errors import ConfigurationError
+
+    if engine not in SHACL_ENGINES:
+        raise ConfigurationError(f"SHACL engine {engine[:40]!r}: use one of "
+                                 + ", ".join(SHACL_ENGINES))
+    if engine != "pyshacl":
+        try:
+            report = shacl_query.run_compiled(data, shapes)
+        except shacl_query.Unsupported as exc:
+            if engine == "oxigraph":
+                raise ConfigurationError(f"the shapes cannot run on Oxigraph: {exc}"[:500]
+                                         + "; use the pyshacl engine") from None
+        else:
+            report.namespace_manager = data.namespace_manager
+            return report, "oxigraph"
+    return run_pyshacl(data, shapes), "pyshacl"
+
+
+def run_pyshacl(data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
+    """pySHACL's report graph of ``data`` against ``shapes``: the reference."""
     import pyshacl
 
     # inplace: no inference and no rules, so pySHACL does not modify the graph, and not

@@ -4,7 +4,8 @@ Independent checks feed one report, so an author sees every problem in one run. 
 family is a module of its own (as pySHACL keeps one module per constraint family), so this
 one holds only what they share, the loaded files, and the order they run in:
 
-1. :mod:`~guidegraph.authoring.shacl`: pySHACL with ``shapes/authoring.ttl`` over ontology +
+1. :mod:`~guidegraph.authoring.shacl`: ``shapes/authoring.ttl`` (compiled to queries on
+   Oxigraph, or pySHACL) over ontology +
    guideline files + case contracts (the contracts are data here: criteria are checked
    against the ranges and value sets they allow).
 2. :mod:`~guidegraph.authoring.flow`: algorithm flow (every step reachable from
@@ -65,12 +66,14 @@ class _Inputs:
 
 
 def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True,
-             progress: Callable[[str], None] | None = None) -> ValidationReport:
+             progress: Callable[[str], None] | None = None,
+             shacl_engine: str = "auto") -> ValidationReport:
     """Validate guideline files (default: every file under ``guidelines/``).
 
     The ontology is always loaded; ``paths`` selects the guideline content. Raises
     GraphLoadError (exit code 2) when a file is missing or not valid RDF. ``progress`` is
-    told each of CHECK_FAMILIES as it starts.
+    told each of CHECK_FAMILIES as it starts; ``shacl_engine`` is one of
+    shacl.SHACL_ENGINES (the report names the one that ran).
     """
     timings: dict[str, float] = {}
     t0 = _begin(progress, CHECK_FAMILIES[0])
@@ -79,7 +82,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True,
     timings["load_s"] = time.perf_counter() - t0
 
     t1 = _begin(progress, CHECK_FAMILIES[1])
-    report_graph = shacl.run_shacl(inputs.data, inputs.shapes)
+    report_graph, engine = shacl.run_shacl(inputs.data, inputs.shapes, shacl_engine)
     timings["shacl_s"] = time.perf_counter() - t1
 
     extra: list[Finding] = []
@@ -107,7 +110,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True,
 
     results = shacl.flatten(report_graph, inputs.data, inputs.origins, inputs.shapes)
     return ValidationReport(results=results, graph=report_graph, timings=timings,
-                            loaded=inputs.loaded)
+                            loaded=inputs.loaded, engines={"shacl": engine})
 
 
 def _begin(progress: Callable[[str], None] | None, family: str) -> float:
