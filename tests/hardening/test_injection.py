@@ -112,7 +112,7 @@ def test_store_api_bindings(saved: tuple[Path, dict[str, Path]]) -> None:
     try:
         before = store_hash(store)
         query = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
-                 "SELECT ?c WHERE { ?c skos:notation ?id }")
+                 "SELECT ?c WHERE { GRAPH ?g { ?c skos:notation ?id } }")
         plain = store.query(query, bindings={"id": ox.Literal(PLAIN)},
                             default_graphs=versions.current_dataset(store)).table
         for case_id in HOSTILE:

@@ -140,9 +140,15 @@ def test_library_query_header_is_complete_and_the_query_parses(path: Path) -> No
     example = next(line for line in header if line.startswith("# example:"))
     assert example.split(":", 1)[1].split()[:3] == ["guidegraph", "query", path.stem]
     assert query_form(text) in ("SELECT", "CONSTRUCT")
-    # The default graph is the current dataset; only version-specific reads name graphs.
-    assert not re.search(r"\bGRAPH\s*[?$<]", text, flags=re.IGNORECASE) or path.stem in (
-        "loaded-guideline-versions", "runs-per-guideline-version", "runs-for-case")
+    # The default graph is the current knowledge: a query over stored runs reads them, and
+    # their cases, with GRAPH; only queries over runs or versions name graphs.
+    over_runs = re.search(r"gg:(ReasoningRun|ActionVerdict|DerivedRecommendation|"
+                          r"UndecidedRecommendation)\b", text)
+    names_graphs = re.search(r"\bGRAPH\s*[?$<]", text, flags=re.IGNORECASE)
+    assert bool(names_graphs) == bool(over_runs) or path.stem == "loaded-guideline-versions"
+    if over_runs:
+        assert re.search(r"GRAPH \?runGraph \{[^}]*gg:(ReasoningRun|ActionVerdict|"
+                         r"DerivedRecommendation|UndecidedRecommendation)", text), path.stem
 
 
 def test_list_shows_every_named_query_with_its_title() -> None:

@@ -194,23 +194,13 @@ def _named_rows(store: Store, name: str, bindings: dict[str, str] | None = None
                 ) -> list[dict[str, Any]]:
     """Rows of a named query of queries/audit, values as plain text (None: unbound).
 
-    Read over the union of the store's graphs, not over the current dataset `guidegraph
-    query` uses: Oxigraph looks every pattern up in each graph of a default-graph list, one
-    per stored run, which made this quadratic in the runs (36 s for 125 runs, 0.2 s as a
-    union). What only the current knowledge may say — which references are retracted — is
-    bound by the caller from it; rows repeated by several loaded versions are merged. A
-    remote engine gets the current dataset by name: the union default graph is an Oxigraph
-    extension other engines ignore.
+    Read over the current dataset, as `guidegraph query` reads them: the current knowledge
+    is the default graph and the queries read runs and cases with GRAPH patterns.
     """
-    from guidegraph.store.base import RemoteStore
     from guidegraph.store.named_queries import library
 
     text = library()[name].text
-    if isinstance(store, RemoteStore):
-        result = store.query(text, bindings=bindings,
-                             default_graphs=versions.current_dataset(store))
-    else:
-        result = store.query(text, bindings=bindings, union=True)
+    result = store.query(text, bindings=bindings, default_graphs=versions.current_dataset(store))
     table = result.table
     return [{v: (t.value if t is not None else None) for v, t in zip(table.variables, row,
                                                                      strict=True)}

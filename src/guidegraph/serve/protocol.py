@@ -161,12 +161,12 @@ def _service_description(updates: bool) -> Response:
                   sd("Service")),
         ox.Triple(service, sd("endpoint"), endpoint),
         ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
-        ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
         ox.Triple(service, ox.NamedNode(RDFS + "comment"),
                   ox.Literal("Read-only SPARQL 1.1 query endpoint of guidegraph. The default "
-                             "graph is the union of the current knowledge (superseded guideline "
-                             "versions excluded), cases and runs. SERVICE, LOAD and FROM are "
-                             "refused. Updates: POST /update, "
+                             "graph is the current knowledge (the current ontology and "
+                             "guideline versions); every case, stored run and superseded "
+                             "guideline version is a named graph, read with GRAPH. SERVICE, "
+                             "LOAD and FROM are refused. Updates: POST /update, "
                              + ("with the update token as a Bearer token."
                                 if updates else "disabled (no update token configured)."))),
     ]

@@ -53,10 +53,14 @@ def current_snapshots(store: Store) -> list[dict[str, str]]:
 
 
 def current_dataset(store: Store) -> list[str]:
-    """Graphs a query sees by default: current knowledge, all cases and all runs."""
-    superseded = {s["g"] for s in snapshots(store)} - {
-        s["g"] for s in current_snapshots(store)}
-    return [g for g in store.graph_names() if g not in superseded]
+    """Graphs a query sees as its default graph: the current ontology and guideline versions.
+
+    Every stored case, run and superseded version stays a named graph, read with ``GRAPH``.
+    A default graph that listed them would grow with every stored run, and engines look a
+    pattern up in each listed graph (Oxigraph: 282 s for a named query over 1,000 runs,
+    ~1,230x the same query over its union graph); this list grows only with the number of
+    guidelines."""
+    return [s["g"] for s in current_snapshots(store)]
 
 
 def load_parts(store: Store, parts: list[KnowledgePart], *,
