@@ -28,6 +28,7 @@ report can be read file by file. Heavy libraries are imported inside functions t
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,21 @@ def _begin(progress: Callable[[str], None] | None, family: str) -> float:
     return time.perf_counter()
 
 
+def _stamp(paths: list[Path]) -> tuple[tuple[Path, int, int], ...]:
+    """Each file with its modification time and size: the key its parse is cached by."""
+    return tuple((p, (st := p.stat()).st_mtime_ns, st.st_size) for p in paths)
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary(ontology: tuple[tuple[Path, int, int], ...],
+                contracts: tuple[tuple[Path, int, int], ...]
+                ) -> tuple[list[tuple[Path, rdflib.Graph]], list[tuple[Path, rdflib.Graph]]]:
+    """The ontology and case-contract files parsed, once per process while they are
+    unchanged (every validate run reads them; the graphs are only read, never changed)."""
+    return (graphs.load_files([p for p, *_ in ontology]),
+            graphs.load_files([p for p, *_ in contracts]))
+
+
 def _load(given: list[Path]) -> _Inputs:
     """Read the guideline files, the ontology, the case contracts, the authoring shapes and
     the JSON-LD contexts, and build the graphs the families check."""
@@ -130,8 +146,8 @@ def _load(given: list[Path]) -> _Inputs:
     shapes_file = resources.resource("shapes", "authoring.ttl")
     context_paths = knowledge_files.contexts
     loaded_guidelines = graphs.load_files(guideline_files)
-    loaded_ontology = graphs.load_files(ontology_files)
-    loaded_contracts = graphs.load_files(contract_files)
+    loaded_ontology, loaded_contracts = _vocabulary(_stamp(ontology_files),
+                                                    _stamp(contract_files))
     shapes = graphs.parse_file(shapes_file)
     loaded = {"ontology": [display_path(p) for p in ontology_files],
               "shapes": [display_path(p) for p in [shapes_file, *contract_files]],
