@@ -514,9 +514,9 @@ def _prebind(select: str, focus: str) -> str:
 def _this_nested(select: str) -> bool:
     """Whether ``?this`` occurs in a group nested in the WHERE group, other than an EXISTS
     test (which sees the row's bindings), an OPTIONAL of the WHERE group (a left join on
-    the focus rows) or a group that starts with a triple pattern on ``?this`` (which
-    binds it before anything reads it): joining the focus nodes first would then not
-    pre-bind it, so the constraint runs per focus node. Refuses what SHACL-SPARQL forbids
+    the focus rows) or a group or sub-select that starts with a triple pattern on ``?this``
+    (which binds it before anything reads it; see :func:`_binds_this_first`): joining the
+    focus nodes first would then not pre-bind it, so the constraint runs per focus node. Refuses what SHACL-SPARQL forbids
     (MINUS, VALUES, SERVICE, ``AS ?this``, a sub-select not returning ``?this``)."""
     stack: list[bool] = []  # per open group: whether it sees the focus row's bindings
     word = ""
@@ -535,7 +535,7 @@ def _this_nested(select: str) -> bool:
             nested = True
         if ch == "{":
             opener = _last_word(code, i)
-            binds_first = code[i + 1:].lstrip().startswith("?this ")
+            binds_first = _binds_this_first(code, i)
             stack.append(opener == "EXISTS" or (all(stack[1:]) and (
                 opener == "OPTIONAL" or binds_first)))
         elif ch == "}" and stack:
@@ -543,6 +543,43 @@ def _this_nested(select: str) -> bool:
     if "AS ?THIS" in " ".join(code.upper().split()):
         raise Unsupported("AS $this in a SPARQL constraint (SHACL-SPARQL forbids it)")
     return nested
+
+
+def _binds_this_first(code: str, i: int) -> bool:
+    """Whether the group opened at ``i`` starts, through any nesting of groups and
+    sub-selects, with a triple pattern on ``?this``, and every GROUP BY in it keeps
+    ``?this``: its solutions then bind ``?this`` themselves, so joining them with the focus
+    rows gives what pre-binding gives."""
+    end = _group_end(code, i)
+    body = " ".join(code[i:end].split()).upper()
+    for part in body.split("GROUP BY")[1:]:
+        if "?THIS" not in part.split("}")[0]:
+            return False
+    j = i + 1
+    while True:
+        rest = code[j:].lstrip()
+        j = len(code) - len(rest)
+        if rest.startswith("{"):
+            j += 1
+        elif rest[:6].upper() == "SELECT":
+            j = code.find("{", j)
+            if j < 0:
+                return False
+            j += 1
+        else:
+            return rest.startswith("?this ")
+
+
+def _group_end(code: str, i: int) -> int:
+    depth = 0
+    for j in range(i, len(code)):
+        if code[j] == "{":
+            depth += 1
+        elif code[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(code)
 
 
 def _last_word(code: str, i: int) -> str:
