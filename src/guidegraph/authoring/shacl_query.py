@@ -516,8 +516,9 @@ def _this_nested(select: str) -> bool:
     test (which sees the row's bindings), an OPTIONAL of the WHERE group (a left join on
     the focus rows) or a group or sub-select that starts with a triple pattern on ``?this``
     (which binds it before anything reads it; see :func:`_binds_this_first`): joining the
-    focus nodes first would then not pre-bind it, so the constraint runs per focus node. Refuses what SHACL-SPARQL forbids
-    (MINUS, VALUES, SERVICE, ``AS ?this``, a sub-select not returning ``?this``)."""
+    focus nodes first would then not pre-bind it, so the constraint runs per focus node.
+    Refuses what SHACL-SPARQL forbids (MINUS, VALUES, SERVICE, ``AS ?this``, a sub-select
+    not returning ``?this``)."""
     stack: list[bool] = []  # per open group: whether it sees the focus row's bindings
     word = ""
     nested = False
