@@ -132,3 +132,51 @@ def _number(value: object) -> object:
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(type(value).__name__)
+
+
+def test_a_json_list_larger_than_the_limit_is_read_element_by_element(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reasoner: Reasoner) -> None:
+    """A JSON list too large for the per-case limit gives the same cases as the same list
+    read whole, each element held to the limit and named by its index when refused."""
+    objs = generated_cases(reasoner, 300, 6)
+    path = tmp_path / "batch.json"
+    path.write_text("[\n" + ",\n".join(json.dumps(o, default=_number, indent=1)
+                                       for o in objs) + "\n]\n")
+    expected = [c.to_json() if hasattr(c, "to_json") else c.facts
+                for c in reasoner.intake.read(path)]  # read whole: within the default limit
+    longest = max(len(json.dumps(o, default=_number, indent=1).encode()) for o in objs)
+    monkeypatch.setenv("GUIDEGRAPH_MAX_CASE_BYTES", str(longest + 1))
+    assert path.stat().st_size > 100 * (longest + 1)
+    items = list(reasoner.intake.read(path))
+    assert not [i for i in items if isinstance(i, CaseInputError)]
+    assert [i.facts for i in items] == expected
+    monkeypatch.setenv("GUIDEGRAPH_MAX_CASE_BYTES", str(longest - 1))
+    got = list(reasoner.intake.read(path))
+    errors = [i for i in got if isinstance(i, CaseInputError)]
+    assert errors and len(got) == 300
+    assert all(re.fullmatch(r".*batch\.json\[\d+\]", e.source or "") for e in errors)
+    assert all(f"element is longer than {longest - 1} bytes, the limit per case" in str(e)
+               for e in errors)
+
+
+@pytest.mark.parametrize(("text", "message", "where"), [
+    ('[{"id": "a"}, {"id": "b"}', "the list is not closed with ]", "bad.json"),
+    ('[{"id": "a"}] {"id": "b"}', "text after the end of the list", "bad.json"),
+    ('[{"id": "a"},, {"id": "b"}]', "not valid JSON", "bad.json[1]"),
+    ('[{"id": "a"},]', "not valid JSON", "bad.json[1]"),
+    ('[{"id": "a", "id": "b"}]', "appears twice in one JSON object", "bad.json[0]"),
+    ('[{"id": "a]},{"}]', "", ""),
+])
+def test_a_streamed_json_list_is_read_as_strictly_as_a_whole_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reasoner: Reasoner,
+        text: str, message: str, where: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text + " " * 64)
+    monkeypatch.setenv("GUIDEGRAPH_MAX_CASE_BYTES", "32")  # the file is over it: streamed
+    items = list(reasoner.intake.read(path))
+    errors = [i for i in items if isinstance(i, CaseInputError)]
+    if not message:  # brackets and commas inside a string do not split an element
+        assert errors == [] and [i.id for i in items] == ["a]},{"]
+        return
+    assert any(message in str(e) and (e.source or "").endswith(where) for e in errors), \
+        [(str(e), e.source) for e in errors]

@@ -328,6 +328,9 @@ class Intake:
         if path.suffix in (".jsonl", ".ndjson"):
             yield from self._read_lines(path, limit, source)
             return
+        if size > limit and path.suffix == ".json" and _starts_a_list(path):
+            yield from self._read_list(path, limit, source)
+            return
         if size > limit:
             yield CaseInputError(_size_message("file", size, limit), source=source)
             return
@@ -356,6 +359,29 @@ class Intake:
                         yield from self._one_or_error(_loads(line, where), where)
                     except CaseInputError as exc:
                         yield exc
+
+    def _read_list(self, path: Path, limit: int, source: str
+                   ) -> Iterator[Case | CaseInputError]:
+        """A JSON list larger than the limit, element by element as it is read: each
+        element is held to the limit per case and read by the same strict reader as a
+        whole file, so the list streams through in bounded memory."""
+        with path.open("rb") as stream:
+            for index, raw in enumerate(_list_elements(stream, limit, source)):
+                where = f"{source}[{index}]"
+                if isinstance(raw, CaseInputError):
+                    yield raw
+                    return
+                if raw is None:
+                    yield CaseInputError(
+                        f"the element is longer than {limit} bytes, the limit per case "
+                        f"(MAX_CASE_BYTES, set by ${MAX_BYTES_ENV})", source=where)
+                    continue
+                try:
+                    yield from self._one_or_error(_loads(raw.decode("utf-8"), where), where)
+                except CaseInputError as exc:
+                    yield exc
+                except UnicodeDecodeError:
+                    yield CaseInputError("not UTF-8 text", source=where)
 
     def read_bytes(
         self, data: bytes, suffix: str, *, source: str
@@ -514,6 +540,71 @@ def _bounded_lines(stream: Any, limit: int) -> Iterator[bytes | None]:
             yield None
         else:
             yield line
+
+
+def _starts_a_list(path: Path) -> bool:
+    with path.open("rb") as stream:
+        return stream.read(4096).lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"["
+
+
+_OPEN, _CLOSE, _QUOTE, _ESCAPE = frozenset(b"[{"), frozenset(b"]}"), ord('"'), ord("\\")
+_BLANK = frozenset(b" \t\r\n")
+
+
+def _list_elements(stream: Any, limit: int, source: str,
+                   chunk: int = 1 << 16) -> Iterator[bytes | CaseInputError | None]:
+    """The text of each element of the JSON list on ``stream``, without parsing it: None
+    for an element longer than ``limit`` (skipped to its end, never held whole), and a
+    CaseInputError, last, when the list is not closed or text follows it.
+
+    Only where each element ends is found here, by the brackets and strings around it
+    (JSON's structure is ASCII, which never occurs inside a UTF-8 sequence); each element
+    is then read by the strict reader. No maintained library splits a JSON list into
+    element texts: streaming parsers (ijson) hand back built objects, which would skip the
+    strict reader's checks (a repeated key, numbers out of bounds)."""
+    depth, in_string, escaped, started, closed, after_comma = 0, False, False, False, False, False
+    held = bytearray()
+    too_long = False
+    while True:
+        data = stream.read(chunk)
+        if not data:
+            break
+        for byte in data:
+            if closed:
+                if byte not in _BLANK:
+                    yield CaseInputError("not valid JSON: text after the end of the list",
+                                         source=source)
+                    return
+                continue
+            if not started:
+                if byte == ord("["):
+                    started = True
+                continue  # the BOM and blanks before it (checked by _starts_a_list)
+            if in_string:
+                escaped, in_string = (False, True) if escaped else (
+                    byte == _ESCAPE, byte != _QUOTE)
+            elif byte == _QUOTE:
+                in_string = True
+            elif byte in _OPEN:
+                depth += 1
+            elif depth and byte in _CLOSE:
+                depth -= 1
+            elif depth == 0 and byte in (ord(","), ord("]")):
+                text = bytes(held).strip()
+                if too_long:
+                    yield None
+                elif text or byte == ord(",") or after_comma:
+                    yield text  # an empty element (",,", "[,", ",]") is refused by the reader
+                held.clear()
+                too_long, closed, after_comma = False, byte == ord("]"), byte == ord(",")
+                continue
+            if not too_long:
+                held.append(byte)
+                if len(held) > limit:
+                    too_long = True
+                    held.clear()
+    if not closed:
+        yield CaseInputError("not valid JSON: the list is not closed with ]", source=source)
 
 
 def max_case_bytes() -> int:
