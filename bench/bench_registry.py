@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -152,15 +151,14 @@ def row_api(args) -> dict:
 
 
 # -- whole-process rows -----------------------------------------------------------------
-def _timed(cmd: list[str], **kw) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Wall seconds and peak RSS (MB, the largest child so far) of a command."""
+def _timed(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall seconds of a command, and the command's outcome (exit 0 or 1 expected)."""
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, **kw)
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd[:6])}: exit {done.returncode}: {done.stderr[-800:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak, done
+    return wall, done
 
 
 HAND_SCRIPT = """
@@ -187,7 +185,7 @@ def row_batch(args, work: Path) -> dict:
             f.write(texts[i % len(texts)].replace('"id": "', f'"id": "{i}-', 1) + "\n")
     script = work / "hand.py"
     script.write_text(HAND_SCRIPT.format(bench=str(Path(__file__).parent)), encoding="utf-8")
-    hand_wall, _, _ = _timed([sys.executable, str(script), str(batch)])
+    hand_wall, _ = _timed([sys.executable, str(script), str(batch)])
     # peak memory: measured in a child of its own, so earlier children do not mask it
     probe = [sys.executable, "-c",
              "import resource,subprocess,sys; subprocess.run(sys.argv[1:], "
@@ -229,9 +227,9 @@ def row_save(args, work: Path) -> dict:
                              for i, t in enumerate(texts)), encoding="utf-8")
     store = work / "save-store"
     _timed([*GG, "load", "--store", str(store)])
-    plain, _, _ = _timed([*GG, "reason", str(cases), "--format", "ndjson", "--store",
+    plain, _ = _timed([*GG, "reason", str(cases), "--format", "ndjson", "--store",
                           str(store)])
-    saving, _, _ = _timed([*GG, "reason", str(cases), "--format", "ndjson", "--store",
+    saving, _ = _timed([*GG, "reason", str(cases), "--format", "ndjson", "--store",
                            str(store), "--save"])
     size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
     shutil.rmtree(store)
@@ -241,15 +239,13 @@ def row_save(args, work: Path) -> dict:
 
 
 def row_query(args, work: Path) -> dict:
-    import pyoxigraph as ox
-
     from guidegraph.store.named_queries import library
 
     store = _store_with_runs(work, args.runs)
     text = library()["derived-by-action-in-runs"].text
     walls = []
     for _ in range(3):
-        wall, _, done = _timed([*GG, "query", "derived-by-action-in-runs", "--store",
+        wall, done = _timed([*GG, "query", "derived-by-action-in-runs", "--store",
                                 str(store), "--format", "csv"])
         walls.append(wall)
     product_rows = done.stdout.strip().splitlines()[1:]
@@ -265,7 +261,6 @@ def row_query(args, work: Path) -> dict:
                               text=True, check=True)
         base.append(time.perf_counter() - start)
     in_query = float(done.stdout.split()[0])
-    del ox
     return {"row": "query", "runs": args.runs, "product_s": min(walls),
             "baseline_s": min(base), "baseline_query_s": in_query,
             "ratio": min(walls) / min(base), "rows": len(product_rows),

@@ -125,8 +125,8 @@ def _load(data: rdflib.Graph) -> tuple[ox.Store, dict[ox.Literal, Literal]]:
     """The data graph in an Oxigraph store, and the data's literal for each literal the
     store returns.
 
-    Oxigraph keeps typed literals of the datatypes it knows in canonical form ("360.0" of
-    xsd:decimal comes back as "360"); an author must see the value as written, so each
+    Oxigraph keeps typed literals of the datatypes it knows in canonical form ("1.50" of
+    xsd:decimal comes back as "1.5"); an author must see the value as written, so each
     such literal is mapped back (when two spellings of one value occur, to the first)."""
     store = ox.Store()
     store.bulk_extend(ox.Quad(*map(_to_ox, t)) for t in data)
@@ -166,15 +166,16 @@ def _rows(store: ox.Store, check: _Check, originals: dict[ox.Literal, Literal]
 
 def _solutions(solutions: ox.QuerySolutions, originals: dict[ox.Literal, Literal],
                focus: rdflib.term.Node | None) -> Iterator[dict[str, rdflib.term.Node]]:
-    seen: list[dict[str, rdflib.term.Node]] = []
+    seen: set[frozenset[tuple[str, rdflib.term.Node]]] = set()
     names = [v.value for v in solutions.variables]
     for solution in solutions:
         row = {n: originals.get(solution[n]) or _from_ox(solution[n]) for n in names
                if solution[n] is not None}
         if focus is not None:
             row.setdefault("this", focus)
-        if row not in seen:
-            seen.append(row)
+        key = frozenset(row.items())
+        if key not in seen:
+            seen.add(key)
             yield row
 
 

@@ -5,9 +5,8 @@ family is a module of its own (as pySHACL keeps one module per constraint family
 one holds only what they share, the loaded files, and the order they run in:
 
 1. :mod:`~guidegraph.authoring.shacl`: ``shapes/authoring.ttl`` (compiled to queries on
-   Oxigraph, or pySHACL) over ontology +
-   guideline files + case contracts (the contracts are data here: criteria are checked
-   against the ranges and value sets they allow).
+   Oxigraph, or pySHACL) over ontology + guideline files + case contracts (the contracts
+   are data here: criteria are checked against the ranges and value sets they allow).
 2. :mod:`~guidegraph.authoring.flow`: algorithm flow (every step reachable from
    ``gg:firstStep``, no cycle, no step without a way out), and cycles among gg:overrides and
    among dependent actions, with networkx from the RDF.
