@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from guidegraph import __version__
+from guidegraph.reasoning.result import WHY_NOT
 
 if TYPE_CHECKING:
     from guidegraph.reasoning.reasoner import Reasoner
@@ -82,11 +83,12 @@ def _read_cases(reasoner: Reasoner, paths: tuple[str, ...]) -> tuple[list, list]
 @click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes for a large batch (default: the cores this process may "
                    "use); results stay in input order.")
-@click.option("--why-not", "why_not", type=click.Choice(["all", "undecided"]), default="all",
+@click.option("--why-not", "why_not", type=click.Choice(list(WHY_NOT)), default="all",
               show_default=True,
               help="How much of what does not apply each result lists: every statement with "
-                   "its deciding criteria, or only the undecided ones (the rest counted). "
-                   "Verdicts and their deciding statements are always in.")
+                   "its deciding criteria (all), only the undecided ones (undecided), or none; "
+                   "what is not listed is counted. Verdicts, their deciding statements and "
+                   "the facts they wait for are always in.")
 def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str, ...],
            store_spec: str | None, save: bool, jobs: int | None, why_not: str) -> None:
     """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -).

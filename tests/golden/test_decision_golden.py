@@ -20,6 +20,7 @@ from guidegraph.cli import main
 from guidegraph.knowledge.loading import Knowledge
 from guidegraph.provenance import record as provenance
 from guidegraph.reasoning.reasoner import Reasoner
+from guidegraph.reasoning.result import render_text
 
 ROOT = Path(__file__).parent / "decisions"
 CASES = sorted((ROOT / "cases").iterdir())
@@ -250,3 +251,42 @@ def test_membership_by_has_recommendation_alone(tmp_path: Path) -> None:
     late = compiled.reason(_case(compiled, ROOT / "cases" / "dd-more-specific-against.json"))
     [x] = [c for c in late.conclusions if c.action == "demo-x"]
     assert (x.direction, [o.rule for o in x.overridden]) == ("against", ["more-specific"])
+
+
+@pytest.mark.parametrize("why_not", ["undecided", "none"])
+def test_shorter_why_not_keeps_every_verdict_and_counts_the_rest(
+        demo: Reasoner, why_not: str) -> None:
+    """--why-not undecided|none drop only why-not detail: the verdicts, the derived statements,
+    the statements an undecided verdict waits on and every fact a verdict or population waits
+    for stay; what is dropped is counted, and the record reads back as the shorter result."""
+    short = Reasoner(demo.knowledge, why_not=why_not)
+    unknown_seen = rejected_seen = dropped_seen = 0
+    for path in [*CASES, *EXAMPLES]:
+        case = _case(demo, path)
+        full, brief = demo.reason(case), short.reason(case)
+        assert [c.to_json() for c in brief.conclusions] == [c.to_json() for c in full.conclusions]
+        assert [r.to_json(full.facts) for r in brief.recommendations] == [
+            r.to_json(full.facts) for r in full.recommendations]
+        unknown = [r for r in full.not_applicable if r.status == "unknown"]
+        unmet = len(full.not_applicable) - len(unknown)
+        unknown_seen, rejected_seen = unknown_seen + len(unknown), rejected_seen + unmet
+        data = brief.to_json()
+        assert data["rejected_not_listed"] == unmet
+        if why_not == "undecided":
+            assert [r.id for r in brief.not_applicable] == [r.id for r in unknown]
+            assert "undecided_not_listed" not in data
+            assert brief.missing_facts == full.missing_facts
+        else:
+            pending = {(c.guideline, p.id) for c in full.conclusions for p in c.pending}
+            assert [r.id for r in brief.not_applicable] == [
+                r.id for r in unknown if (r.guideline, r.id) in pending]
+            assert data["undecided_not_listed"] == len(unknown) - len(brief.not_applicable)
+            waited = {m for c in full.conclusions for m in c.missing_facts} | {
+                m for a in full.applicability.values() for m in a.missing}
+            assert set(brief.missing_facts) == waited <= set(full.missing_facts)
+            assert f"STATEMENTS UNDECIDED ({len(unknown)})" in render_text(brief)
+            dropped_seen += data["undecided_not_listed"]
+        back = provenance.from_triples(provenance.to_triples(brief, short), short).to_json()
+        assert back == {k: v for k, v in data.items() if not k.endswith("_not_listed")}
+    # the cases exercise every kind of dropped detail
+    assert unknown_seen and rejected_seen and (dropped_seen or why_not == "undecided")

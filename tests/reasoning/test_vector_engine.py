@@ -42,6 +42,7 @@ def test_engines_agree_on_a_synthetic_guideline(synthetic) -> None:
     closures._vector = None  # force the closure path for comparison
     reference = Reasoner(knowledge, engine="sparql")
     compact = Reasoner(knowledge, why_not="undecided")
+    bare = Reasoner(knowledge, why_not="none")
     assert vector._vector is not None
     for index, text in enumerate(synth.cases(300, seed=9, present=0.85)):
         case = vector.intake.from_object(json.loads(text))
@@ -56,3 +57,8 @@ def test_engines_agree_on_a_synthetic_guideline(synthetic) -> None:
         assert [r.id for r in short.not_applicable] == undecided
         assert short.rejected == len(full.not_applicable) - len(undecided)
         assert short.to_json()["rejected_not_listed"] == short.rejected
+        least = bare.reason(case)
+        pending = {p.id for c in full.conclusions for p in c.pending}
+        assert [r.id for r in least.not_applicable] == [i for i in undecided if i in pending]
+        assert least.undecided_unlisted == len(undecided) - len(least.not_applicable)
+        assert least.conclusions == full.conclusions

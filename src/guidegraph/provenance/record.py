@@ -398,6 +398,7 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
     conflicts = conflicts_of(conclusions, reasoner.decisions.direction)
     applicability = _read_applicability(by_s, run, reasoner, fact_key, known_only)
     missing_all = sorted({m for r in others if r.status == "unknown" for m in r.missing}
+                         | {m for c in conclusions for m in c.missing_facts}
                          | {m for a in applicability.values() for m in a.missing},
                          key=lambda k: order.get(k, len(order)))
     return Result(
@@ -565,7 +566,7 @@ def _read_conclusions(by_s: dict[str, dict[str, list[Any]]], run: str, reasoner:
         for pid in pending_ids:
             entity = f"{run}/rec/{guideline}/{pid}"
             pending.append(Pending(pid, sorted(
-                o.value for o in by_s[entity].get(GG + "missingFactKey", []))))
+                o.value for o in by_s.get(entity, {}).get(GG + "missingFactKey", []))))
         conclusion = Conclusion(
             action=reasoner.action_notation[action_iri], action_iri=action_iri,
             guideline=guideline, guideline_iri=guideline_iri,

@@ -47,6 +47,7 @@ from guidegraph.reasoning.plan import (
     RecommendationSpec,
 )
 from guidegraph.reasoning.result import (
+    WHY_NOT,
     Applicability,
     Conclusion,
     CriterionOutcome,
@@ -67,15 +68,19 @@ class Reasoner:
     def __init__(self, knowledge: Knowledge | None = None, *, engine: str = "compiled",
                  why_not: str = "all") -> None:
         """``engine``: compiled (closures; numpy arrays for large guidelines), vector (always
-        arrays) or sparql (the reference). ``why_not``: "all" lists every recommendation that
-        does not apply with its deciding criteria; "undecided" lists only the undecided ones
-        and counts the rest, for registry-scale batches over large guidelines (explain still
-        answers why-not for any of them)."""
+        arrays) or sparql (the reference). ``why_not`` (one of WHY_NOT): "all" lists every
+        recommendation that does not apply with its deciding criteria; "undecided" lists only
+        the undecided ones and counts the rejected; "none" lists only the undecided ones an
+        undecided verdict waits on and counts the rest, for registry-scale batches over large
+        guidelines. Verdicts are complete in every mode (an
+        undecided one names its pending statements and the facts they wait for), and explain
+        still answers why-not for any recommendation."""
         if engine not in ("compiled", "vector", "sparql"):
             raise ConfigurationError(
                 f"engine {engine!r} is not known; allowed: compiled, vector, sparql")
-        if why_not not in ("all", "undecided"):
-            raise ConfigurationError(f"why_not {why_not!r} is not known; allowed: all, undecided")
+        if why_not not in WHY_NOT:
+            raise ConfigurationError(
+                f"why_not {why_not!r} is not known; allowed: {', '.join(WHY_NOT)}")
         self.why_not = why_not
         self.knowledge = knowledge or Knowledge.load()
         self.engine = engine
@@ -254,7 +259,7 @@ class Reasoner:
                 continue
             if outcome.status == MET:
                 derived.append(outcome)
-            elif outcome.status == UNMET and self.why_not == "undecided":
+            elif outcome.status == UNMET and self.why_not != "all":
                 rejected += 1
             else:
                 others.append(outcome)
@@ -519,7 +524,7 @@ class Reasoner:
         if skip:  # a guideline outside its population contributes no statement
             keep[[i for i, s in enumerate(self.recommendations) if s.guideline in skip]] = False
             recs = np.where(keep, recs, UNMET_CODE).astype(recs.dtype)
-        if self.why_not == "undecided":
+        if self.why_not != "all":
             chosen = np.flatnonzero(recs != UNMET_CODE)
             rejected = int(np.count_nonzero((recs == UNMET_CODE) & keep))
         elif skip:
@@ -555,7 +560,13 @@ class Reasoner:
 
     def _result(self, case: Case, derived: list, others: list, rejected: int, started: str,
                 conclusions: list[Conclusion], applies: dict[str, Applicability]) -> Result:
+        undecided_unlisted = None
+        if self.why_not == "none":  # only the statements an undecided verdict waits on
+            pending = {(c.guideline, p.id) for c in conclusions for p in c.pending}
+            listed = [o for o in others if (o.guideline, o.id) in pending]
+            undecided_unlisted, others = len(others) - len(listed), listed
         missing_all = {m for o in others for m in o.missing}
+        missing_all.update(m for c in conclusions for m in c.missing_facts)
         missing_all.update(m for a in applies.values() for m in a.missing)
         conflicts = conflicts_of(conclusions, self.decisions.direction)
         order = self._key_order
@@ -568,7 +579,8 @@ class Reasoner:
             conflicts=conflicts, provenance=self.run_iri(case),
             facts={k: display(k, facts[k]) for k in sorted(facts, key=lambda k: order.get(k, 0))},
             defaulted=sorted(case.defaulted), started=started, ended=timestamp(),
-            rejected=rejected if self.why_not == "undecided" else None,
+            rejected=rejected if self.why_not != "all" else None,
+            undecided_unlisted=undecided_unlisted,
             conclusions=conclusions, applicability=applies, disclaimers=self.disclaimers)
 
     def _outcome(self, spec: RecommendationSpec, case: Case, leaf: dict[str, str],

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from guidegraph.reasoning.plan import RecommendationSpec
 
+#: How much of what does not apply a result lists (Reasoner's ``why_not``, reason --why-not).
+WHY_NOT = ("all", "undecided", "none")
 _MARK = "\ue000"  # private-use character marking where a fact value goes in cached JSON
 
 
@@ -270,7 +272,9 @@ class Result:
     defaulted: list[str] = field(default_factory=list)
     started: str = ""
     ended: str = ""
-    rejected: int | None = None  # recommendations not listed (why_not="undecided"), counted
+    rejected: int | None = None  # rejected recommendations not listed (why_not), counted
+    #: undecided recommendations no verdict waits on, not listed (why_not="none"), counted
+    undecided_unlisted: int | None = None
     conclusions: list[Conclusion] = field(default_factory=list)
     #: guideline id -> whether its population includes the case (every loaded guideline)
     applicability: dict[str, Applicability] = field(default_factory=dict)
@@ -280,7 +284,10 @@ class Result:
                                                               compare=False)
 
     def _rejected(self) -> dict[str, int]:
-        return {} if self.rejected is None else {"rejected_not_listed": self.rejected}
+        out = {} if self.rejected is None else {"rejected_not_listed": self.rejected}
+        if self.undecided_unlisted is not None:
+            out["undecided_not_listed"] = self.undecided_unlisted
+        return out
 
     def guidelines_json(self) -> list[dict[str, Any]]:
         """``guidelines[]``: each loaded guideline version, its review status and whether it
@@ -461,7 +468,8 @@ def _undecided_lines(result: Result, undecided: list[RecommendationOutcome]
     from in one line, since listing all its undecided statements would bury what does apply
     (JSON keeps them all). Also the facts named, and whether a guideline was summarised."""
     active = {r.guideline for r in result.recommendations}
-    lines = [f"STATEMENTS UNDECIDED ({len(undecided)}): no criterion unmet, some facts "
+    count = len(undecided) + (result.undecided_unlisted or 0)
+    lines = [f"STATEMENTS UNDECIDED ({count}): no criterion unmet, some facts "
              "missing"]
     shown_missing: list[str] = []
     quiet: dict[str, list[RecommendationOutcome]] = {}
@@ -478,6 +486,9 @@ def _undecided_lines(result: Result, undecided: list[RecommendationOutcome]
                      f"it needs {len(keys)} facts the case does not give "
                      f"({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}; "
                      "--format json lists them)")
+    if result.undecided_unlisted:
+        lines.append(f"  {result.undecided_unlisted} more that no verdict waits for, not "
+                     "listed (--why-not none)")
     lines.append("")
     return lines, shown_missing, bool(quiet)
 
