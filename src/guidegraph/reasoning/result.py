@@ -480,12 +480,13 @@ def _undecided_lines(result: Result, undecided: list[RecommendationOutcome]
             shown_missing += [k for k in rec.missing if k not in shown_missing]
         else:
             quiet.setdefault(rec.guideline, []).append(rec)
+    listed = "them" if result.undecided_unlisted is None else "those a verdict waits on"
     for guideline, recs in sorted(quiet.items()):
         keys = sorted({k for r in recs for k in r.missing})
         lines.append(f"  {guideline}: {len(recs)} recommendations undecided, none derived; "
                      f"it needs {len(keys)} facts the case does not give "
                      f"({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}; "
-                     "--format json lists them)")
+                     f"--format json lists {listed})")
     if result.undecided_unlisted:
         lines.append(f"  {result.undecided_unlisted} more that no verdict waits for, not "
                      "listed (--why-not none)")
