@@ -62,7 +62,7 @@ P = {name: _n(GG + name) for name in (
     "conflictingResult", "action", "direction", "ActionVerdict", "verdict", "decidedUnder",
     "decidedBy", "pendingOn", "strengthText", "SetAside", "setAsideBy", "byRule",
     "usedVerdict", "GuidelineApplicability", "applicabilityOf", "applies",
-    "reviewStatusAtRun")}
+    "reviewStatusAtRun", "rejectedNotListed", "undecidedNotListed")}
 PV = {name: _n(PROV + name) for name in (
     "Activity", "Entity", "SoftwareAgent", "Derivation", "startedAtTime", "endedAtTime",
     "wasAssociatedWith", "used", "wasGeneratedBy", "wasDerivedFrom", "qualifiedDerivation",
@@ -121,6 +121,10 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
               (pv["startedAtTime"], _typed(result.started, XSD + "dateTime")),
               (pv["endedAtTime"], _typed(result.ended, XSD + "dateTime")),
               (pv["wasAssociatedWith"], agent), (pv["used"], case))
+    for count, name in ((result.rejected, "rejectedNotListed"),
+                        (result.undecided_unlisted, "undecidedNotListed")):
+        if count is not None:  # what --why-not left out, counted
+            add(f"{run} {g[name]} {_typed(str(count), XSD + 'integer')} .")
     if self_contained:
         lines.extend(agent_lines())
         add(f"{case} {_T} {g['Case']} .")
@@ -377,6 +381,11 @@ def serialize_ntriples(nt: str, fmt: str) -> str:
     return serialize(triples, fmt)
 
 
+def _count(by_s: dict[str, dict[str, list[Any]]], run: str, name: str) -> int | None:
+    values = by_s[run].get(GG + name, [])
+    return int(values[0].value) if values else None
+
+
 def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
                  run_iri: str | None = None, *, known_only: bool = False) -> Result:
     """Read a run back into a Result (static text and grades come from the loaded guideline)."""
@@ -408,6 +417,8 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
         facts={k: facts[k] for k in sorted(facts, key=lambda k: order.get(k, 0))},
         defaulted=sorted(defaulted), started=one(run, PROV + "startedAtTime").value,
         ended=one(run, PROV + "endedAtTime").value, conclusions=conclusions,
+        rejected=_count(by_s, run, "rejectedNotListed"),
+        undecided_unlisted=_count(by_s, run, "undecidedNotListed"),
         applicability=applicability,
         disclaimers={g: t for g, t in reasoner.disclaimers.items() if g in applicability})
 
