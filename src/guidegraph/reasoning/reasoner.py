@@ -72,9 +72,9 @@ class Reasoner:
         recommendation that does not apply with its deciding criteria; "undecided" lists only
         the undecided ones and counts the rejected; "none" lists only the undecided ones an
         undecided verdict waits on and counts the rest, for registry-scale batches over large
-        guidelines. Verdicts are complete in every mode (an
-        undecided one names its pending statements and the facts they wait for), and explain
-        still answers why-not for any recommendation."""
+        guidelines. Verdicts are complete in every mode (an undecided one names its pending
+        statements and the facts they wait for); explain of the case still answers why-not
+        for any recommendation."""
         if engine not in ("compiled", "vector", "sparql"):
             raise ConfigurationError(
                 f"engine {engine!r} is not known; allowed: compiled, vector, sparql")

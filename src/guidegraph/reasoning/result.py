@@ -283,7 +283,8 @@ class Result:
     _conflict_map: dict[tuple[str, str], str] | None = field(default=None, repr=False,
                                                               compare=False)
 
-    def _rejected(self) -> dict[str, int]:
+    def _unlisted(self) -> dict[str, int]:
+        """The counts of what --why-not left out (no key when nothing was)."""
         out = {} if self.rejected is None else {"rejected_not_listed": self.rejected}
         if self.undecided_unlisted is not None:
             out["undecided_not_listed"] = self.undecided_unlisted
@@ -309,7 +310,7 @@ class Result:
             "conclusions": [c.to_json() for c in self.conclusions],
             "conflicts": self.conflicts,
             "provenance": self.provenance,
-            **self._rejected(),
+            **self._unlisted(),
         }
 
     def to_json_text(self) -> str:
@@ -318,7 +319,7 @@ class Result:
                           ensure_ascii=False, separators=(",", ":"))[:-1]
         missing = json.dumps(self.missing_facts, ensure_ascii=False, separators=(",", ":"))
         tail = json.dumps({"conflicts": self.conflicts,
-                           "provenance": self.provenance, **self._rejected()},
+                           "provenance": self.provenance, **self._unlisted()},
                           ensure_ascii=False, separators=(",", ":"))[1:]
         conclusions = ",".join(c.json_text() for c in self.conclusions)
         escaped = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in self.facts.items()}
