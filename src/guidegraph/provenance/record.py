@@ -100,17 +100,23 @@ def _describe(add: Callable[[str], None], subject: str, *pairs: tuple[str, str])
         add(f"{subject} {predicate} {obj} .")
 
 
-def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = True) -> str:
+def to_ntriples(result: Result, reasoner: Reasoner, *, stored: bool = False) -> str:
     """The run as PROV-O, in N-Triples.
 
-    ``self_contained=False`` leaves out what other graphs of a store already say (the
-    software agent, the guideline snapshots, the case and its current facts), so that no
-    triple is stored twice: Oxigraph's union default graph does not remove duplicates.
+    ``stored=True`` writes the run graph a store keeps: without what other graphs of the
+    store already say (the software agent, the guideline snapshots, the case and its
+    current facts), so no triple is stored twice (Oxigraph's union default graph does not
+    remove duplicates), and without what ``queries/provenance/expand-run.rq`` derives
+    again from the rest and the run's guideline snapshots (types PROV-O implies, a
+    statement's notation, action and direction, links that repeat another): about half
+    the triples, so half the writing. :func:`guidegraph.provenance.runs.run_record` puts
+    the full record back together.
 
     Written as text rather than term objects: building ~1,000 terms per case would cost
     more than the whole evaluation. IRIs come from the run IRI and from the loaded,
     already-validated graphs; literals are escaped.
     """
+    self_contained = not stored
     lines: list[str] = []
     add = lines.append
     g, pv = _G, _PR
@@ -140,7 +146,7 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, self_contained: bool = Tr
     _fact_lines(add, result, reasoner, case, run, self_contained)
     _conflict_lines(add, result, reasoner, run)
     return result.provenance.join(_with_cached_blocks("\n".join(lines) + "\n", result,
-                                                      reasoner))
+                                                      reasoner, full=self_contained))
 
 
 def _fact_lines(add: Callable[[str], None], result: Result, reasoner: Reasoner, case: str,
@@ -153,7 +159,9 @@ def _fact_lines(add: Callable[[str], None], result: Result, reasoner: Reasoner, 
         node = f"<{result.provenance}/fact/{key}>"
         term = (f"<{spec.allowed[value]}>" if spec.kind == "concept"
                 else _typed(value, XSD + spec.kind))
-        _describe(add, node, (_T, g["CaseFact"]), (g["aboutCase"], case),
+        if self_contained:
+            add(f"{node} {_T} {g['CaseFact']} .")
+        _describe(add, node, (g["aboutCase"], case),
                   (g["factKey"], _s(key)), (g["factProperty"], f"<{spec.iri}>"),
                   (f"<{RDF}value>", term))
         if self_contained:
@@ -179,9 +187,11 @@ def _conflict_lines(add: Callable[[str], None], result: Result, reasoner: Reason
                     f"{_entity(rec, specs[rec.iri]).replace(_RUN, result.provenance)} .")
 
 
-def _with_cached_blocks(head: str, result: Result, reasoner: Reasoner) -> list[str]:
+def _with_cached_blocks(head: str, result: Result, reasoner: Reasoner, *,
+                        full: bool) -> list[str]:
     """The run's text in pieces to join with the run IRI: ``head``, then the outcome,
-    verdict and applicability blocks, each cached on its object split at the run IRI."""
+    verdict and applicability blocks, each cached on its object split at the run IRI
+    (the full and the stored form cached apart: ``prov_parts`` is keyed by ``full``)."""
     g, specs = _G, reasoner.spec_by_iri
     pieces: list[str] = [head]
 
@@ -190,24 +200,24 @@ def _with_cached_blocks(head: str, result: Result, reasoner: Reasoner) -> list[s
         pieces.extend(parts[1:])
 
     for rec in result.all_outcomes():
-        if rec.prov_parts is None:
-            rec.prov_parts = _outcome_block(rec, specs[rec.iri],
-                                            reasoner.verdict_action).split(_RUN)
-        join(rec.prov_parts)
+        if full not in rec.prov_parts:
+            rec.prov_parts[full] = _outcome_block(rec, specs[rec.iri],
+                                                  reasoner.verdict_action, full).split(_RUN)
+        join(rec.prov_parts[full])
         for warning in result.conflict_warnings(rec) if rec.status == "met" else ():
             if warning.startswith("conflict:"):
                 join(f"{_entity(rec, specs[rec.iri])} {g['warning']} {_s(warning)} .\n"
                      .split(_RUN))
     for conclusion in result.conclusions:
-        if conclusion.prov_parts is None:
-            conclusion.prov_parts = _conclusion_block(conclusion, reasoner).split(_RUN)
-        join(conclusion.prov_parts)
+        if full not in conclusion.prov_parts:
+            conclusion.prov_parts[full] = _conclusion_block(conclusion, full).split(_RUN)
+        join(conclusion.prov_parts[full])
     iris = {gl["id"]: gl["iri"] for gl in result.guidelines}
     for gid, app in result.applicability.items():
-        if app.prov_parts is None:
-            app.prov_parts = _applicability_block(
-                app, iris[gid], reasoner.review_status_iri.get(gid, "")).split(_RUN)
-        join(app.prov_parts)
+        if full not in app.prov_parts:
+            app.prov_parts[full] = _applicability_block(
+                app, iris[gid], reasoner.review_status_iri.get(gid, ""), full).split(_RUN)
+        join(app.prov_parts[full])
     return pieces
 
 
@@ -216,34 +226,38 @@ def verdict_iri(run: str, guideline: str, action: str) -> str:
     return f"{run}/verdict/{guideline}/{action}"
 
 
-def _conclusion_block(c: Conclusion, reasoner: Reasoner) -> str:
+def _conclusion_block(c: Conclusion, full: bool) -> str:
     """PROV-O lines of one verdict, with the run IRI left as a placeholder.
 
     The verdict is derived from the prevailing outcomes (prov:wasDerivedFrom, gg:decidedBy);
     each applicable outcome a rule set aside is a qualified influence naming the outcome
-    that prevailed and the rule.
+    that prevailed and the rule. Without ``full``, the stored form (see to_ntriples).
     """
     g, pv = _G, _PR
     node = f"<{verdict_iri(_RUN, c.guideline, c.action)}>"
     def ent(rec_id: str) -> str:
         return f"<{_RUN}/rec/{c.guideline}/{rec_id}>"
 
-    out = [f"{node} {_T} {g['ActionVerdict']} .", f"{node} {_T} {pv['Entity']} .",
+    out = [f"{node} {_T} {g['ActionVerdict']} .",
            f"{node} {pv['wasGeneratedBy']} <{_RUN}> .",
            f"{node} {g['action']} <{c.action_iri}> .",
            f"{node} {g['decidedUnder']} <{c.guideline_iri}> .",
            f"{node} {g['verdict']} <{GG}verdict-{c.direction}> ."]
     add = out.append
+    if full:
+        add(f"{node} {_T} {pv['Entity']} .")
     if c.strength:
         add(f"{node} {g['strengthText']} {_s(c.strength)} .")
     for rec_id in c.decided_by:
-        add(f"{node} {pv['wasDerivedFrom']} {ent(rec_id)} .")
+        if full:
+            add(f"{node} {pv['wasDerivedFrom']} {ent(rec_id)} .")
         add(f"{node} {g['decidedBy']} {ent(rec_id)} .")
     for index, (loser, winner, rule) in enumerate(c.set_aside):
         inf = f"<{verdict_iri(_RUN, c.guideline, c.action)}/set-aside/{index}>"
         add(f"{node} {pv['qualifiedInfluence']} {inf} .")
         add(f"{inf} {_T} {g['SetAside']} .")
-        add(f"{inf} {_T} {pv['Influence']} .")
+        if full:
+            add(f"{inf} {_T} {pv['Influence']} .")
         add(f"{inf} {pv['influencer']} {ent(loser)} .")
         add(f"{inf} {g['setAsideBy']} {ent(winner)} .")
         add(f"{inf} {g['byRule']} <{rule}> .")
@@ -271,11 +285,12 @@ def _entity(rec: RecommendationOutcome, spec: RecommendationSpec) -> str:
 
 
 def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec,
-                   verdict_of: dict[str, str]) -> str:
+                   verdict_of: dict[str, str], full: bool) -> str:
     """PROV-O lines of one outcome, with the run IRI left as a placeholder.
 
     An outcome depends only on the facts it read, so its block can be cached with it and
     reused for every case with the same facts; conflict warnings are added per run.
+    Without ``full``, the stored form (see to_ntriples).
     """
     g, pv = _G, _PR
     run = f"<{_RUN}>"
@@ -283,15 +298,18 @@ def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec,
     rec_node = f"<{rec.iri}>"
     out = [
         f"{ent} {_T} {g[_STATUS_CLASS[rec.status]]} .",
-        f"{ent} {_T} {pv['Entity']} .",
         f"{ent} {g['evaluates']} {rec_node} .",
-        f"{ent} {_NOT} {_s(rec.id)} .",
-        f"{ent} {g['status']} <{GG}{rec.status}> .",
-        f"{ent} {g['action']} <{spec.action_iri}> .",
-        f"{ent} {g['direction']} <{GG}{rec.direction}> .",
         f"{ent} {pv['wasGeneratedBy']} {run} .",
-        f"{ent} {pv['wasDerivedFrom']} {rec_node} .",
     ]
+    if full:
+        out += [
+            f"{ent} {_T} {pv['Entity']} .",
+            f"{ent} {_NOT} {_s(rec.id)} .",
+            f"{ent} {g['status']} <{GG}{rec.status}> .",
+            f"{ent} {g['action']} <{spec.action_iri}> .",
+            f"{ent} {g['direction']} <{GG}{rec.direction}> .",
+            f"{ent} {pv['wasDerivedFrom']} {rec_node} .",
+        ]
     add = out.append
     for warning in rec.warnings:
         if not warning.startswith("conflict:"):
@@ -301,16 +319,18 @@ def _outcome_block(rec: RecommendationOutcome, spec: RecommendationSpec,
             add(f"{ent} {g['restsOnCitation']} <{cit}> .")
     for key in rec.missing:
         add(f"{ent} {g['missingFactKey']} {_s(key)} .")
-    _evaluation_lines(out, ent, rec_node, rec.criteria, rec.status == "met",
-                      {c: verdict_iri(_RUN, spec.guideline, a) for c, a in verdict_of.items()})
+    _evaluation_lines(out, ent, rec_node, rec.criteria, full and rec.status == "met",
+                      {c: verdict_iri(_RUN, spec.guideline, a) for c, a in verdict_of.items()},
+                      full)
     return "\n".join(out) + "\n"
 
 
 def _evaluation_lines(out: list[str], ent: str, about: str, criteria: list[CriterionOutcome],
-                      derived: bool, verdicts: dict[str, str]) -> None:
+                      derived: bool, verdicts: dict[str, str], full: bool) -> None:
     """Qualified derivations of ``ent``: one per criterion evaluation, naming the criterion,
     its status, the facts it read or missed, and a verdict it read (``verdicts``: criterion
-    IRI -> verdict IRI); with ``derived``, ``ent`` is also derived from the facts read."""
+    IRI -> verdict IRI); with ``derived``, ``ent`` is also derived from the facts read.
+    Without ``full``, the stored form: no types, entity or activity of the evaluations."""
     g, pv = _G, _PR
     add = out.append
     run = f"<{_RUN}>"
@@ -318,9 +338,11 @@ def _evaluation_lines(out: list[str], ent: str, about: str, criteria: list[Crite
     for index, crit in enumerate(criteria):
         ev = f"<{ent_iri}/eval/{index}>"
         add(f"{ent} {pv['qualifiedDerivation']} {ev} .")
-        _describe(add, ev, (_T, g["CriterionEvaluation"]), (_T, pv["Derivation"]),
-                  (pv["entity"], about), (pv["hadActivity"], run),
-                  (g["criterion"], f"<{crit.iri}>"), (g["status"], f"<{GG}{crit.status}>"),
+        if full:
+            _describe(add, ev, (_T, g["CriterionEvaluation"]), (_T, pv["Derivation"]),
+                      (pv["entity"], about), (pv["hadActivity"], run))
+        _describe(add, ev, (g["criterion"], f"<{crit.iri}>"),
+                  (g["status"], f"<{GG}{crit.status}>"),
                   (g["evaluationIndex"], _typed(str(index), XSD + "integer")))
         if crit.via:
             add(f"{ev} {g['viaPath']} {_s(' > '.join(crit.via))} .")
@@ -341,12 +363,15 @@ def applicability_iri(run: str, guideline: str) -> str:
     return f"{run}/applicability/{guideline}"
 
 
-def _applicability_block(app: Applicability, guideline_iri: str, review_iri: str) -> str:
+def _applicability_block(app: Applicability, guideline_iri: str, review_iri: str,
+                         full: bool) -> str:
     """PROV-O lines of whether a guideline applies, run IRI left as a placeholder: the
-    population criteria that decided it, as qualified derivations like an outcome's."""
+    population criteria that decided it, as qualified derivations like an outcome's.
+    Without ``full``, the stored form (see to_ntriples)."""
     g, pv = _G, _PR
     node = f"<{applicability_iri(_RUN, app.guideline)}>"
-    out = [f"{node} {_T} {g['GuidelineApplicability']} .", f"{node} {_T} {pv['Entity']} .",
+    out = [f"{node} {_T} {g['GuidelineApplicability']} .",
+           *([f"{node} {_T} {pv['Entity']} ."] if full else []),
            f"{node} {pv['wasGeneratedBy']} <{_RUN}> .",
            f"{node} {g['applicabilityOf']} <{guideline_iri}> .",
            f"{node} {g['applies']} <{GG}applies-{app.applies}> ."]
@@ -354,7 +379,8 @@ def _applicability_block(app: Applicability, guideline_iri: str, review_iri: str
         out.append(f"{node} {g['reviewStatusAtRun']} <{review_iri}> .")
     for key in app.missing:
         out.append(f"{node} {g['missingFactKey']} {_s(key)} .")
-    _evaluation_lines(out, node, f"<{guideline_iri}>", app.criteria, app.applies == "yes", {})
+    _evaluation_lines(out, node, f"<{guideline_iri}>", app.criteria,
+                      full and app.applies == "yes", {}, full)
     return "\n".join(out) + "\n"
 
 

@@ -82,8 +82,9 @@ class RecommendationOutcome:
     warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     cautions: list[str] = field(default_factory=list)  # short form of citation warnings
-    #: Cached PROV-O lines of this outcome, split where the run IRI goes (see provenance).
-    prov_parts: list[str] | None = field(default=None, repr=False, compare=False)
+    #: Cached PROV-O lines of this outcome, split where the run IRI goes (see provenance),
+    #: by form (True: the full record, False: the stored form).
+    prov_parts: dict[bool, list[str]] = field(default_factory=dict, repr=False, compare=False)
     #: Cached compact JSON of this outcome, split where fact values go (see to_json_text).
     json_parts: list[str] | None = field(default=None, repr=False, compare=False)
     #: What a verdict reads of this outcome (status and missing facts), for its cache key.
@@ -167,8 +168,8 @@ class Applicability:
     criteria: list[CriterionOutcome] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     review_status: str = ""
-    #: Cached PROV-O lines, split where the run IRI goes (see provenance).
-    prov_parts: list[str] | None = field(default=None, repr=False, compare=False)
+    #: Cached PROV-O lines, split where the run IRI goes (see provenance), by form.
+    prov_parts: dict[bool, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self, facts: dict[str, str]) -> dict[str, Any]:
         out: dict[str, Any] = {"review_status": self.review_status or "not stated",
@@ -227,8 +228,8 @@ class Conclusion:
     warnings: list[str] = field(default_factory=list)
     #: Every (set-aside id, prevailing id, rule IRI), for the provenance record.
     set_aside: list[tuple[str, str, str]] = field(default_factory=list)
-    #: Cached PROV-O lines, split where the run IRI goes (see provenance).
-    prov_parts: list[str] | None = field(default=None, repr=False, compare=False)
+    #: Cached PROV-O lines, split where the run IRI goes (see provenance), by form.
+    prov_parts: dict[bool, list[str]] = field(default_factory=dict, repr=False, compare=False)
     json_cache: str | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:

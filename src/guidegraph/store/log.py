@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from guidegraph.clock import timestamp
-from guidegraph.store.hashing import ABSENT, DEFAULT_GRAPH, content_hash, ntriples_hash
+from guidegraph.store.hashing import (
+    ABSENT,
+    DEFAULT_GRAPH,
+    content_hash,
+    ntriples_hashes,
+)
 from guidegraph.vocab import GG, LOG_ENTRY_BASE, LOG_GRAPH, RDF_TYPE, XSD
 
 if TYPE_CHECKING:
@@ -206,31 +211,34 @@ def write_logged(store: Store, changes: list[GraphChange],
                  append: dict[str, list[ox.Triple]] | None = None,
                  actor: str | None = None, texts: dict[str, bytes] | None = None) -> None:
     """Write ``graphs`` (each replaced) and ``append`` graphs (only added to) with one log
-    entry per change, chained after the current head, in one transaction.
+    entry per change, chained after the current head.
 
     Each entry records the content hash of the graphs its change wrote as they will be
     stored: a replaced graph as given, an appended one with what it held already.
-    ``texts``: a replaced graph's triples as the N-Triples they were parsed from, hashed
-    from the text (a native parse, cheaper than handing each triple back to the engine)."""
+    ``texts``: further graphs given as N-Triples (each replaced), written and hashed from
+    the text: a native parse, cheaper than building a term object per triple. How they are
+    written is the store's :meth:`~guidegraph.store.base.Store.write_graphs`; the entries
+    go with the last write, so an entry never names a graph that is not written whole."""
     graphs = {g: list(ts) for g, ts in (graphs or {}).items()}
     append = {g: list(ts) for g, ts in (append or {}).items()}
+    texts = dict(texts or {})
     now = timestamp()
     who = actor or default_actor()
     with APPEND_LOCK:  # head read and entries written as one step
         head_seq, head_hash = chain_head(store)
         for offset, change in enumerate(changes, 1):
             if change.stamp:
+                entry_iri = f"{LOG_ENTRY_BASE}{head_seq + offset}"
+                if change.graph in texts:
+                    texts[change.graph] += (f"<{change.graph}> <{GG}logEntry> <{entry_iri}> "
+                                            ".\n").encode()
+                    continue
                 stamp = ox.Triple(ox.NamedNode(change.graph), _q("logEntry"),
-                                  ox.NamedNode(f"{LOG_ENTRY_BASE}{head_seq + offset}"))
+                                  ox.NamedNode(entry_iri))
                 (graphs if change.graph in graphs else append)[change.graph].append(stamp)
-        hashes = {}
+        hashes = ntriples_hashes(texts)
         for g, ts in graphs.items():
-            if texts and g in texts:
-                stamps = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in ts
-                                 if t.predicate.value == GG + "logEntry")
-                hashes[g] = ntriples_hash(texts[g] + stamps.encode())
-            else:
-                hashes[g] = content_hash(ts)
+            hashes[g] = content_hash(ts)
         for g, ts in append.items():
             hashes[g] = content_hash([*store.graph_triples(g), *ts])
         log: list[ox.Triple] = []
@@ -245,7 +253,7 @@ def write_logged(store: Store, changes: list[GraphChange],
             entry.hash = entry.computed_hash()
             head_hash = entry.hash
             log += _entry_triples(entry)
-        store.add_graphs(graphs, append={**append, LOG_GRAPH: log})
+        store.write_graphs(graphs, texts=texts, append={**append, LOG_GRAPH: log})
 
 
 def logged_update(store: Store, text: str, actor: str, *,
