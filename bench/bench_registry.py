@@ -3,7 +3,7 @@
 Run on demand (never in CI):
 
     python bench/bench_registry.py [--rows api,batch,save,query,sparql,scale]
-        [--cases 3000] [--batch 100000] [--save 1000] [--runs 1000] [--requests 40]
+        [--cases 3000] [--batch 100000] [--save 10000] [--runs 1000] [--requests 40]
         [--scale 10000] [--write]
 
 Rows (every baseline runs in the same process run, on the same cases, answers compared):
@@ -17,8 +17,9 @@ Rows (every baseline runs in the same process run, on the same cases, answers co
   version as a script over the same file on one core.
 * ``save``: ``reason --save`` of ``--save`` cases into a fresh store against the same command
   without ``--save``.
-* ``query``: ``guidegraph query derived-by-action-in-runs`` over a store of ``--runs`` stored
-  runs against the same query text on pyoxigraph over the store's union default graph
+* ``query``: ``guidegraph query derived-by-action-in-runs`` (every run's derived statements,
+  counted) and ``runs-for-case`` (one case's runs) over a store of ``--runs`` stored runs,
+  each against the same query text on pyoxigraph over the store's union default graph
   (one process, the store opened read-only).
 * ``sparql``: ``/sparql`` p50 of the README's query on ``guidegraph serve``, store with
   ``--runs`` runs against the same server over a store with the knowledge only.
@@ -238,17 +239,20 @@ def row_save(args, work: Path) -> dict:
             "store_mb": size / 2**20, "target": "10,000 cases <= 60 s (<= 5 ms a run)"}
 
 
-def row_query(args, work: Path) -> dict:
+def _query_pair(store: Path, name: str, bind: list[str]) -> tuple[float, float, float, int]:
+    """(product wall s, baseline wall s, baseline in-query s, rows): ``guidegraph query NAME``
+    in a fresh process against the same text (bindings as a VALUES block, as the product
+    sends them) on pyoxigraph over the union default graph, store opened read-only."""
+    from guidegraph.store.base import bind_values, parse_bindings
     from guidegraph.store.named_queries import library
 
-    store = _store_with_runs(work, args.runs)
-    text = library()["derived-by-action-in-runs"].text
+    text = bind_values(library()[name].text, parse_bindings(bind))
     walls = []
     for _ in range(3):
-        wall, done = _timed([*GG, "query", "derived-by-action-in-runs", "--store",
-                                str(store), "--format", "csv"])
+        wall, done = _timed([*GG, "query", name, *(f"--bind={b}" for b in bind), "--store",
+                             str(store), "--format", "csv"])
         walls.append(wall)
-    product_rows = done.stdout.strip().splitlines()[1:]
+    rows = len(done.stdout.strip().splitlines()) - 1
     probe = (f"import pyoxigraph as ox, time, sys\n"
              f"s = ox.Store.read_only({str(store)!r})\n"
              f"t = time.perf_counter()\n"
@@ -260,10 +264,19 @@ def row_query(args, work: Path) -> dict:
         done = subprocess.run([sys.executable, "-c", probe], input=text, capture_output=True,
                               text=True, check=True)
         base.append(time.perf_counter() - start)
-    in_query = float(done.stdout.split()[0])
-    return {"row": "query", "runs": args.runs, "product_s": min(walls),
-            "baseline_s": min(base), "baseline_query_s": in_query,
-            "ratio": min(walls) / min(base), "rows": len(product_rows),
+    return min(walls), min(base), float(done.stdout.split()[0]), rows
+
+
+def row_query(args, work: Path) -> dict:
+    store = _store_with_runs(work, args.runs)
+    product, baseline, in_query, rows = _query_pair(store, "derived-by-action-in-runs", [])
+    one = _query_pair(store, "runs-for-case", [f"case=s{args.runs // 2}-gen-{args.runs // 2}"])
+    size = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+    return {"row": "query", "runs": args.runs, "store_mb": size / 2**20,
+            "product_s": product, "baseline_s": baseline, "baseline_query_s": in_query,
+            "ratio": product / baseline, "rows": rows,
+            "case_product_s": one[0], "case_baseline_s": one[1],
+            "case_baseline_query_s": one[2], "case_ratio": one[0] / one[1], "case_rows": one[3],
             "target": "100,000 runs <= 1 s"}
 
 
@@ -382,7 +395,7 @@ def main() -> None:
     parser.add_argument("--rows", default="api,batch,save,query,sparql,scale")
     parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=100_000)
-    parser.add_argument("--save", type=int, default=1000)
+    parser.add_argument("--save", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--scale", type=int, default=10_000)

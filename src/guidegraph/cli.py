@@ -93,45 +93,59 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
            store_spec: str | None, save: bool, jobs: int | None, why_not: str) -> None:
     """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -).
 
-    A batch is read, reasoned and written as a stream (JSON, NDJSON, text and N-Triples;
-    with --save, or as Turtle or JSON-LD, it is written whole)."""
+    A batch is read, reasoned, saved (--save) and written as a stream (JSON, NDJSON, text
+    and N-Triples; Turtle and JSON-LD documents are written whole). A saved batch of several
+    cases is one PROV-O activity (gg:ReasoningBatch) with a run per case."""
     from guidegraph.provenance.batch import STREAMED
 
     store = _open_store(store_spec, write=save) if (store_spec or save) else None
     reasoner = _reasoner_for(store, guidelines, engine, ensure_loaded=save, why_not=why_not)
-    if fmt in STREAMED and not save:
-        _stream(reasoner, cases, fmt, jobs)
+    if fmt in STREAMED:
+        _stream(reasoner, cases, fmt, jobs, store if save else None)
         return
     _reason_whole(reasoner, cases, fmt, store if save else None)
 
 
-def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | None) -> None:
-    """Reason and write the batch as it is read; exit 2 after it when an input was bad."""
+def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | None,
+            store: Store | None) -> None:
+    """Reason, save (with ``store``) and write the batch as it is read; exit 2 after it
+    when an input was bad, at once when the store refused a write."""
     import gc
     import itertools
     import json
 
     from guidegraph import progress
-    from guidegraph.errors import CaseInputError
+    from guidegraph.errors import CaseInputError, GuidegraphError
     from guidegraph.provenance.batch import CHUNK, default_jobs, stream
+    from guidegraph.provenance.runs import RunSaver, stored_run
 
     items = _case_items(reasoner, paths)
     head = list(itertools.islice(items, CHUNK + 1))
-    if len(head) == 1 and fmt == "json" and not isinstance(head[0], CaseInputError):
-        click.echo(json.dumps(reasoner.reason(head[0]).to_json(), indent=2,
-                              ensure_ascii=False))
-        return
-    total = None
-    if progress.shown() and "-" not in paths:  # counted only for a bar someone sees
-        total = sum(1 for item in _case_items(reasoner, paths)
-                    if not isinstance(item, CaseInputError))
-    workers = 1 if len(head) <= CHUNK else (jobs or default_jobs())
-    gc.freeze()  # the loaded knowledge stays put: the collector need not walk it again
-    with progress.bar("reasoning", length=total or 0) as shown:
-        stats = stream(reasoner, itertools.chain(head, items), fmt,
-                       lambda text: click.echo(text, nl=False),
-                       lambda error: click.echo(f"guidegraph: {error}", err=True),
-                       jobs=workers, tick=shown.update)
+    saver = None if store is None else RunSaver(store, batch=len(head) > 1)
+    try:
+        if len(head) == 1 and fmt == "json" and not isinstance(head[0], CaseInputError):
+            result = reasoner.reason(head[0])
+            if saver is not None:
+                saver.write([stored_run(reasoner, head[0], result)])
+            click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+            return
+        total = None
+        if progress.shown() and "-" not in paths:  # counted only for a bar someone sees
+            total = sum(1 for item in _case_items(reasoner, paths)
+                        if not isinstance(item, CaseInputError))
+        workers = 1 if len(head) <= CHUNK else (jobs or default_jobs())
+        gc.freeze()  # the loaded knowledge stays put: the collector need not walk it again
+        with progress.bar("reasoning", length=total or 0) as shown:
+            stats = stream(reasoner, itertools.chain(head, items), fmt,
+                           lambda text: click.echo(text, nl=False),
+                           lambda error: click.echo(f"guidegraph: {error}", err=True),
+                           jobs=workers, tick=shown.update, save=saver)
+    except GuidegraphError as exc:
+        if saver is None:
+            raise
+        kept = (f"the {saver.saved} runs written before it are saved and their results "
+                "written" if saver.saved else "nothing was saved")
+        _fail(f"results not saved: {exc} ({kept})", exc.exit_code)
     if stats.errors:
         raise SystemExit(2)
 

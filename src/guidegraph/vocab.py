@@ -20,13 +20,15 @@ RDF_TYPE, RDF_LANG_STRING, RDF_JSON = (RDF + name for name in ("type", "langStri
 XSD_STRING, XSD_INTEGER = XSD + "string", XSD + "integer"
 OWL_IMPORTS, SKOS_NOTATION, PROV_USED = OWL + "imports", SKOS + "notation", PROV + "used"
 
+DCTERMS_IS_PART_OF = "http://purl.org/dc/terms/isPartOf"
+
 # guidegraph's own
 BASE = "https://w3id.org/guidegraph/"
 GG, GGSH = BASE + "ontology#", BASE + "shapes#"
 GG_CASE = GG + "Case"
 (SNAPSHOT_BASE, RUN_BASE, CASE_BASE, CONTEXT_BASE, LOG_ENTRY_BASE, AUDIT_BASE,
- SOFTWARE_BASE) = (BASE + path + "/" for path in (
-    "snapshot", "run", "case", "context", "log/entry", "audit", "software"))
+ SOFTWARE_BASE, BATCH_BASE) = (BASE + path + "/" for path in (
+    "snapshot", "run", "case", "context", "log/entry", "audit", "software", "batch"))
 
 # named graphs of the store; NO_GRAPH is never written: it names an empty dataset
 GRAPH_BASE = BASE + "graph/"

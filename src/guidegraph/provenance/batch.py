@@ -5,6 +5,10 @@ With ``jobs`` > 1 the cases go to worker processes in chunks; the workers are fo
 this process after the reasoner is built, so they share its compiled plan instead of each
 loading the knowledge again, and they send back rendered text, not result objects. At most
 ``2 * jobs`` chunks are in flight: reading runs ahead of writing by a bounded amount.
+
+With a :class:`~guidegraph.provenance.runs.RunSaver`, each chunk's runs are saved (their
+graphs rendered in the workers too) before its results are written: what was written was
+saved, also when a write to the store fails half-way through a batch.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from typing import TYPE_CHECKING
 
 from guidegraph.errors import CaseInputError
 from guidegraph.provenance import record as provenance
+from guidegraph.provenance.runs import RunSaver, StoredRun, stored_run
 from guidegraph.reasoning.result import render_text
 
 if TYPE_CHECKING:
     from guidegraph.intake.cases import Case
     from guidegraph.reasoning.reasoner import Reasoner
+
+#: One case done: its rendered result, and its run's graphs when the batch is saved
+Done = tuple[str, StoredRun | None]
 
 #: Output formats written as a stream (Turtle and JSON-LD documents are written whole).
 STREAMED = ("json", "ndjson", "text", "ntriples")
@@ -49,30 +57,37 @@ def default_jobs() -> int:
 
 def render(reasoner: Reasoner, case: Case, fmt: str) -> str:
     """One case's result in a streamed format, as a batch writes it."""
+    return _done(reasoner, case, fmt, False)[0]
+
+
+def _done(reasoner: Reasoner, case: Case, fmt: str, saving: bool) -> Done:
     result = reasoner.reason(case)
     if fmt == "text":
-        return render_text(result)
-    if fmt == "ntriples":
-        return provenance.to_ntriples(result, reasoner)
-    return result.to_json_text()
+        text = render_text(result)
+    elif fmt == "ntriples":
+        text = provenance.to_ntriples(result, reasoner)
+    else:
+        text = result.to_json_text()
+    return text, stored_run(reasoner, case, result) if saving else None
 
 
-def _render_chunk(task: tuple[list[Case], str]) -> list[str]:
-    cases, fmt = task
+def _render_chunk(task: tuple[list[Case], str, bool]) -> list[Done]:
+    cases, fmt, saving = task
     assert _WORKER_REASONER is not None
-    return [render(_WORKER_REASONER, case, fmt) for case in cases]
+    return [_done(_WORKER_REASONER, case, fmt, saving) for case in cases]
 
 
 def stream(reasoner: Reasoner, items: Iterable[Case | CaseInputError], fmt: str,
            out: Callable[[str], None], on_error: Callable[[CaseInputError], None], *,
-           jobs: int = 1,
-           tick: Callable[[int], None] | None = None) -> BatchStats:
+           jobs: int = 1, tick: Callable[[int], None] | None = None,
+           save: RunSaver | None = None) -> BatchStats:
     """Reason every case of ``items`` and write its result with ``out`` in input order, in
     the layout the whole batch would have (a JSON list, NDJSON lines, text reports, one
     N-Triples document); an input error goes to ``on_error`` and the rest go on. ``tick``
-    is told how many cases each written step finished."""
+    is told how many cases each written step finished. With ``save``, each chunk's runs
+    are saved before its results are written, and the batch closed at the end."""
     stats = BatchStats()
-    writer = _Writer(fmt, out)
+    writer = _Writer(fmt, out, save)
 
     def cases() -> Iterator[Case]:
         for item in items:
@@ -82,16 +97,19 @@ def stream(reasoner: Reasoner, items: Iterable[Case | CaseInputError], fmt: str,
             else:
                 yield item
 
+    saving = save is not None
     if jobs <= 1:
-        for case in cases():
-            writer.write([render(reasoner, case, fmt)])
-            stats.results += 1
-            stats.most_held = max(stats.most_held, 1)
+        for chunk in _chunks(cases(), CHUNK if saving else 1):
+            writer.write([_done(reasoner, case, fmt, saving) for case in chunk])
+            stats.results += len(chunk)
+            stats.most_held = max(stats.most_held, len(chunk))
             if tick:
-                tick(1)
+                tick(len(chunk))
     else:
         _in_workers(reasoner, _chunks(cases(), CHUNK), fmt, jobs, writer, stats, tick)
     writer.close()
+    if save is not None:
+        save.close(stats.errors)
     return stats
 
 
@@ -106,7 +124,8 @@ def _in_workers(reasoner: Reasoner, chunks: Iterator[list[Case]], fmt: str, jobs
             pending: deque = deque()
             held = 0
             for chunk in chunks:
-                pending.append((pool.apply_async(_render_chunk, ((chunk, fmt),)), len(chunk)))
+                task = (chunk, fmt, writer.save is not None)
+                pending.append((pool.apply_async(_render_chunk, (task,)), len(chunk)))
                 held += len(chunk)
                 stats.most_held = max(stats.most_held, held)
                 if len(pending) >= 2 * jobs:
@@ -140,14 +159,17 @@ def _chunks(cases: Iterator[Case], size: int) -> Iterator[list[Case]]:
 
 class _Writer:
     """Writes rendered results in the layout of the whole batch, so a streamed batch is
-    byte for byte what the batch written at once would be."""
+    byte for byte what the batch written at once would be; with ``save``, saves their runs
+    first."""
 
-    def __init__(self, fmt: str, out: Callable[[str], None]) -> None:
-        self.fmt, self.out, self.count = fmt, out, 0
+    def __init__(self, fmt: str, out: Callable[[str], None], save: RunSaver | None) -> None:
+        self.fmt, self.out, self.save, self.count = fmt, out, save, 0
 
-    def write(self, texts: list[str]) -> None:
+    def write(self, done: list[Done]) -> None:
+        if self.save is not None:
+            self.save.write([run for _, run in done if run is not None])
         parts = []
-        for text in texts:
+        for text, _ in done:
             if self.fmt == "json":
                 parts.append(("[\n" if self.count == 0 else ",\n") + text)
             elif self.fmt in ("ndjson", "text"):

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from guidegraph import resources
+from guidegraph.clock import timestamp
 from guidegraph.intake.cases import Case
 from guidegraph.provenance import record as provenance
 from guidegraph.reasoning.reasoner import Reasoner
@@ -21,7 +24,18 @@ from guidegraph.reasoning.result import Result
 from guidegraph.store import versions
 from guidegraph.store.base import Store
 from guidegraph.store.log import GraphChange, write_logged
-from guidegraph.vocab import AGENT_GRAPH, CASE_GRAPH, PROV_USED, SKOS_NOTATION
+from guidegraph.vocab import (
+    AGENT_GRAPH,
+    BATCH_BASE,
+    CASE_GRAPH,
+    DCTERMS_IS_PART_OF,
+    GG,
+    PROV,
+    PROV_USED,
+    RDF_TYPE,
+    SKOS_NOTATION,
+    XSD,
+)
 
 _CHUNK = 200
 
@@ -45,37 +59,102 @@ def case_graphs(reasoner: Reasoner, cases: list[Case]) -> dict[str, list[ox.Trip
     return {case_graph(c.iri): case_triples(reasoner, c) for c in cases}
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """One run as a store keeps it: its case graph and run graph as N-Triples."""
+
+    case_iri: str
+    case_text: bytes
+    run_iri: str
+    run_text: bytes
+
+
+def stored_run(reasoner: Reasoner, case: Case, result: Result) -> StoredRun:
+    """The graphs to save for one run (computed where the run was reasoned: in a worker)."""
+    case_text = "".join(f"{t.subject} {t.predicate} {t.object} .\n"
+                        for t in case_triples(reasoner, case)).encode()
+    return StoredRun(case.iri, case_text, result.provenance,
+                     provenance.to_ntriples(result, reasoner, stored=True).encode())
+
+
+class RunSaver:
+    """Saves runs as they come, one write per :meth:`write` (see
+    :meth:`~guidegraph.store.base.Store.write_graphs` for how).
+
+    Each run's log entry records the content hash of its run graph and its case graph; the
+    first entry of a write also that of the agent graph, which every write adds to. With
+    ``batch``, the runs are parts of one ``gg:ReasoningBatch`` activity in a graph of its
+    own: described at the first write, each run added as ``dcterms:isPartOf`` it at its
+    write, and ended, with its counts, at :meth:`close`."""
+
+    def __init__(self, store: Store, *, actor: str | None = None, batch: bool = False) -> None:
+        self.store, self.actor, self.saved = store, actor, 0
+        self.agent_graph = AGENT_GRAPH + provenance.__version__
+        self.agent = _parse("\n".join(provenance.agent_lines()) + "\n")
+        self.started = timestamp()
+        self.batch = BATCH_BASE + uuid.uuid4().hex if batch else None
+
+    def write(self, runs: list[StoredRun]) -> None:
+        """Save these runs (with their log entries) in one write."""
+        if not runs:
+            return
+        texts: dict[str, bytes] = {}
+        changes: list[GraphChange] = []
+        for run in runs:
+            graph = case_graph(run.case_iri)
+            texts[graph] = run.case_text
+            texts[run.run_iri] = run.run_text
+            changes.append(GraphChange(
+                action="reason", graph=run.run_iri, subject=run.case_iri, before="",
+                after="sha256:" + hashlib.sha256(run.run_text).hexdigest(), wrote=(graph,)))
+        append = {self.agent_graph: self.agent}  # only ever gains the same two triples
+        changes[0].wrote += (self.agent_graph,)
+        if self.batch is not None:
+            batch = ox.NamedNode(self.batch)
+            part = ox.NamedNode(DCTERMS_IS_PART_OF)
+            append[self.batch] = [ox.Triple(ox.NamedNode(r.run_iri), part, batch)
+                                  for r in runs]
+            if not self.saved:
+                append[self.batch] += self._described(batch)
+            changes[0].wrote += (self.batch,)
+        write_logged(self.store, changes, append=append, actor=self.actor, texts=texts)
+        self.saved += len(runs)
+
+    def _described(self, batch: ox.NamedNode) -> list[ox.Triple]:
+        return [ox.Triple(batch, ox.NamedNode(RDF_TYPE), ox.NamedNode(GG + "ReasoningBatch")),
+                ox.Triple(batch, ox.NamedNode(RDF_TYPE), ox.NamedNode(PROV + "Activity")),
+                ox.Triple(batch, ox.NamedNode(PROV + "startedAtTime"),
+                          ox.Literal(self.started, datatype=ox.NamedNode(XSD + "dateTime"))),
+                ox.Triple(batch, ox.NamedNode(PROV + "wasAssociatedWith"),
+                          ox.NamedNode(provenance.AGENT))]
+
+    def close(self, errors: int = 0) -> None:
+        """End the batch: its end time, how many runs it saved and inputs it refused."""
+        if self.batch is None or not self.saved:
+            return
+        batch = ox.NamedNode(self.batch)
+        integer = ox.NamedNode(XSD + "integer")
+        ended = [ox.Triple(batch, ox.NamedNode(PROV + "endedAtTime"),
+                           ox.Literal(timestamp(), datatype=ox.NamedNode(XSD + "dateTime"))),
+                 ox.Triple(batch, ox.NamedNode(GG + "runCount"),
+                           ox.Literal(str(self.saved), datatype=integer)),
+                 ox.Triple(batch, ox.NamedNode(GG + "inputErrorCount"),
+                           ox.Literal(str(errors), datatype=integer))]
+        text = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in ended).encode()
+        write_logged(self.store, [GraphChange(
+            action="reason-batch", graph=self.batch, subject=self.batch, before="",
+            after="sha256:" + hashlib.sha256(text).hexdigest())],
+            append={self.batch: ended}, actor=self.actor)
+
+
 def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list[Result],
               *, actor: str | None = None) -> None:
-    """Write cases and runs (in the stored form) with their audit-log entries, a chunk at a
-    time (see :meth:`~guidegraph.store.base.Store.write_graphs` for how).
-
-    Each run's entry records the content hash of its run graph and its case graph; the
-    first entry of a chunk also that of the agent graph, which every chunk adds to."""
-    agent_graph = AGENT_GRAPH + provenance.__version__
-    agent = _parse("\n".join(provenance.agent_lines()) + "\n")
-    texts: dict[str, bytes] = {}
-    changes: list[GraphChange] = []
-
-    def flush() -> None:
-        changes[0].wrote += (agent_graph,)
-        # The agent graph only ever gains the same two triples: add, never replace.
-        write_logged(store, changes, append={agent_graph: agent}, actor=actor, texts=texts)
-
-    for case, result in zip(cases, results, strict=True):
-        graph = case_graph(case.iri)
-        texts[graph] = "".join(f"{t.subject} {t.predicate} {t.object} .\n"
-                               for t in case_triples(reasoner, case)).encode()
-        nt = provenance.to_ntriples(result, reasoner, stored=True).encode()
-        texts[result.provenance] = nt
-        changes.append(GraphChange(action="reason", graph=result.provenance, subject=case.iri,
-                              before="", after="sha256:" + hashlib.sha256(nt).hexdigest(),
-                              wrote=(graph,)))
-        if len(changes) >= _CHUNK:
-            flush()
-            changes, texts = [], {}
-    if changes:
-        flush()
+    """Write cases and runs (in the stored form) with their audit-log entries, a chunk of
+    runs per write."""
+    saver = RunSaver(store, actor=actor)
+    runs = [stored_run(reasoner, c, r) for c, r in zip(cases, results, strict=True)]
+    for start in range(0, len(runs), _CHUNK):
+        saver.write(runs[start:start + _CHUNK])
 
 
 @functools.cache
