@@ -93,17 +93,12 @@ def reason(cases: tuple[str, ...], fmt: str, engine: str, guidelines: tuple[str,
            store_spec: str | None, save: bool, jobs: int | None, why_not: str) -> None:
     """Derive the recommendations that apply to CASES (JSON, JSON-LD, Turtle, list, folder, -).
 
-    A batch is read, reasoned, saved (--save) and written as a stream (JSON, NDJSON, text
-    and N-Triples; Turtle and JSON-LD documents are written whole). A saved batch of several
-    cases is one PROV-O activity (gg:ReasoningBatch) with a run per case."""
-    from guidegraph.provenance.batch import STREAMED
-
+    A batch is read, reasoned, saved (--save) and written as a stream, in every format;
+    memory does not grow with its length. A saved batch of several cases is one PROV-O
+    activity (gg:ReasoningBatch) with a run per case."""
     store = _open_store(store_spec, write=save) if (store_spec or save) else None
     reasoner = _reasoner_for(store, guidelines, engine, ensure_loaded=save, why_not=why_not)
-    if fmt in STREAMED:
-        _stream(reasoner, cases, fmt, jobs, store if save else None)
-        return
-    _reason_whole(reasoner, cases, fmt, store if save else None)
+    _stream(reasoner, cases, fmt, jobs, store if save else None)
 
 
 def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | None,
@@ -147,39 +142,6 @@ def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | No
                 "written" if saver.saved else "nothing was saved")
         _fail(f"results not saved: {exc} ({kept})", exc.exit_code)
     if stats.errors:
-        raise SystemExit(2)
-
-
-def _reason_whole(reasoner: Reasoner, paths: tuple[str, ...], fmt: str,
-                  store: Store | None) -> None:
-    """Reason the whole batch, then save it (one transaction) and write it."""
-    import json
-
-    from guidegraph import progress
-    from guidegraph.provenance import record as provenance
-    from guidegraph.reasoning.result import render_text
-
-    found, errors = _read_cases(reasoner, paths)
-    for error in errors:
-        click.echo(f"guidegraph: {error}", err=True)
-    with progress.bar("reasoning", found) as each:
-        results = [reasoner.reason(case) for case in each]
-    if store is not None and results:
-        _save_runs(store, reasoner, found, results)
-    batch = len(found) + len(errors) > 1
-    if results:
-        if fmt == "json" and not batch:
-            click.echo(json.dumps(results[0].to_json(), indent=2, ensure_ascii=False))
-        elif fmt == "json":
-            click.echo("[\n" + ",\n".join(r.to_json_text() for r in results) + "\n]")
-        elif fmt == "ndjson":
-            click.echo("\n".join(r.to_json_text() for r in results))
-        elif fmt == "text":
-            click.echo("\n".join(render_text(r) for r in results), nl=False)
-        else:
-            nt = "".join(provenance.to_ntriples(r, reasoner) for r in results)
-            click.echo(provenance.serialize_ntriples(nt, fmt), nl=False)
-    if errors:
         raise SystemExit(2)
 
 
@@ -458,16 +420,6 @@ def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
         _fail(str(exc), exc.exit_code)
     except FileNotFoundError as exc:
         _fail(str(exc))
-
-
-def _save_runs(store: Store, reasoner: Reasoner, cases: list, results: list) -> None:
-    from guidegraph.errors import GuidegraphError
-    from guidegraph.provenance.runs import save_runs
-
-    try:
-        save_runs(store, reasoner, cases, results)
-    except GuidegraphError as exc:
-        _fail(f"results computed but not saved: {exc}", exc.exit_code)
 
 
 @main.command()

@@ -33,7 +33,18 @@ def whole(reasoner: Reasoner, cases: list, fmt: str) -> str:
         return "\n".join(r.to_json_text() for r in results) + "\n"
     if fmt == "text":
         return "\n".join(render_text(r) for r in results)
-    return "".join(provenance.to_ntriples(r, reasoner) for r in results)
+    nt = "".join(provenance.to_ntriples(r, reasoner) for r in results)
+    return nt if fmt == "ntriples" else provenance.serialize_ntriples(nt, fmt)
+
+
+def graph_of(text: str, fmt: str) -> set[str]:
+    """A Turtle or JSON-LD document's triples (N-Triples lines, times left out)."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.load(text.encode(), format=ox.RdfFormat.TURTLE if fmt == "turtle"
+               else ox.RdfFormat.JSON_LD)
+    return {TIMES.sub("T", str(q.triple)) for q in store}
 
 
 def streamed(reasoner: Reasoner, items: list, fmt: str, jobs: int) -> tuple[str, object]:
@@ -48,14 +59,21 @@ def same(a: str, b: str) -> bool:
     return TIMES.sub("T", a) == TIMES.sub("T", b)
 
 
-@pytest.mark.parametrize("fmt", ["json", "ndjson", "text", "ntriples"])
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "text", "ntriples", "turtle", "jsonld"])
 def test_the_cli_streams_the_golden_cases_as_the_whole_batch(reasoner: Reasoner,
                                                               fmt: str) -> None:
+    """The same bytes; for Turtle and JSON-LD (one document of every run, each run's part
+    serialized on its own) the same graph."""
     cases = [c for folder in GOLDEN[:1] + GOLDEN[1:] for c in _cases(reasoner, folder)]
     done = subprocess.run([sys.executable, "-m", "guidegraph", "reason",
                            *map(str, GOLDEN), "--format", fmt],
                           capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
+    if fmt in ("turtle", "jsonld"):
+        streamed_graph = graph_of(done.stdout, fmt)
+        assert streamed_graph == graph_of(whole(reasoner, cases, fmt), fmt)
+        assert len(streamed_graph) > 10_000
+        return
     assert same(done.stdout, whole(reasoner, cases, fmt))
 
 
@@ -68,6 +86,20 @@ def test_ten_thousand_generated_cases_on_two_workers_are_the_whole_batch(
     assert stats.results == 10_000
     # Memory: at most two chunks per worker are held, however long the batch.
     assert stats.most_held <= 2 * 2 * CHUNK
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "jsonld"])
+def test_rdf_documents_stream_on_two_workers_as_the_whole_graph(reasoner: Reasoner,
+                                                               fmt: str) -> None:
+    cases = [reasoner.intake.from_object(obj) for obj in generated_cases(reasoner, 2 * CHUNK + 9,
+                                                                         17)]
+    text, stats = streamed(reasoner, cases, fmt, jobs=2)
+    assert graph_of(text, fmt) == graph_of(whole(reasoner, cases, fmt), fmt)
+    assert stats.results == len(cases) and stats.most_held <= 2 * 2 * CHUNK
+    if fmt == "turtle":
+        assert text.count("@prefix gg: ") == 1
+    else:
+        assert text.startswith("[{") and text.endswith("}]")
 
 
 def test_errors_go_aside_and_the_order_stays(reasoner: Reasoner) -> None:

@@ -147,3 +147,23 @@ def test_a_store_failing_mid_batch_stops_it_with_what_was_saved_written(
     [(_batch, runs, _errors, ended, parts)] = batches(store)
     assert (runs, ended, parts) == (None, False, CHUNK)  # not ended: the batch stopped
     assert check(store).problems == []
+
+
+def test_a_batch_saved_as_a_turtle_document_is_one_batch_too(tmp_path: Path) -> None:
+    """Turtle and JSON-LD are written whole, and saved as one batch all the same."""
+    import pyoxigraph as ox
+
+    spec = str(tmp_path / "store")
+    examples = sorted((ROOT / "examples").glob("*.json"))
+    done = CliRunner().invoke(main, ["reason", *map(str, examples), "--format", "turtle",
+                                     "--store", spec, "--save"])
+    assert done.exit_code == 0, done.output
+    written = ox.Store()
+    written.load(done.stdout.encode(), format=ox.RdfFormat.TURTLE)
+    runs = sorted(r["run"].value for r in written.query(
+        "SELECT ?run WHERE { ?run a <https://w3id.org/guidegraph/ontology#ReasoningRun> }"))
+    store = open_store(spec, write=False)
+    assert len(runs) == len(examples) and stored_runs(store) == runs
+    [(_batch, count, errors, ended, parts)] = batches(store)
+    assert (count, errors, ended, parts) == (len(examples), 0, True, len(examples))
+    assert check(store).problems == []

@@ -119,6 +119,31 @@ def test_runs_saved_in_bulk_and_saved_again_keep_the_log_whole(tmp_path: Path) -
     assert len(runs) == len({r.provenance for r in results}) > _CHUNK
 
 
+def test_hashing_a_chunk_of_runs_at_once_is_hashing_each(tmp_path: Path) -> None:
+    """The chunk hash (literal lines normalised in one store, IRI lines as written) is the
+    reference hash of each graph, for runs, cases and graphs with tricky literals."""
+    from guidegraph.provenance.runs import stored_run
+    from guidegraph.reasoning.casegen import generated_cases
+    from guidegraph.store.hashing import ntriples_hash, ntriples_hashes
+
+    reasoner = Reasoner(Knowledge.load([RS]))
+    found = [*cases(reasoner, ["basilar-icad-consensus", "missing-facts-only-passes"]),
+             *(reasoner.intake.from_object(o) for o in generated_cases(reasoner, 40, 13))]
+    texts: dict[str, bytes] = {}
+    for case in found:
+        run = stored_run(reasoner, case, reasoner.reason(case))
+        texts[run.run_iri], texts[case.iri + "#graph"] = run.run_text, run.case_text
+    texts["urn:tricky"] = (
+        b'<urn:a> <urn:p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+        b'<urn:a> <urn:p> "1.50"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n'
+        b'<urn:a> <urn:p> "2026-01-02T03:04:05.100+00:00"'
+        b"^^<http://www.w3.org/2001/XMLSchema#dateTime> .\n"
+        b'<urn:a> <urn:p> "say \\"hi\\" <urn:x> ." .\n<urn:a> <urn:q> <urn:b> .\n'
+        b"<urn:a> <urn:q> <urn:b> .\n")
+    texts["urn:blank"] = b"_:x <urn:p> _:y .\n"
+    assert ntriples_hashes(texts) == {g: ntriples_hash(t) for g, t in texts.items()}
+
+
 def test_a_failed_bulk_load_says_what_may_be_stored(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     store = EmbeddedStore(tmp_path / "failing")
@@ -299,3 +324,30 @@ def test_the_endpoint_reasons_and_audits_with_the_knowledge_loaded_last(
     reasoner, stored, graphs = pages.current()
     assert reasoner is newer and stored
     assert graphs == {s["g"] for s in versions.current_snapshots(store)}
+
+
+def test_explain_of_a_statement_a_saved_run_did_not_list_says_so(tmp_path: Path) -> None:
+    """A run saved with --why-not none counts the statements it leaves out; explain --run
+    --rec of one says it was not listed and how to ask why not, instead of printing nothing."""
+    runner = CliRunner()
+    spec = str(tmp_path / "store")
+    example = str(ROOT / "examples" / "m1-embolic-late.json")
+    saved = runner.invoke(main, ["reason", example, "--format", "json", "--store", spec,
+                                 "--save", "--why-not", "none"])
+    assert saved.exit_code == 0, saved.output
+    result = json.loads(saved.stdout)
+    listed = {r["id"] for r in result["recommendations"]} | {
+        r["id"] for r in result["not_applicable"]}
+    assert result["rejected_not_listed"] > 0 and "aha2021-severe-stenosis-harm" not in listed
+    explained = runner.invoke(main, ["explain", "--run", result["provenance"], "--store", spec,
+                                     "--rec", "aha2021-severe-stenosis-harm"])
+    assert explained.exit_code == 0, explained.output
+    assert explained.stdout.endswith(
+        "\n\naha2021-severe-stenosis-harm: not listed by this run, which counted what it did "
+        "not list (reason --why-not undecided or none): it did not apply (unmet, or undecided "
+        "with no verdict waiting on it); `guidegraph explain CASE --rec "
+        "aha2021-severe-stenosis-harm` reasons the case again and says why not\n")
+    listed_one = sorted(listed)[0]
+    again = runner.invoke(main, ["explain", "--run", result["provenance"], "--store", spec,
+                                 "--rec", listed_one])
+    assert "not listed by this run" not in again.stdout

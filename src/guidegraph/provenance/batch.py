@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 #: One case done: its rendered result, and its run's graphs when the batch is saved
 Done = tuple[str, StoredRun | None]
 
-#: Output formats written as a stream (Turtle and JSON-LD documents are written whole).
-STREAMED = ("json", "ndjson", "text", "ntriples")
 CHUNK = 200  # cases a worker reasons per task
 
 _WORKER_REASONER: Reasoner | None = None  # set in the parent before the workers fork
@@ -66,6 +64,8 @@ def _done(reasoner: Reasoner, case: Case, fmt: str, saving: bool) -> Done:
         text = render_text(result)
     elif fmt == "ntriples":
         text = provenance.to_ntriples(result, reasoner)
+    elif fmt in ("turtle", "jsonld"):
+        text = provenance.serialize(provenance.to_triples(result, reasoner), fmt)
     else:
         text = result.to_json_text()
     return text, stored_run(reasoner, case, result) if saving else None
@@ -160,7 +160,10 @@ def _chunks(cases: Iterator[Case], size: int) -> Iterator[list[Case]]:
 class _Writer:
     """Writes rendered results in the layout of the whole batch, so a streamed batch is
     byte for byte what the batch written at once would be; with ``save``, saves their runs
-    first."""
+    first. Turtle and JSON-LD are one document of every run's record: the prefixes once,
+    then each run's triples (Turtle); one JSON array of every run's node objects (JSON-LD).
+    A subject the runs share (the case, the snapshots, the agent) is then described in
+    several places, which is the same graph."""
 
     def __init__(self, fmt: str, out: Callable[[str], None], save: RunSaver | None) -> None:
         self.fmt, self.out, self.save, self.count = fmt, out, save, 0
@@ -174,6 +177,11 @@ class _Writer:
                 parts.append(("[\n" if self.count == 0 else ",\n") + text)
             elif self.fmt in ("ndjson", "text"):
                 parts.append(("" if self.count == 0 else "\n") + text)
+            elif self.fmt == "turtle" and self.count:
+                parts.append(_without_prefixes(text))
+            elif self.fmt == "jsonld":
+                nodes = text.strip()
+                parts.append(("[" if self.count == 0 else ",") + nodes[1:-1])
             else:
                 parts.append(text)
             self.count += 1
@@ -184,3 +192,13 @@ class _Writer:
             self.out("\n]\n")
         elif self.count and self.fmt == "ndjson":
             self.out("\n")
+        elif self.count and self.fmt == "jsonld":
+            self.out("]")
+
+
+def _without_prefixes(turtle: str) -> str:
+    """A Turtle document without the ``@prefix`` lines it opens with (the first run's
+    document declared the same ones)."""
+    while turtle.startswith("@prefix "):
+        turtle = turtle.split("\n", 1)[1] if "\n" in turtle else ""
+    return turtle

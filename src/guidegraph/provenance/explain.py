@@ -92,6 +92,13 @@ def render_explanation(result: Result, reasoner: Reasoner, rec_id: str | None = 
     for rec in sorted(outcomes, key=lambda r: (order[r.status], r.action, r.id)):
         lines.append("")
         lines.extend(explain_outcome(rec, result.facts, result.warnings_of(rec)))
+    evaluated = {s.guideline for s in reasoner.recommendations if s.id == rec_id} & {
+        g for g, app in result.applicability.items() if app.applies == "yes"}
+    if evaluated and not outcomes and (result.rejected or result.undecided_unlisted):
+        lines += ["", f"{rec_id}: not listed by this run, which counted what it did not "
+                  "list (reason --why-not undecided or none): it did not apply (unmet, or "
+                  "undecided with no verdict waiting on it); `guidegraph explain CASE --rec "
+                  f"{rec_id}` reasons the case again and says why not"]
     return "\n".join(lines) + "\n"
 
 

@@ -148,10 +148,10 @@ class RunSaver:
 
 
 def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list[Result],
-              *, actor: str | None = None) -> None:
+              *, actor: str | None = None, saver: RunSaver | None = None) -> None:
     """Write cases and runs (in the stored form) with their audit-log entries, a chunk of
-    runs per write."""
-    saver = RunSaver(store, actor=actor)
+    runs per write (through ``saver``, for a batch the caller closes)."""
+    saver = saver or RunSaver(store, actor=actor)
     runs = [stored_run(reasoner, c, r) for c, r in zip(cases, results, strict=True)]
     for start in range(0, len(runs), _CHUNK):
         saver.write(runs[start:start + _CHUNK])

@@ -59,16 +59,28 @@ def ntriples_hash(data: bytes, *, normalised: bool = False) -> str:
 
 def ntriples_hashes(texts: dict[str, bytes]) -> dict[str, str]:
     """The content hash of each graph given as N-Triples as guidegraph writes them (graph
-    name -> text; one triple a line), normalised in one in-memory store for all of them:
-    one parse instead of a store per graph, which for a chunk of saved runs cost more than
-    the rest of hashing them."""
+    name -> text; one ``S P O .`` a line), as :func:`ntriples_hash` gives it, for many
+    graphs at once: only the lines with a literal go through one in-memory store for all of
+    them, which normalises their values. A line of IRIs only is already as a store keeps and
+    writes it, so it is hashed as written; for a chunk of saved runs that is three lines in
+    four, and a store per graph cost more than the rest of saving them."""
     plain = {g: t for g, t in texts.items() if b"_:" not in t}
     out = {g: ntriples_hash(t) for g, t in texts.items() if g not in plain}  # blank nodes
+    iris: dict[str, set[bytes]] = {}
+    literals = []
+    for g, text in plain.items():
+        name = b" <" + g.encode() + b"> .\n"
+        iri_lines = iris[g] = set()
+        for line in text.splitlines():
+            if b'"' in line:
+                literals.append(line.rstrip()[:-1].rstrip() + name)
+            elif line.strip():
+                iri_lines.add(line.strip())
     store = ox.Store()
-    store.load(b"".join(as_quads(t, g) for g, t in plain.items()), format=ox.RdfFormat.N_QUADS)
+    store.load(b"".join(literals), format=ox.RdfFormat.N_QUADS)
     for g in plain:
         data = store.dump(format=NT, from_graph=ox.NamedNode(g))
-        out[g] = _digest([line for line in data.splitlines() if line])
+        out[g] = _digest([*iris[g], *data.splitlines()])
     return out
 
 
