@@ -116,7 +116,8 @@ def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | No
 
     items = _case_items(reasoner, paths)
     head = list(itertools.islice(items, CHUNK + 1))
-    saver = None if store is None else RunSaver(store, batch=len(head) > 1)
+    read = sum(not isinstance(item, CaseInputError) for item in head)
+    saver = None if store is None else RunSaver(store, batch=read > 1)
     try:
         if len(head) == 1 and fmt == "json" and not isinstance(head[0], CaseInputError):
             result = reasoner.reason(head[0])
@@ -140,7 +141,7 @@ def _stream(reasoner: Reasoner, paths: tuple[str, ...], fmt: str, jobs: int | No
             raise
         kept = (f"the {saver.saved} runs written before it are saved and their results "
                 "written" if saver.saved else "nothing was saved")
-        _fail(f"results not saved: {exc} ({kept})", exc.exit_code)
+        _fail(f"the store refused a write: {exc} ({kept})", exc.exit_code)
     if stats.errors:
         raise SystemExit(2)
 

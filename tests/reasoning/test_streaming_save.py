@@ -32,8 +32,8 @@ SELECT ?batch ?runs ?errors ?ended (COUNT(?run) AS ?parts) WHERE {
   GRAPH ?batch { ?batch a gg:ReasoningBatch , prov:Activity ; prov:startedAtTime ?started ;
                         prov:wasAssociatedWith ?agent .
                  OPTIONAL { ?batch gg:runCount ?runs ; gg:inputErrorCount ?errors ;
-                                   prov:endedAtTime ?ended }
-                 OPTIONAL { ?run dcterms:isPartOf ?batch } }
+                                   prov:endedAtTime ?ended } }
+  OPTIONAL { GRAPH ?run { ?run a gg:ReasoningRun ; dcterms:isPartOf ?batch } }
 } GROUP BY ?batch ?runs ?errors ?ended"""
 
 
@@ -111,10 +111,11 @@ def test_a_single_saved_case_is_a_run_without_a_batch(tmp_path: Path) -> None:
     assert batches(store) == []
 
 
+@pytest.mark.parametrize("fmt", ["ndjson", "json"])
 def test_a_store_failing_mid_batch_stops_it_with_what_was_saved_written(
-        tmp_path: Path, reasoner: Reasoner, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second chunk's write fails: exit 2, the first chunk's results are written and
-    saved, nothing after it, and the message says so."""
+        tmp_path: Path, reasoner: Reasoner, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """The second chunk's write fails: exit 2, the first chunk's results are written (a
+    whole document) and saved, nothing after it, and the message says so."""
     from guidegraph.store.base import StoreError
 
     objs = generated_cases(reasoner, 2 * CHUNK + 5, 29)
@@ -132,14 +133,15 @@ def test_a_store_failing_mid_batch_stops_it_with_what_was_saved_written(
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(EmbeddedStore, "write_graphs", failing)
-    done = CliRunner().invoke(main, ["reason", str(path), "--format", "ndjson", "--store",
+    done = CliRunner().invoke(main, ["reason", str(path), "--format", fmt, "--store",
                                      spec, "--save", "--jobs", "1"])
     assert done.exit_code == 2
     assert done.stderr == (f"guidegraph: created a new store at {spec}\n"
-                           "guidegraph: results not saved: write failed: disk full (the "
-                           f"{CHUNK} runs written before it are saved and their results "
+                           "guidegraph: the store refused a write: write failed: disk full "
+                           f"(the {CHUNK} runs written before it are saved and their results "
                            "written)\n")
-    written = [json.loads(line) for line in done.stdout.splitlines()]
+    written = (json.loads(done.stdout) if fmt == "json"
+               else [json.loads(line) for line in done.stdout.splitlines()])
     assert [r["case"].rsplit("/", 1)[-1] for r in written] == [o["id"] for o in objs[:CHUNK]]
     monkeypatch.setattr(EmbeddedStore, "write_graphs", real)
     store = open_store(spec, write=False)

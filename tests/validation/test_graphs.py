@@ -131,3 +131,13 @@ def test_rdf_1_2_triple_terms_are_refused_by_name(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{path}: rdflib cannot hold <https://example.org/b> <https://example.org/c> "
         "<https://example.org/d>: RDF 1.2 triple terms are not supported here")
+
+
+def test_rdf_1_2_base_directions_are_refused_by_name(tmp_path: Path) -> None:
+    """rdflib has no base direction: dropping it would change the text's meaning."""
+    path = tmp_path / "dir.ttl"
+    path.write_text('<https://example.org/a> <https://example.org/p> "abc"@ar--rtl .\n')
+    with pytest.raises(GraphLoadError) as info:
+        graphs.parse_file(path)
+    assert str(info.value) == (f'{path}: rdflib cannot hold "abc"@ar--rtl: RDF 1.2 base '
+                               "directions are not supported here")

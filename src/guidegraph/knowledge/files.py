@@ -84,6 +84,9 @@ def _graph(path: Path, quads: list[pyoxigraph.Quad], prefixes: dict[str, str]
         if isinstance(node, pyoxigraph.BlankNode):
             return blanks.setdefault(node.value, rdflib.BNode())
         if isinstance(node, pyoxigraph.Literal):
+            if getattr(node, "direction", None):
+                raise GraphLoadError(path, f"rdflib cannot hold {str(node)[:80]}: RDF 1.2 "
+                                     "base directions are not supported here")
             if node.language:
                 return rdflib.Literal(node.value, lang=node.language)
             datatype = node.datatype.value

@@ -98,16 +98,18 @@ def stream(reasoner: Reasoner, items: Iterable[Case | CaseInputError], fmt: str,
                 yield item
 
     saving = save is not None
-    if jobs <= 1:
-        for chunk in _chunks(cases(), CHUNK if saving else 1):
-            writer.write([_done(reasoner, case, fmt, saving) for case in chunk])
-            stats.results += len(chunk)
-            stats.most_held = max(stats.most_held, len(chunk))
-            if tick:
-                tick(len(chunk))
-    else:
-        _in_workers(reasoner, _chunks(cases(), CHUNK), fmt, jobs, writer, stats, tick)
-    writer.close()
+    try:
+        if jobs <= 1:
+            for chunk in _chunks(cases(), CHUNK if saving else 1):
+                writer.write([_done(reasoner, case, fmt, saving) for case in chunk])
+                stats.results += len(chunk)
+                stats.most_held = max(stats.most_held, len(chunk))
+                if tick:
+                    tick(len(chunk))
+        else:
+            _in_workers(reasoner, _chunks(cases(), CHUNK), fmt, jobs, writer, stats, tick)
+    finally:
+        writer.close()  # a batch stopped by an error is still a whole document
     if save is not None:
         save.close(stats.errors)
     return stats

@@ -84,8 +84,8 @@ class RunSaver:
     Each run's log entry records the content hash of its run graph and its case graph; the
     first entry of a write also that of the agent graph, which every write adds to. With
     ``batch``, the runs are parts of one ``gg:ReasoningBatch`` activity in a graph of its
-    own: described at the first write, each run added as ``dcterms:isPartOf`` it at its
-    write, and ended, with its counts, at :meth:`close`."""
+    own, described at the first write and ended, with its counts, at :meth:`close`; each
+    run's graph says it is ``dcterms:isPartOf`` the batch."""
 
     def __init__(self, store: Store, *, actor: str | None = None, batch: bool = False) -> None:
         self.store, self.actor, self.saved = store, actor, 0
@@ -100,22 +100,21 @@ class RunSaver:
             return
         texts: dict[str, bytes] = {}
         changes: list[GraphChange] = []
+        part = f" <{DCTERMS_IS_PART_OF}> <{self.batch}> .\n".encode() if self.batch else b""
         for run in runs:
             graph = case_graph(run.case_iri)
             texts[graph] = run.case_text
-            texts[run.run_iri] = run.run_text
+            # A run says which batch it is part of in its own graph: the batch graph is then
+            # written twice, not grown (and hashed again) with every chunk.
+            text = texts[run.run_iri] = run.run_text + (
+                b"<" + run.run_iri.encode() + b">" + part if part else b"")
             changes.append(GraphChange(
                 action="reason", graph=run.run_iri, subject=run.case_iri, before="",
-                after="sha256:" + hashlib.sha256(run.run_text).hexdigest(), wrote=(graph,)))
+                after="sha256:" + hashlib.sha256(text).hexdigest(), wrote=(graph,)))
         append = {self.agent_graph: self.agent}  # only ever gains the same two triples
         changes[0].wrote += (self.agent_graph,)
-        if self.batch is not None:
-            batch = ox.NamedNode(self.batch)
-            part = ox.NamedNode(DCTERMS_IS_PART_OF)
-            append[self.batch] = [ox.Triple(ox.NamedNode(r.run_iri), part, batch)
-                                  for r in runs]
-            if not self.saved:
-                append[self.batch] += self._described(batch)
+        if self.batch is not None and not self.saved:
+            append[self.batch] = self._described(ox.NamedNode(self.batch))
             changes[0].wrote += (self.batch,)
         write_logged(self.store, changes, append=append, actor=self.actor, texts=texts)
         self.saved += len(runs)

@@ -434,11 +434,12 @@ class EmbeddedStore(Store):
         faster than a transaction, and leaving no write-ahead log for the next open to
         replay (after 1,000 runs written in transactions, opening the store took 13 s).
 
-        The bulk load is not a transaction. The rest, the log entries among it, follows in
-        one, so an entry only ever names a graph written whole; if the process dies in
-        between, the new graphs stay without entries and ``audit --verify-log`` reports
-        each one as written outside the log. Saving the same runs again replaces and logs
-        them. Nothing the store held before is touched."""
+        The bulk load is not a transaction. The rest, the log entries and each graph's link
+        to its entry among it, follows in one, so an entry only ever names a graph written
+        whole; if that fails or the process dies in between, the new graphs stay without
+        entries or links and ``audit --verify-log`` reports each one as written outside the
+        log. Saving the same runs again replaces and logs them. Nothing the store held
+        before is touched."""
         new = {g: t for g, t in texts.items() if not self.ox.contains_named_graph(
             ox.NamedNode(g))}
         if new:
@@ -451,8 +452,17 @@ class EmbeddedStore(Store):
                     "some may be stored in part and without their log entries (`guidegraph "
                     "audit --verify-log` lists them); nothing stored before was changed"
                 ) from None
-        super().write_graphs(graphs, texts={g: t for g, t in texts.items() if g not in new},
-                             append=append)
+        try:
+            super().write_graphs(graphs, texts={g: t for g, t in texts.items()
+                                                if g not in new}, append=append)
+        except StoreError as exc:
+            if not new:
+                raise
+            raise StoreError(
+                f"the log entries were not written ({exc}); the {len(new)} new graphs bulk "
+                "loaded before them are stored without entries (`guidegraph audit "
+                "--verify-log` lists them as written outside the log; saving the same runs "
+                "again logs them)") from None
 
     def update(self, text: str) -> None:
         try:

@@ -217,8 +217,10 @@ def write_logged(store: Store, changes: list[GraphChange],
     stored: a replaced graph as given, an appended one with what it held already.
     ``texts``: further graphs given as N-Triples (each replaced), written and hashed from
     the text: a native parse, cheaper than building a term object per triple. How they are
-    written is the store's :meth:`~guidegraph.store.base.Store.write_graphs`; the entries
-    go with the last write, so an entry never names a graph that is not written whole."""
+    written is the store's :meth:`~guidegraph.store.base.Store.write_graphs`; the entries,
+    and each graph's ``gg:logEntry`` link to its entry, go with the last write, so an entry
+    never names a graph that is not written whole and no graph names an entry that is not
+    written."""
     graphs = {g: list(ts) for g, ts in (graphs or {}).items()}
     append = {g: list(ts) for g, ts in (append or {}).items()}
     texts = dict(texts or {})
@@ -226,17 +228,18 @@ def write_logged(store: Store, changes: list[GraphChange],
     who = actor or default_actor()
     with APPEND_LOCK:  # head read and entries written as one step
         head_seq, head_hash = chain_head(store)
+        stamped: dict[str, list[ox.Triple]] = {}  # stamps of text graphs, written with the log
         for offset, change in enumerate(changes, 1):
             if change.stamp:
-                entry_iri = f"{LOG_ENTRY_BASE}{head_seq + offset}"
-                if change.graph in texts:
-                    texts[change.graph] += (f"<{change.graph}> <{GG}logEntry> <{entry_iri}> "
-                                            ".\n").encode()
-                    continue
                 stamp = ox.Triple(ox.NamedNode(change.graph), _q("logEntry"),
-                                  ox.NamedNode(entry_iri))
+                                  ox.NamedNode(f"{LOG_ENTRY_BASE}{head_seq + offset}"))
+                if change.graph in texts:
+                    stamped.setdefault(change.graph, []).append(stamp)
+                    continue
                 (graphs if change.graph in graphs else append)[change.graph].append(stamp)
-        hashes = ntriples_hashes(texts)
+        hashes = ntriples_hashes({g: t + "".join(f"{s.subject} {s.predicate} {s.object} .\n"
+                                                 for s in stamped.get(g, [])).encode()
+                                  for g, t in texts.items()})
         for g, ts in graphs.items():
             hashes[g] = content_hash(ts)
         for g, ts in append.items():
@@ -253,7 +256,7 @@ def write_logged(store: Store, changes: list[GraphChange],
             entry.hash = entry.computed_hash()
             head_hash = entry.hash
             log += _entry_triples(entry)
-        store.write_graphs(graphs, texts=texts, append={**append, LOG_GRAPH: log})
+        store.write_graphs(graphs, texts=texts, append={**append, **stamped, LOG_GRAPH: log})
 
 
 def logged_update(store: Store, text: str, actor: str, *,
