@@ -53,12 +53,9 @@ def default_jobs() -> int:
         os.cpu_count() or 1)
 
 
-def render(reasoner: Reasoner, case: Case, fmt: str) -> str:
-    """One case's result in a streamed format, as a batch writes it."""
-    return _done(reasoner, case, fmt, False)[0]
-
-
 def _done(reasoner: Reasoner, case: Case, fmt: str, saving: bool) -> Done:
+    """One case's result in the batch's format, as a batch writes it, and its run's graphs
+    when ``saving``."""
     result = reasoner.reason(case)
     if fmt == "text":
         text = render_text(result)

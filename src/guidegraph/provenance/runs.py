@@ -23,6 +23,7 @@ from guidegraph.reasoning.reasoner import Reasoner
 from guidegraph.reasoning.result import Result
 from guidegraph.store import versions
 from guidegraph.store.base import Store
+from guidegraph.store.hashing import ntriples_text
 from guidegraph.store.log import GraphChange, write_logged
 from guidegraph.vocab import (
     AGENT_GRAPH,
@@ -71,9 +72,7 @@ class StoredRun:
 
 def stored_run(reasoner: Reasoner, case: Case, result: Result) -> StoredRun:
     """The graphs to save for one run (computed where the run was reasoned: in a worker)."""
-    case_text = "".join(f"{t.subject} {t.predicate} {t.object} .\n"
-                        for t in case_triples(reasoner, case)).encode()
-    return StoredRun(case.iri, case_text, result.provenance,
+    return StoredRun(case.iri, ntriples_text(case_triples(reasoner, case)), result.provenance,
                      provenance.to_ntriples(result, reasoner, stored=True).encode())
 
 
@@ -139,7 +138,7 @@ class RunSaver:
                            ox.Literal(str(self.saved), datatype=integer)),
                  ox.Triple(batch, ox.NamedNode(GG + "inputErrorCount"),
                            ox.Literal(str(errors), datatype=integer))]
-        text = "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in ended).encode()
+        text = ntriples_text(ended)
         write_logged(self.store, [GraphChange(
             action="reason-batch", graph=self.batch, subject=self.batch, before="",
             after="sha256:" + hashlib.sha256(text).hexdigest())],
@@ -147,10 +146,10 @@ class RunSaver:
 
 
 def save_runs(store: Store, reasoner: Reasoner, cases: list[Case], results: list[Result],
-              *, actor: str | None = None, saver: RunSaver | None = None) -> None:
+              *, actor: str | None = None) -> None:
     """Write cases and runs (in the stored form) with their audit-log entries, a chunk of
-    runs per write (through ``saver``, for a batch the caller closes)."""
-    saver = saver or RunSaver(store, actor=actor)
+    runs per write."""
+    saver = RunSaver(store, actor=actor)
     runs = [stored_run(reasoner, c, r) for c, r in zip(cases, results, strict=True)]
     for start in range(0, len(runs), _CHUNK):
         saver.write(runs[start:start + _CHUNK])

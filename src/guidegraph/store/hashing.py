@@ -69,11 +69,11 @@ def ntriples_hashes(texts: dict[str, bytes]) -> dict[str, str]:
     iris: dict[str, set[bytes]] = {}
     literals = []
     for g, text in plain.items():
-        name = b" <" + g.encode() + b"> .\n"
+        name = _graph_end(g)
         iri_lines = iris[g] = set()
         for line in text.splitlines():
             if b'"' in line:
-                literals.append(line.rstrip()[:-1].rstrip() + name)
+                literals.append(_in_graph(line, name))
             elif line.strip():
                 iri_lines.add(line.strip())
     store = ox.Store()
@@ -87,9 +87,22 @@ def ntriples_hashes(texts: dict[str, bytes]) -> dict[str, str]:
 def as_quads(ntriples: bytes, graph: str) -> bytes:
     """N-Triples as guidegraph writes them (one ``S P O .`` a line, no comments) as N-Quads
     lines in ``graph``."""
-    name = b" <" + graph.encode() + b"> .\n"
-    return b"".join(line.rstrip()[:-1].rstrip() + name for line in ntriples.splitlines()
-                    if line.strip())
+    name = _graph_end(graph)
+    return b"".join(_in_graph(line, name) for line in ntriples.splitlines() if line.strip())
+
+
+def _graph_end(graph: str) -> bytes:
+    return b" <" + graph.encode() + b"> .\n"
+
+
+def _in_graph(line: bytes, end: bytes) -> bytes:
+    """One ``S P O .`` line as ``S P O <graph> .`` (``end``: the graph part and the dot)."""
+    return line.rstrip()[:-1].rstrip() + end
+
+
+def ntriples_text(triples: Iterable[ox.Triple]) -> bytes:
+    """Triples as N-Triples, one a line, as guidegraph writes them."""
+    return "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples).encode()
 
 
 def content_hash(triples: Iterable[ox.Triple]) -> str:

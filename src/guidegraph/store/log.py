@@ -33,6 +33,7 @@ from guidegraph.store.hashing import (
     DEFAULT_GRAPH,
     content_hash,
     ntriples_hashes,
+    ntriples_text,
 )
 from guidegraph.vocab import GG, LOG_ENTRY_BASE, LOG_GRAPH, RDF_TYPE, XSD
 
@@ -223,7 +224,7 @@ def write_logged(store: Store, changes: list[GraphChange],
     written."""
     graphs = {g: list(ts) for g, ts in (graphs or {}).items()}
     append = {g: list(ts) for g, ts in (append or {}).items()}
-    texts = dict(texts or {})
+    texts = texts or {}
     now = timestamp()
     who = actor or default_actor()
     with APPEND_LOCK:  # head read and entries written as one step
@@ -237,8 +238,7 @@ def write_logged(store: Store, changes: list[GraphChange],
                     stamped.setdefault(change.graph, []).append(stamp)
                     continue
                 (graphs if change.graph in graphs else append)[change.graph].append(stamp)
-        hashes = ntriples_hashes({g: t + "".join(f"{s.subject} {s.predicate} {s.object} .\n"
-                                                 for s in stamped.get(g, [])).encode()
+        hashes = ntriples_hashes({g: t + ntriples_text(stamped.get(g, []))
                                   for g, t in texts.items()})
         for g, ts in graphs.items():
             hashes[g] = content_hash(ts)
