@@ -93,3 +93,76 @@ def test_diff_counts_the_cases_and_runs_it_checked(two_guideline_store) -> None:
     assert out.returncode == 0, out.stderr
     # three runs, each of which used both guidelines: counted once each
     assert "Verdicts changed: 0 in 0 of 1 case and 3 stored runs\n" in out.stdout
+
+
+#: The counts as runs-for-case computed them before runs carried them: every listed outcome
+#: of the guideline's statements, counted (the reference for the stored counts).
+COUNTED = """
+PREFIX gg:   <https://w3id.org/guidegraph/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?run ?guideline (COUNT(DISTINCT ?d) AS ?derived) (COUNT(DISTINCT ?u) AS ?undecided)
+       (COUNT(DISTINCT ?r) AS ?rejected)
+WHERE {
+  GRAPH ?runGraph { ?run a gg:ReasoningRun ; prov:used ?snapshot . }
+  GRAPH ?snapshot { ?snapshot a gg:GuidelineSnapshot ; skos:notation ?guideline . }
+  OPTIONAL {
+    GRAPH ?runGraph { ?result prov:wasGeneratedBy ?run ; gg:evaluates ?rec ; a ?kind . }
+    GRAPH ?snapshot { ?rec skos:notation ?id . }
+    BIND (IF(?kind = gg:DerivedRecommendation, ?rec, ?none) AS ?d)
+    BIND (IF(?kind = gg:UndecidedRecommendation, ?rec, ?none) AS ?u)
+    BIND (IF(?kind = gg:RejectedRecommendation, ?rec, ?none) AS ?r)
+  }
+}
+GROUP BY ?run ?guideline
+"""
+STORED = """
+PREFIX gg:   <https://w3id.org/guidegraph/ontology#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?run ?guideline ?derived ?undecided ?rejected WHERE {
+  GRAPH ?g { ?run a gg:ReasoningRun .
+             ?app prov:wasGeneratedBy ?run ; gg:applicabilityOf ?of ; gg:derivedCount ?derived ;
+                  gg:undecidedCount ?undecided ; gg:rejectedCount ?rejected . }
+  BIND (STRAFTER(STR(?app), "/applicability/") AS ?guideline)
+}
+"""
+
+
+def _rows(store: EmbeddedStore, text: str) -> set[tuple[str, ...]]:
+    return {tuple(t.value for t in row) for row in store.query(text).table.rows}
+
+
+def test_stored_counts_equal_the_outcomes_counted_over_each_run(
+        two_guideline_store) -> None:
+    """Every run and guideline: the counts written with the run are the listed outcomes
+    counted (every outcome is listed with --why-not all)."""
+    path, _ = two_guideline_store
+    store = EmbeddedStore(path)
+    try:
+        counted, stored = _rows(store, COUNTED), _rows(store, STORED)
+    finally:
+        store.close()
+    assert len(counted) == 6 and stored == counted
+
+
+def test_counts_include_what_why_not_left_out(reasoner: Reasoner, tmp_path: Path) -> None:
+    """In registry mode the rejected statements are counted, not listed: the stored count is
+    every rejected statement, the listed outcomes only the undecided ones."""
+    full = reasoner
+    lean = Reasoner(full.knowledge, why_not="undecided")
+    case = next(iter(full.intake.read(ROOT / "examples" / "basilar-icad-failed-evt.json")))
+    want, got = full.reason(case), lean.reason(case)
+    assert got.tallies == want.tallies
+    rejected = [o for o in want.not_applicable if o.status == "unmet"]
+    assert rejected and got.rejected == len(rejected)
+    assert want.tallies["rescue-stenting"][2] == len(
+        [o for o in rejected if o.guideline == "rescue-stenting"])
+    store = EmbeddedStore(tmp_path / "store")
+    try:
+        versions.load_parts(store, full.knowledge.parts)
+        save_runs(store, lean, [case], [got])
+        rows = _rows(store, STORED)
+    finally:
+        store.close()
+    assert {(g, int(d), int(u), int(r)) for _, g, d, u, r in rows} == {
+        (g, *t) for g, t in want.tallies.items()}

@@ -62,7 +62,10 @@ P = {name: _n(GG + name) for name in (
     "conflictingResult", "action", "direction", "ActionVerdict", "verdict", "decidedUnder",
     "decidedBy", "pendingOn", "strengthText", "SetAside", "setAsideBy", "byRule",
     "usedVerdict", "GuidelineApplicability", "applicabilityOf", "applies",
-    "reviewStatusAtRun", "rejectedNotListed", "undecidedNotListed")}
+    "reviewStatusAtRun", "rejectedNotListed", "undecidedNotListed", "derivedCount",
+    "undecidedCount", "rejectedCount")}
+#: The counts written on each guideline's applicability, in Result.tallies' order.
+_TALLIES = ("derivedCount", "undecidedCount", "rejectedCount")
 PV = {name: _n(PROV + name) for name in (
     "Activity", "Entity", "SoftwareAgent", "Derivation", "startedAtTime", "endedAtTime",
     "wasAssociatedWith", "used", "wasGeneratedBy", "wasDerivedFrom", "qualifiedDerivation",
@@ -146,6 +149,10 @@ def to_ntriples(result: Result, reasoner: Reasoner, *, stored: bool = False) -> 
                       (_NOT, _s(gl["id"])))
     _fact_lines(add, result, reasoner, case, run, self_contained)
     _conflict_lines(add, result, reasoner, run)
+    for gid, counts in result.tallies.items():  # per run, so not in the cached blocks
+        node = f"<{applicability_iri(result.provenance, gid)}>"
+        for name, count in zip(_TALLIES, counts, strict=True):
+            add(f"{node} {g[name]} {_typed(str(count), XSD + 'integer')} .")
     return result.provenance.join(_with_cached_blocks("\n".join(lines) + "\n", result,
                                                       reasoner, full=self_contained))
 
@@ -447,7 +454,19 @@ def from_triples(triples: list[ox.Triple] | list[ox.Quad], reasoner: Reasoner,
         rejected=_count(by_s, run, "rejectedNotListed"),
         undecided_unlisted=_count(by_s, run, "undecidedNotListed"),
         applicability=applicability,
-        disclaimers={g: t for g, t in reasoner.disclaimers.items() if g in applicability})
+        disclaimers={g: t for g, t in reasoner.disclaimers.items() if g in applicability},
+        tallies=_read_tallies(by_s, run, applicability))
+
+
+def _read_tallies(by_s: dict[str, dict[str, list[Any]]], run: str,
+                  applicability: dict[str, Applicability]) -> dict[str, tuple[int, int, int]]:
+    """The run's counts per guideline (none for a run stored before they were written)."""
+    out = {}
+    for gid in applicability:
+        counts = [_count(by_s, applicability_iri(run, gid), name) for name in _TALLIES]
+        if None not in counts:
+            out[gid] = (counts[0], counts[1], counts[2])
+    return out
 
 
 def _one(by_s: dict[str, dict[str, list[Any]]], subject: str, pred: str) -> Any:

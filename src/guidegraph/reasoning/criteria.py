@@ -8,8 +8,7 @@ tests hold this compiled form to it on every fixture and on generated cases.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from guidegraph.errors import ConfigurationError
@@ -20,10 +19,6 @@ from guidegraph.lexical import literal_value
 from guidegraph.reasoning.plan import MET, UNKNOWN, UNMET, Condition, Criterion, Group, Plan
 from guidegraph.vocab import GG
 
-_NUMERIC = {
-    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
-    "eq": operator.eq, "ne": operator.ne,
-}
 _GROUP_KINDS = {GG + "AllOf": "all", GG + "AnyOf": "any", GG + "NoneOf": "none"}
 
 
@@ -95,32 +90,6 @@ def leaves(cond: Condition) -> list[Criterion]:
 # ----------------------------------------------------------------------------------------
 def _literal_value(term: Lit | str) -> Any:
     return literal_value(term.value, term.datatype) if isinstance(term, Lit) else term
-
-
-def _make_test(comparator: str, threshold: Any, threshold_rank: int | None,
-               allowed: frozenset[str], ranks: Mapping[str, int], concept_fact: bool,
-               where: str) -> Callable[[Any], bool]:
-    if comparator == "known":
-        return lambda _v: True
-    if comparator in ("oneOf", "within"):
-        return allowed.__contains__
-    if comparator == "notOneOf":
-        return lambda v: v not in allowed
-    op = _NUMERIC.get(comparator)
-    if op is None:
-        raise ConfigurationError(f"{where}: unknown comparator {comparator!r}")
-    if threshold_rank is not None:
-        def by_rank(v: Any) -> bool:
-            rank = ranks.get(v)
-            return rank is not None and op(rank, threshold_rank)
-        return by_rank
-    if threshold is None:
-        raise ConfigurationError(f"{where}: comparator {comparator!r} needs gg:threshold")
-    if concept_fact:
-        raise ConfigurationError(f"{where}: a concept-valued fact needs gg:thresholdConcept")
-    if isinstance(threshold, bool):
-        return lambda v: isinstance(v, bool) and op(v, threshold)
-    return lambda v: not isinstance(v, bool) and op(v, threshold)
 
 
 _SYMBOLS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "!=",
@@ -201,15 +170,11 @@ def _fact_criterion(row: dict, ident: str, label: str, section: str,
                 f"criterion {ident}: threshold concept has no gg:rank in an ordered scheme")
         allowed = frozenset({concept})
         comparator = "oneOf" if comparator == "eq" else "notOneOf"
-    test = _make_test(comparator, threshold, threshold_rank, allowed, ranks,
-                      spec.kind == "concept", f"criterion {ident}")
     shown = _describe(comparator, threshold, concept, declared, spec)
-    crit = Criterion(iri=row["cond"], id=ident, label=label, section=section, key=spec.key,
-                     comparator=comparator, test=test, text=f"{spec.key} {shown}".strip())
-    crit.threshold = threshold
-    crit.threshold_rank = threshold_rank
-    crit.allowed = allowed
-    return crit
+    return Criterion(iri=row["cond"], id=ident, label=label, section=section, key=spec.key,
+                     comparator=comparator, text=f"{spec.key} {shown}".strip(),
+                     threshold=threshold, threshold_rank=threshold_rank, allowed=allowed,
+                     concept_fact=spec.kind == "concept", ranks=ranks)
 
 
 def _link(conditions: dict[str, Condition], edges: dict[str, list[tuple[str, str]]]
@@ -256,11 +221,10 @@ def _verdict_criterion(row: dict, ident: str, label: str, section: str,
     if not allowed:
         raise ConfigurationError(f"criterion {ident}: a gg:verdictOf criterion needs at least "
                                  "one gg:allowedValue verdict")
-    test = allowed.__contains__ if comparator == "oneOf" else (lambda v: v not in allowed)
     action = row["verdictOf"]
     names = ", ".join(sorted(a.removeprefix(GG + "verdict-") for a in allowed))
     symbol = _SYMBOLS[comparator]
-    return Criterion(row["cond"], ident, label, section, "", comparator, test, kind="verdict",
+    return Criterion(row["cond"], ident, label, section, "", comparator, kind="verdict",
                      text=f"verdict on {action.rstrip('/').rsplit('/', 1)[-1]} {symbol} "
                           f"{{{names}}}",
                      allowed=allowed, verdict_of=action, verdict_guideline=row["verdictGuideline"])

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from guidegraph.reasoning.comparators import make_test
+
 #: The three criterion statuses (Kleene logic: a missing fact is unknown, never unmet).
 MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
 #: Statuses in the order of their numeric codes (the array evaluator's encoding).
@@ -20,7 +22,11 @@ STATUS_CODE = {name: code for code, name in enumerate(STATUS_ORDER)}
 
 @dataclass(eq=False)
 class Criterion:
-    """A test of one case fact; ``test`` says whether a present value meets it."""
+    """A test of one case fact; ``test`` says whether a present value meets it.
+
+    ``test`` is built from the data fields (comparators.make_test) when the criterion is
+    made and again when it is unpickled, so a pickled plan holds no code.
+    """
 
     iri: str
     id: str
@@ -28,7 +34,6 @@ class Criterion:
     section: str
     key: str
     comparator: str
-    test: Callable[[Any], bool]
     kind: str = "criterion"
     text: str = ""  # the test in words, e.g. "age_years >= 18"
     threshold: Any = None  # literal threshold (numbers, booleans), for vectorised evaluation
@@ -38,6 +43,22 @@ class Criterion:
     #: and the guideline that verdict is reached under; ``key`` is empty.
     verdict_of: str | None = None
     verdict_guideline: str | None = None
+    concept_fact: bool = False  # the fact is concept-valued (thresholds must be concepts)
+    #: concept IRI -> rank in its ordered scheme (shared by every criterion of a plan)
+    ranks: Mapping[str, int] = field(default_factory=dict, repr=False)
+    test: Callable[[Any], bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.test = make_test(self.comparator, self.threshold, self.threshold_rank,
+                              self.allowed, self.ranks, self.concept_fact,
+                              f"criterion {self.id}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "test"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     def evaluate(self, facts: Mapping[str, Any]) -> str:
         value = facts.get(self.key)

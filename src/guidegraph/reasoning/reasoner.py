@@ -252,7 +252,7 @@ class Reasoner:
         outcomes, conclusions, applies = self._staged(case)
         derived: list[RecommendationOutcome] = []
         others: list[RecommendationOutcome] = []
-        rejected = 0
+        rejected: dict[str, int] = {}
         for spec in self.recommendations:
             outcome = outcomes.get(spec.iri)
             if outcome is None:  # its guideline's population does not include the case
@@ -260,7 +260,7 @@ class Reasoner:
             if outcome.status == MET:
                 derived.append(outcome)
             elif outcome.status == UNMET and self.why_not != "all":
-                rejected += 1
+                rejected[spec.guideline] = rejected.get(spec.guideline, 0) + 1
             else:
                 others.append(outcome)
         return self._result(case, derived, others, rejected, started, conclusions, applies)
@@ -508,8 +508,8 @@ class Reasoner:
             if row["criterion"].value in wanted:
                 leaf[row["criterion"].value] = row["status"].value.removeprefix(GG)
 
-    def _reason_vector(self, case: Case
-                       ) -> tuple[list, list, int, list[Conclusion], dict[str, Applicability]]:
+    def _reason_vector(self, case: Case) -> tuple[list, list, dict[str, int], list[Conclusion],
+                                                 dict[str, Applicability]]:
         """Statuses and verdicts from numpy arrays; outcome objects only for what the result
         lists (every verdict reads only applicable or undecided statements, which it lists)."""
         import numpy as np
@@ -524,13 +524,16 @@ class Reasoner:
         if skip:  # a guideline outside its population contributes no statement
             keep[[i for i, s in enumerate(self.recommendations) if s.guideline in skip]] = False
             recs = np.where(keep, recs, UNMET_CODE).astype(recs.dtype)
+        rejected: dict[str, int] = {}
         if self.why_not != "all":
             chosen = np.flatnonzero(recs != UNMET_CODE)
-            rejected = int(np.count_nonzero((recs == UNMET_CODE) & keep))
+            per = np.bincount(vector.guideline_index[(recs == UNMET_CODE) & keep],
+                              minlength=len(vector.guideline_ids))
+            rejected = {g: int(n) for g, n in zip(vector.guideline_ids, per, strict=True) if n}
         elif skip:
-            chosen, rejected = np.flatnonzero(keep), 0
+            chosen = np.flatnonzero(keep)
         else:
-            chosen, rejected = range(len(recs)), 0
+            chosen = range(len(recs))
         cache = self._outcome_cache
         specs = self.recommendations
         derived, others = [], []
@@ -558,8 +561,15 @@ class Reasoner:
                 [c for c in conclusions if c.guideline not in skip], applies)
         return derived, others, rejected, conclusions, applies
 
-    def _result(self, case: Case, derived: list, others: list, rejected: int, started: str,
-                conclusions: list[Conclusion], applies: dict[str, Applicability]) -> Result:
+    def _result(self, case: Case, derived: list, others: list, rejected: dict[str, int],
+                started: str, conclusions: list[Conclusion],
+                applies: dict[str, Applicability]) -> Result:
+        """``rejected``: per guideline, the rejected statements not listed."""
+        tallies = {g: [0, 0, rejected.get(g, 0)] for g in applies}
+        for o in derived:
+            tallies[o.guideline][0] += 1
+        for o in others:
+            tallies[o.guideline][1 if o.status == UNKNOWN else 2] += 1
         undecided_unlisted = None
         if self.why_not == "none":  # only the statements an undecided verdict waits on
             pending = {(c.guideline, p.id) for c in conclusions for p in c.pending}
@@ -579,8 +589,9 @@ class Reasoner:
             conflicts=conflicts, provenance=self.run_iri(case),
             facts={k: display(k, facts[k]) for k in sorted(facts, key=lambda k: order.get(k, 0))},
             defaulted=sorted(case.defaulted), started=started, ended=timestamp(),
-            rejected=rejected if self.why_not != "all" else None,
+            rejected=sum(rejected.values()) if self.why_not != "all" else None,
             undecided_unlisted=undecided_unlisted,
+            tallies={g: (d, u, r) for g, (d, u, r) in tallies.items()},
             conclusions=conclusions, applicability=applies, disclaimers=self.disclaimers)
 
     def _outcome(self, spec: RecommendationSpec, case: Case, leaf: dict[str, str],

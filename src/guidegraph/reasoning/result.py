@@ -281,6 +281,9 @@ class Result:
     applicability: dict[str, Applicability] = field(default_factory=dict)
     #: guideline id -> the guideline's disclaimer, printed once in text output
     disclaimers: dict[str, str] = field(default_factory=dict)
+    #: guideline id -> how many of its statements the run derived, left undecided and
+    #: rejected, listed or not (zeros for a guideline outside its population)
+    tallies: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     _conflict_map: dict[tuple[str, str], str] | None = field(default=None, repr=False,
                                                               compare=False)
 

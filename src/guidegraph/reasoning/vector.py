@@ -104,6 +104,10 @@ class VectorPlan:
             self.tables[key] = (idx, table)
         self.known = {k: np.array(v, dtype=np.int64) for k, v in self.known.items()}
         self.all_keys = {c.key for c in self.criteria}
+        #: each recommendation's guideline, by position in ``guideline_ids`` (for tallies)
+        self.guideline_ids = sorted({s.guideline for s in specs})
+        where = {g: j for j, g in enumerate(self.guideline_ids)}
+        self.guideline_index = np.array([where[s.guideline] for s in specs], dtype=np.int64)
         self._compile_structure(plan, specs, n)
 
     def _compile_structure(self, plan: Plan, specs: Sequence[RecommendationSpec], n: int
