@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from guidegraph.reasoning import plan_cache
 from guidegraph.reasoning.reasoner import Reasoner
 
 TESTS = Path(__file__).resolve().parent
+#: Compiled plans go to a folder of this session (and of each worker process), never to the
+#: user's cache: every test process, and every command it runs, starts from no plan.
+PLANS = Path(tempfile.mkdtemp(prefix="gg-test-plans-"))
+os.environ[plan_cache.ENV_VAR] = str(PLANS)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(PLANS, ignore_errors=True)
 GOLDEN = TESTS / "golden"
 
 #: Tests that share an expensive session or module fixture (a saved store built with the CLI,

@@ -416,7 +416,7 @@ def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
         source = versions.current_knowledge(store, guidelines)
         if store is not None and ensure_loaded:
             versions.store_knowledge_of(store, source)
-        return Reasoner(source.build(), engine=engine, why_not=why_not)
+        return Reasoner(engine=engine, why_not=why_not, source=source)
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
     except FileNotFoundError as exc:

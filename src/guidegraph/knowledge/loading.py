@@ -7,7 +7,8 @@ by a content hash so that a result always says exactly which guideline text prod
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -156,14 +157,32 @@ def read_parts(guideline_paths: list[Path] | None = None) -> list[KnowledgePart]
     parts = [KnowledgePart("ontology", _parse_files([*files.ontology, *files.contracts]),
                            files.ontology_hash())]
     for gpath in files.guidelines:
-        gfiles = rdf_files(gpath) if gpath.is_dir() else [gpath]
-        if not gfiles:
-            raise GraphLoadError(gpath, "no RDF files found")
+        gfiles, root = guideline_files(gpath)
         triples = _parse_files(gfiles)
-        root = gpath if gpath.is_dir() else None
         info = _guideline_info(triples, tuple(gfiles), content_hash(gfiles, root), str(gpath))
         parts.append(KnowledgePart("guideline", triples, info.content_hash, info))
     return parts
+
+
+def guideline_files(gpath: Path) -> tuple[list[Path], Path | None]:
+    """A guideline's RDF files, and the folder their names in its hash are relative to."""
+    gfiles = rdf_files(gpath) if gpath.is_dir() else [gpath]
+    if not gfiles:
+        raise GraphLoadError(gpath, "no RDF files found")
+    return gfiles, gpath if gpath.is_dir() else None
+
+
+def file_identity(guideline_paths: list[Path] | None = None
+                  ) -> list[tuple[str, tuple[Path, ...]]]:
+    """The content hash :func:`read_parts` names each part by, with the part's files,
+    without parsing a file (a plan cache is looked up by them). OSError for a file that
+    cannot be read, GraphLoadError for a guideline folder without RDF files."""
+    files = knowledge_files(guideline_paths)
+    out = [(files.ontology_hash(), (*files.ontology, *files.contexts, *files.contracts))]
+    for gpath in files.guidelines:
+        gfiles, root = guideline_files(gpath)
+        out.append((content_hash(gfiles, root), tuple(gfiles)))
+    return out
 
 
 def _parse_files(files: list[Path]) -> list[ox.Triple]:
@@ -204,6 +223,44 @@ class Knowledge:
         text = resources.resource("queries", folder, f"{name}.rq").read_text(encoding="utf-8")
         subs = {ox.Variable(k): v for k, v in bindings.items()}
         return self.store.query(text, substitutions=subs or None)
+
+
+class DeferredKnowledge(Knowledge):
+    """Knowledge known by its guideline versions, whose graphs are read on first use.
+
+    A reasoner whose compiled plan came from the plan cache needs no graph to reason;
+    explanations, the SPARQL engine and saving runs do, and reading them then (by ``load``)
+    costs what loading would have cost at the start. The graphs read must be the versions
+    the plan was compiled from (their content hashes), else the plan would describe other
+    knowledge than the one asked about.
+    """
+
+    def __init__(self, guidelines: list[GuidelineInfo], load: Callable[[], Knowledge]) -> None:
+        self.guidelines = guidelines
+        self._load = load
+        self._loaded: Knowledge | None = None
+        self._lock = threading.Lock()
+
+    def loaded(self) -> Knowledge:
+        """The knowledge with its graphs, read once."""
+        with self._lock:
+            if self._loaded is None:
+                knowledge = self._load()
+                if ([g.content_hash for g in knowledge.guidelines]
+                        != [g.content_hash for g in self.guidelines]):
+                    raise ConfigurationError(
+                        "the guideline files changed while guidegraph was running (their "
+                        "content hashes differ from the ones it compiled); run it again")
+                self._loaded = knowledge
+            return self._loaded
+
+    @property  # type: ignore[override]
+    def store(self) -> ox.Store:
+        return self.loaded().store
+
+    @property  # type: ignore[override]
+    def parts(self) -> list[KnowledgePart]:
+        return self.loaded().parts
 
 
 def _with_notices(info: GuidelineInfo, triples: list[ox.Triple]) -> GuidelineInfo:

@@ -8,6 +8,7 @@ to SPARQL TSV in native code and splitting the text is several times faster.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -39,6 +40,9 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(sub, text)
 
 
+#: IRIs and literals up to this length are interned: a plan repeats its notations, grades
+#: and IRIs thousands of times, and one object each keeps it (and its pickle) small.
+_SHORT = 80
 _INTEGER = re.compile(r"[+-]?\d+")
 _DECIMAL = re.compile(r"[+-]?\d*\.\d+")
 
@@ -48,12 +52,14 @@ def _term(cell: str) -> str | Lit | None:
         return None
     first = cell[0]
     if first == "<":
-        return cell[1:-1]
+        return sys.intern(cell[1:-1])
     if first == '"':
         end = cell.rfind('"')
         lexical = cell[1:end]
         if "\\" in lexical:
             lexical = _unescape(lexical)
+        if len(lexical) <= _SHORT:
+            lexical = sys.intern(lexical)
         rest = cell[end + 1:]
         if not rest:
             return Lit(lexical)

@@ -6,8 +6,9 @@ reasoner, so none of them imports another for a type; the status words are defin
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from guidegraph.reasoning.comparators import make_test
@@ -20,12 +21,16 @@ STATUS_ORDER = (UNMET, UNKNOWN, MET)
 STATUS_CODE = {name: code for code, name in enumerate(STATUS_ORDER)}
 
 
-@dataclass(eq=False)
+_NONE: frozenset[str] = frozenset()
+
+
+@dataclass(eq=False, slots=True)
 class Criterion:
     """A test of one case fact; ``test`` says whether a present value meets it.
 
-    ``test`` is built from the data fields (comparators.make_test) when the criterion is
-    made and again when it is unpickled, so a pickled plan holds no code.
+    ``test`` is built from the data fields (comparators.make_test): when the criterion is
+    made, which checks that its data make a test, and after unpickling on first use, so a
+    pickled plan holds no code and a plan read from the cache builds only the tests it runs.
     """
 
     iri: str
@@ -46,19 +51,31 @@ class Criterion:
     concept_fact: bool = False  # the fact is concept-valued (thresholds must be concepts)
     #: concept IRI -> rank in its ordered scheme (shared by every criterion of a plan)
     ranks: Mapping[str, int] = field(default_factory=dict, repr=False)
-    test: Callable[[Any], bool] = field(init=False, repr=False)
+    _test: Callable[[Any], bool] | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
-        self.test = make_test(self.comparator, self.threshold, self.threshold_rank,
-                              self.allowed, self.ranks, self.concept_fact,
-                              f"criterion {self.id}")
+        self.comparator, self.key = sys.intern(self.comparator), sys.intern(self.key)
+        self._test = self._make_test()
+
+    def _make_test(self) -> Callable[[Any], bool]:
+        return make_test(self.comparator, self.threshold, self.threshold_rank, self.allowed,
+                         self.ranks, self.concept_fact, f"criterion {self.id}")
+
+    @property
+    def test(self) -> Callable[[Any], bool]:
+        if self._test is None:
+            self._test = self._make_test()
+        return self._test
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "test"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_test"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.__post_init__()
+        for name, value in state.items():
+            setattr(self, name, value)
+        if not self.allowed:
+            self.allowed = _NONE  # one empty set for the ~10^4 criteria without concepts
+        self._test = None
 
     def evaluate(self, facts: Mapping[str, Any]) -> str:
         value = facts.get(self.key)
@@ -67,7 +84,7 @@ class Criterion:
         return MET if self.test(value) else UNMET
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Group:
     """All-of, any-of or none-of over member conditions."""
 
@@ -95,7 +112,7 @@ class Plan:
     verdict_criteria: list[Criterion] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class RecommendationSpec:
     """A recommendation as compiled: its metadata, conditions and citation warnings."""
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -21,8 +22,9 @@ from guidegraph.clock import timestamp
 from guidegraph.errors import ConfigurationError
 from guidegraph.intake.cases import Case, Intake
 from guidegraph.intake.contract import CaseContract, load_contract
-from guidegraph.knowledge.loading import Knowledge
+from guidegraph.knowledge.loading import DeferredKnowledge, GuidelineInfo, Knowledge
 from guidegraph.knowledge.rows import select_rows, text
+from guidegraph.reasoning import plan_cache
 from guidegraph.reasoning.criteria import (
     compile_plan,
     decisive_leaves,
@@ -55,7 +57,11 @@ from guidegraph.reasoning.result import (
     Result,
     outcome_of,
 )
+from guidegraph.store.versions import KnowledgeSource, current_knowledge
 from guidegraph.vocab import GG, RDF_TYPE, RUN_BASE, XSD_INTEGER
+
+if TYPE_CHECKING:
+    from guidegraph.reasoning.vector import VectorDecisions, VectorPlan
 
 _CACHE_LIMIT = 200_000
 #: From this many recommendations on, the compiled engine evaluates with numpy arrays.
@@ -66,7 +72,7 @@ class Reasoner:
     """Loaded knowledge plus compiled plan; reuse one instance for many cases."""
 
     def __init__(self, knowledge: Knowledge | None = None, *, engine: str = "compiled",
-                 why_not: str = "all") -> None:
+                 why_not: str = "all", source: KnowledgeSource | None = None) -> None:
         """``engine``: compiled (closures; numpy arrays for large guidelines), vector (always
         arrays) or sparql (the reference). ``why_not`` (one of WHY_NOT): "all" lists every
         recommendation that does not apply with its deciding criteria; "undecided" lists only
@@ -74,7 +80,12 @@ class Reasoner:
         undecided verdict waits on and counts the rest, for registry-scale batches over large
         guidelines. Verdicts are complete in every mode (an undecided one names its pending
         statements and the facts they wait for); explain of the case still answers why-not
-        for any recommendation."""
+        for any recommendation.
+
+        The knowledge is ``knowledge`` (compiled here), else ``source``, else the shipped
+        files: from a source the compiled plan is read from the plan cache when the same
+        knowledge was compiled by the same code before (reasoning.plan_cache), and the
+        knowledge's graphs are then read only when something asks for them."""
         if engine not in ("compiled", "vector", "sparql"):
             raise ConfigurationError(
                 f"engine {engine!r} is not known; allowed: compiled, vector, sparql")
@@ -82,12 +93,51 @@ class Reasoner:
             raise ConfigurationError(
                 f"why_not {why_not!r} is not known; allowed: {', '.join(WHY_NOT)}")
         self.why_not = why_not
-        self.knowledge = knowledge or Knowledge.load()
         self.engine = engine
-        self.contract: CaseContract = load_contract(self.knowledge.store)
+        compiled: Compiled | None = None
+        key = None
+        if knowledge is None:
+            source = source or current_knowledge(None)
+            if engine != "sparql":  # the reference engine reads the graphs anyway
+                key = plan_cache.plan_key(("stored" if source.stored else "files",
+                                           *source.key, *source.places, self._plan_kind()))
+                found = plan_cache.read(key)
+                compiled = found if isinstance(found, Compiled) else None
+            knowledge = (source.build() if compiled is None
+                         else DeferredKnowledge(compiled.guidelines, source.build))
+        self.knowledge = knowledge
+        if compiled is None:
+            compiled = self._compile()
+            if key is not None:
+                plan_cache.write(key, compiled)
+        self._adopt(compiled)
+
+    def _plan_kind(self) -> str:
+        """What the cached plan holds besides the plan: arrays always, or when large."""
+        return "vector" if self.engine == "vector" else "compiled"
+
+    def _compile(self) -> Compiled:
+        """Everything the reasoner derives from its knowledge's graphs."""
+        contract = load_contract(self.knowledge.store)
+        plan = compile_plan(self.knowledge, contract)
+        specs = self._compile_recommendations(plan)
+        _index_specs(specs)
+        decisions = DecisionPlan(self.knowledge, plan, specs)
+        vector = vector_decisions = None
+        if self.engine == "vector" or (self.engine == "compiled" and len(specs)
+                                       >= VECTOR_MIN_RECOMMENDATIONS):
+            from guidegraph.reasoning.vector import VectorDecisions, VectorPlan
+
+            vector = VectorPlan(plan, specs, contract)
+            vector_decisions = VectorDecisions(decisions, specs)
+        return Compiled(list(self.knowledge.guidelines), contract, plan, specs, decisions,
+                        vector, vector_decisions)
+
+    def _adopt(self, compiled: Compiled) -> None:
+        self.contract: CaseContract = compiled.contract
         self.intake = Intake(self.contract)
-        self.plan: Plan = compile_plan(self.knowledge, self.contract)
-        self.recommendations = self._compile_recommendations()
+        self.plan: Plan = compiled.plan
+        self.recommendations = compiled.recommendations
         self.guidelines = [
             {"id": g.id, "version": g.version, "iri": g.iri, "content_hash": g.content_hash}
             for g in sorted(self.knowledge.guidelines, key=lambda g: g.id)
@@ -96,7 +146,7 @@ class Reasoner:
                                                       self.knowledge.guidelines)])
         self._status_query: str | None = None
         self._index_recommendations()
-        self.decisions = DecisionPlan(self.knowledge, self.plan, self.recommendations)
+        self.decisions = compiled.decisions
         self._index_guidelines()
         self._stage_order = {g.key: i for i, g in enumerate(
             g for stage in self.decisions.stages for g in stage)}
@@ -107,29 +157,18 @@ class Reasoner:
         self._scratch: ox.Store | None = None
         self._outcome_cache: dict[tuple, RecommendationOutcome] = {}
         self._key_order = {k: i for i, k in enumerate(self.contract.keys())}
-        self._vector = None
-        if engine == "vector" or (engine == "compiled" and len(self.recommendations)
-                                  >= VECTOR_MIN_RECOMMENDATIONS):
-            from guidegraph.reasoning.vector import VectorDecisions, VectorPlan
-
-            self._vector = VectorPlan(self.plan, self.recommendations, self.contract)
-            self._vector_decisions = VectorDecisions(self.decisions, self.recommendations)
+        self._vector = compiled.vector
+        if compiled.vector_decisions is not None:
+            self._vector_decisions = compiled.vector_decisions
 
     def _index_recommendations(self) -> None:
-        """Lookups by IRI and notation, and each recommendation's keys and leaves in a fixed
-        order (what caches and the array evaluator are keyed by)."""
+        """Lookups by IRI and notation."""
         self.spec_by_iri = {s.iri: s for s in self.recommendations}
         self.action_iri = {s.action: s.action_iri for s in self.recommendations}
         self.action_notation = {s.action_iri: s.action for s in self.recommendations}
         #: dependent-action criterion IRI -> notation of the action whose verdict it reads
         self.verdict_action = {c.iri: self.action_notation.get(c.verdict_of or "", "")
                                for c in self.plan.verdict_criteria}
-        for spec in self.recommendations:
-            spec_leaves = {c.iri: c for cond in spec.conditions for c in leaves(cond)}
-            spec.keys = tuple(sorted({c.key for c in spec_leaves.values() if c.key}))
-            spec.leaf_iris = tuple(sorted(spec_leaves))
-            spec.verdict_iris = tuple(sorted(i for i, c in spec_leaves.items()
-                                             if c.kind == "verdict"))
 
     def _index_guidelines(self) -> None:
         """Each guideline's population conditions, review status and disclaimer."""
@@ -162,14 +201,14 @@ class Reasoner:
                 entry["via"].append(text(row["viaId"]) if row["viaId"] else text(row["via"]))
         return citations
 
-    def _compile_recommendations(self) -> list[RecommendationSpec]:
+    def _compile_recommendations(self, plan: Plan) -> list[RecommendationSpec]:
         citations = self._citations()
         ids = {g.iri: g.id for g in self.knowledge.guidelines}  # as the loader names them
         specs = []
         for row in select_rows(self.knowledge.query("recommendations")):
             iri = text(row["rec"])
             ident = text(row["id"])
-            tops = self.plan.links.get(iri)
+            tops = plan.links.get(iri)
             if not tops:
                 raise ConfigurationError(f"recommendation {ident}: has no criteria")
             sources, warnings, rests_on, cautions = _citation_notes(citations.get(iri, {}))
@@ -190,7 +229,7 @@ class Reasoner:
                 origin=text(row["originLabel"]) if row["originLabel"] else None,
                 votes=votes,
                 strength_rank=int(text(row["strengthRank"])) if row["strengthRank"] else None,
-                conditions=sorted((self.plan.conditions[t] for t in tops), key=lambda c: c.id),
+                conditions=sorted((plan.conditions[t] for t in tops), key=lambda c: c.id),
                 sources=sources, warnings=warnings, rests_on=rests_on, cautions=cautions,
             ))
         specs.sort(key=lambda s: (s.id, s.iri))
@@ -669,6 +708,31 @@ def _citation_notes(cited_by_iri: dict[str, dict[str, Any]]
             warnings.append(f"rests on reference [{c['number']}], cited in the text but "
                             f"missing from the reference list ({'; '.join(how)})")
     return sources, warnings, rests_on, cautions
+
+
+@dataclass
+class Compiled:
+    """What a reasoner compiles from its knowledge's graphs, as the plan cache keeps it:
+    data only (criteria rebuild their tests when unpickled)."""
+
+    guidelines: list[GuidelineInfo]
+    contract: CaseContract
+    plan: Plan
+    recommendations: list[RecommendationSpec]
+    decisions: DecisionPlan
+    vector: VectorPlan | None = None
+    vector_decisions: VectorDecisions | None = None
+
+
+def _index_specs(specs: list[RecommendationSpec]) -> None:
+    """Each recommendation's keys and leaves in a fixed order (what caches and the array
+    evaluator are keyed by)."""
+    for spec in specs:
+        spec_leaves = {c.iri: c for cond in spec.conditions for c in leaves(cond)}
+        spec.keys = tuple(sorted({c.key for c in spec_leaves.values() if c.key}))
+        spec.leaf_iris = tuple(sorted(spec_leaves))
+        spec.verdict_iris = tuple(sorted(i for i, c in spec_leaves.items()
+                                         if c.kind == "verdict"))
 
 
 class ReasonerCache:

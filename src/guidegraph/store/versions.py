@@ -6,6 +6,7 @@ the snapshot loaded last. Loading writes snapshots and their log entries in one 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from guidegraph.clock import timestamp
-from guidegraph.knowledge.loading import GuidelineInfo, Knowledge, KnowledgePart, read_parts
+from guidegraph.errors import GraphLoadError
+from guidegraph.knowledge.loading import (
+    GuidelineInfo,
+    Knowledge,
+    KnowledgePart,
+    file_identity,
+    read_parts,
+)
 from guidegraph.store.base import Store, StoreError
 from guidegraph.store.hashing import content_hash
 from guidegraph.store.log import GraphChange, write_logged
@@ -152,10 +160,18 @@ class KnowledgeSource:
     key: tuple[str, ...]
     stored: bool
     build: Callable[[], Knowledge]
-    #: Parts read from files (not the store's): runs saved with them store them first.
-    files: tuple[KnowledgePart, ...] = ()
+    #: Parts read from files (not the store's), read on first call: runs saved with them
+    #: store them first.
+    read_files: Callable[[], tuple[KnowledgePart, ...]] | None = None
     #: The store's graphs holding it (its current snapshots), when it is the store's.
     graphs: tuple[str, ...] = ()
+    #: Where each part's files are (files, not the store's): with ``key``, what a compiled
+    #: plan of this knowledge is kept under.
+    places: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[KnowledgePart, ...]:
+        return self.read_files() if self.read_files is not None else ()
 
 
 def current_knowledge(store: Store | None, guidelines: Sequence[Path | str] = (), *,
@@ -164,16 +180,31 @@ def current_knowledge(store: Store | None, guidelines: Sequence[Path | str] = ()
     """The one decision of which knowledge to use, for the CLI, the endpoint, health and the
     audit pages alike: the store's current versions when it holds an ontology and no
     guideline files are named; else those files (by default the shipped ones, as
-    ``shipped`` reads them: a server reads them once)."""
+    ``shipped`` reads them: a server reads them once). Files are named by their content
+    hashes without being parsed, and parsed only when the knowledge is built or stored."""
     if store is not None and not guidelines:
         snaps = current_snapshots(store)
         if any(s["kind"] == "ontology" for s in snaps):
             return KnowledgeSource(tuple(s["hash"] for s in snaps), True,
                                    lambda: stored_knowledge(store, snaps),
                                    graphs=tuple(sorted(s["g"] for s in snaps)))
-    parts = tuple(read_parts([Path(g) for g in guidelines]) if guidelines else shipped())
-    return KnowledgeSource(tuple(p.content_hash for p in parts), False,
-                           lambda: Knowledge.from_parts(list(parts)), parts)
+    paths = [Path(g) for g in guidelines] if guidelines else None
+    read = functools.cache(lambda: tuple(read_parts(paths) if paths else shipped()))
+    key, places = _identity(paths) if paths or shipped is read_parts else (None, ())
+    if key is None:  # the caller's parts name themselves; a bad file is reported by reading
+        key = tuple(p.content_hash for p in read())
+    return KnowledgeSource(key, False, lambda: Knowledge.from_parts(list(read())), read,
+                           places=places)
+
+
+def _identity(paths: list[Path] | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """The files' content hashes and places, or (None, ()) when one cannot be read."""
+    try:
+        identity = file_identity(paths)
+    except (OSError, GraphLoadError):
+        return None, ()
+    return (tuple(h for h, _ in identity),
+            tuple(str(f.resolve()) for _, files in identity for f in files))
 
 
 def store_knowledge_of(store: Store, source: KnowledgeSource, *,
