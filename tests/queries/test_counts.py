@@ -166,3 +166,41 @@ def test_counts_include_what_why_not_left_out(reasoner: Reasoner, tmp_path: Path
         store.close()
     assert {(g, int(d), int(u), int(r)) for _, g, d, u, r in rows} == {
         (g, *t) for g, t in want.tallies.items()}
+
+
+def _listed_tallies(result) -> dict[str, tuple[int, int, int]]:
+    """Every statement's outcome counted from a full (--why-not all) listing."""
+    out = {g: [0, 0, 0] for g in result.applicability}
+    for o in result.recommendations:
+        out[o.guideline][0] += 1
+    for o in result.not_applicable:
+        out[o.guideline][1 if o.status == "unknown" else 2] += 1
+    return {g: (d, u, r) for g, (d, u, r) in out.items()}
+
+
+@pytest.mark.parametrize("engine", ["compiled", "vector"])
+@pytest.mark.parametrize("why_not", ["all", "undecided", "none"])
+def test_tallies_in_every_mode_and_engine_and_read_back(reasoner: Reasoner, engine: str,
+                                                        why_not: str) -> None:
+    """ivt-eligibility alone has no dependent actions, so the vector engine takes its own
+    path (counting rejections per guideline with arrays); every case of the golden set."""
+    from guidegraph.knowledge.loading import Knowledge
+    from guidegraph.provenance import record
+    from guidegraph.resources import guidelines_dir
+
+    knowledge = Knowledge.load([guidelines_dir() / "ivt-eligibility"])
+    full = Reasoner(knowledge, why_not="all")
+    other = Reasoner(knowledge, engine=engine, why_not=why_not)
+    assert (other._vector is not None) == (engine == "vector")
+    assert not other.decisions.has_dependencies
+    paths = sorted((ROOT / "tests" / "golden" / "ivt-eligibility" / "cases").glob("*.json"))
+    seen = set()
+    for path in paths:
+        for case in full.intake.read(path):
+            want = _listed_tallies(full.reason(case))
+            got = other.reason(case)
+            assert got.tallies == want, path.name
+            back = record.from_triples(record.to_triples(got, other), other)
+            assert back.tallies == want, path.name
+            seen.update(want.values())
+    assert len(paths) > 5 and len(seen) > 3  # outcomes of several kinds were counted

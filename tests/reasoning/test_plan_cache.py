@@ -65,6 +65,7 @@ def test_a_plan_read_from_the_cache_answers_as_the_compiled_one(plans: Path, eng
 def test_the_graphs_are_read_when_something_asks_for_them(plans: Path) -> None:
     compiled = Reasoner()
     cached = Reasoner()
+    assert isinstance(cached.knowledge, DeferredKnowledge) and cached.knowledge._loaded is None
     assert len(cached.knowledge.store) == len(compiled.knowledge.store)
     assert [p.content_hash for p in cached.knowledge.parts] == [
         p.content_hash for p in compiled.knowledge.parts]
@@ -102,7 +103,7 @@ def test_files_changed_after_the_plan_was_read_are_refused(plans: Path,
     with pytest.raises(ConfigurationError) as caught:
         cached.knowledge.store  # noqa: B018 -- reading the graphs is what is tested
     assert str(caught.value) == (
-        "the guideline files changed while guidegraph was running (their content hashes "
+        "the knowledge files changed while guidegraph was running (their content hashes "
         "differ from the ones it compiled); run it again")
 
 
@@ -173,15 +174,16 @@ def test_the_key_covers_the_code_that_compiles(monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
     code = tmp_path / "compile.py"
     code.write_text("a = 1\n")
-    monkeypatch.setattr(plan_cache, "_code_files", lambda: [code])
+    monkeypatch.setattr(plan_cache, "_code_files", lambda: [("reasoning/compile.py", code)])
     before = plan_cache.plan_key(["sha256:x"])
     assert plan_cache.plan_key(["sha256:y"]) != before
     code.write_text("a = 2\n")
     assert plan_cache.plan_key(["sha256:x"]) != before
+    monkeypatch.setattr(plan_cache, "_code_files", lambda: [("compile.py", code)])
+    assert plan_cache.plan_key(["sha256:x"]) != before  # the same bytes elsewhere
     monkeypatch.undo()
-    queries = [p.name for p in plan_cache._code_files() if p.suffix == ".rq"]
-    assert "conditions.rq" in queries and "reasoner.py" in [
-        p.name for p in plan_cache._code_files()]
+    names = [name for name, _ in plan_cache._code_files()]
+    assert "reasoning/reasoner.py" in names and "derive/conditions.rq" in names
 
 
 def test_old_entries_are_pruned(plans: Path) -> None:
@@ -190,13 +192,59 @@ def test_old_entries_are_pruned(plans: Path) -> None:
     assert len(_entries(plans)) == plan_cache.KEEP
 
 
-def test_the_command_reads_the_plan_and_prints_the_same(plans: Path) -> None:
+def test_the_command_reads_the_plan_it_kept(plans: Path) -> None:
+    """The second command answers from the entry: a label changed in the entry (and nowhere
+    else) is what it prints."""
     example = ROOT / "examples" / "basilar-icad-failed-evt.json"
-    outs = []
-    for _ in range(2):
+
+    def run() -> str:
         done = subprocess.run([sys.executable, "-m", "guidegraph", "reason", str(example),
                                "--format", "json"], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-        outs.append(json.loads(done.stdout))
+        return done.stdout
+
+    first = run()
+    [entry] = _entries(plans)
+    plan = plan_cache.read(entry.stem)
+    assert plan is not None
+    for spec in plan.recommendations:
+        spec.label = "label read from the plan cache"
+    assert plan_cache.write(entry.stem, plan)
+    second = run()
+    assert "label read from the plan cache" not in first
+    assert "label read from the plan cache" in second
+    assert json.loads(first)["conclusions"] == json.loads(second)["conclusions"]
+    assert _entries(plans) == [entry]
+
+
+def test_files_that_change_before_they_are_parsed_make_no_entry(plans: Path,
+                                                                tmp_path: Path) -> None:
+    """Named by one content, parsed as another: the plan is not kept under the first."""
+    folder = _copy(tmp_path)
+    target = sorted(folder.glob("*.ttl"))[0]
+    text = target.read_text(encoding="utf-8")
+    source = current_knowledge(None, [folder])
+    target.write_text(text + "\n# changed meanwhile\n", encoding="utf-8")
+    changed = Reasoner(source=source)
+    assert changed.guidelines[0]["content_hash"] != source.key[1]
+    assert _entries(plans) == []
+    target.write_text(text, encoding="utf-8")
+    assert not isinstance(Reasoner(source=current_knowledge(None, [folder])).knowledge,
+                          DeferredKnowledge)
     assert len(_entries(plans)) == 1
-    assert outs[0] == outs[1]
+
+
+def test_a_changed_ontology_file_after_the_plan_was_read_is_refused(
+        plans: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    root = guidelines_dir().parent
+    for name in ("ontology", "guidelines", "shapes", "queries"):
+        shutil.copytree(root / name, data / name)
+    monkeypatch.setenv("GUIDEGRAPH_DATA", str(data))
+    Reasoner()
+    cached = Reasoner()
+    assert isinstance(cached.knowledge, DeferredKnowledge)
+    target = sorted((data / "ontology").glob("*.ttl"))[0]
+    target.write_text(target.read_text(encoding="utf-8") + "\n# later\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="the knowledge files changed"):
+        cached.knowledge.parts  # noqa: B018 -- reading the graphs is what is tested

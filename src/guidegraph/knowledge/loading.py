@@ -235,9 +235,12 @@ class DeferredKnowledge(Knowledge):
     knowledge than the one asked about.
     """
 
-    def __init__(self, guidelines: list[GuidelineInfo], load: Callable[[], Knowledge]) -> None:
+    def __init__(self, guidelines: list[GuidelineInfo], load: Callable[[], Knowledge],
+                 parts: Iterable[str]) -> None:
+        """``parts``: the content hash of every part (ontology too) the plan was made of."""
         self.guidelines = guidelines
         self._load = load
+        self._hashes = sorted(parts)
         self._loaded: Knowledge | None = None
         self._lock = threading.Lock()
 
@@ -246,10 +249,9 @@ class DeferredKnowledge(Knowledge):
         with self._lock:
             if self._loaded is None:
                 knowledge = self._load()
-                if ([g.content_hash for g in knowledge.guidelines]
-                        != [g.content_hash for g in self.guidelines]):
+                if sorted(p.content_hash for p in knowledge.parts) != self._hashes:
                     raise ConfigurationError(
-                        "the guideline files changed while guidegraph was running (their "
+                        "the knowledge files changed while guidegraph was running (their "
                         "content hashes differ from the ones it compiled); run it again")
                 self._loaded = knowledge
             return self._loaded

@@ -26,6 +26,7 @@ import pickle
 import platform
 import stat
 import tempfile
+import time
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
@@ -50,10 +51,12 @@ def cache_dir() -> Path | None:
     return Path(base) / "guidegraph" / "plans"
 
 
-def _code_files() -> Iterable[Path]:
-    package = Path(guidegraph.__file__).resolve().parent
-    yield from sorted(package.rglob("*.py"))
-    yield from sorted(resources.queries_dir().rglob("*.rq"))
+def _code_files() -> Iterable[tuple[str, Path]]:
+    """Each source and query file, by its path inside the package or the queries folder."""
+    for root, pattern in ((Path(guidegraph.__file__).resolve().parent, "*.py"),
+                          (resources.queries_dir(), "*.rq")):
+        for path in sorted(root.rglob(pattern)):
+            yield path.relative_to(root).as_posix(), path
 
 
 def plan_key(identity: Iterable[str]) -> str:
@@ -71,16 +74,20 @@ def plan_key(identity: Iterable[str]) -> str:
     add(platform.python_version().encode())
     for lib in ("numpy", "pyoxigraph"):
         add(metadata.version(lib).encode())
-    for path in _code_files():
-        add(path.name.encode())
+    for name, path in _code_files():
+        add(name.encode())
         add(path.read_bytes())
     return digest.hexdigest()
 
 
 def _private(path: Path) -> bool:
-    """Owned by the user and writable by nobody else (what makes reading it safe)."""
+    """Owned by the user and writable by nobody else (what makes reading it safe); never
+    where the system has no notion of a file's owning user."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return False
     info = path.stat()
-    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return info.st_uid == getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def read(key: str) -> Any | None:
@@ -101,7 +108,10 @@ def read(key: str) -> Any | None:
             if hashlib.file_digest(entry, "sha256").hexdigest().encode() != digest:
                 return None
             entry.seek(start)
-            return _unpickle(entry)
+            plan = _unpickle(entry)
+        if plan is not None:
+            os.utime(path)  # a plan in use is the last one pruned
+        return plan
     except OSError:
         return None
 
@@ -126,7 +136,10 @@ def write(key: str, plan: Any) -> bool:
     folder = cache_dir()
     if folder is None:
         return False
-    payload = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        payload = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, RecursionError):
+        return False
     data = (_MAGIC + key.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode()
             + b"\n" + payload)
     try:
@@ -148,6 +161,14 @@ def write(key: str, plan: Any) -> bool:
 
 
 def _prune(folder: Path) -> None:
-    entries = sorted(folder.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP:]:
+    """Keep the :data:`KEEP` entries used last; drop what a writer that died left behind."""
+    def used(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile by another process
+            return 0.0
+
+    entries = sorted(folder.glob(f"*{_SUFFIX}"), key=used, reverse=True)
+    stale = [p for p in folder.glob("*.tmp") if used(p) < time.time() - 3600]
+    for old in [*entries[KEEP:], *stale]:
         old.unlink(missing_ok=True)

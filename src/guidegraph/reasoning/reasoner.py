@@ -98,17 +98,22 @@ class Reasoner:
         key = None
         if knowledge is None:
             source = source or current_knowledge(None)
-            if engine != "sparql":  # the reference engine reads the graphs anyway
+            if engine != "sparql" and plan_cache.cache_dir() is not None:
+                # (the reference engine reads the graphs anyway)
                 key = plan_cache.plan_key(("stored" if source.stored else "files",
                                            *source.key, *source.places, self._plan_kind()))
                 found = plan_cache.read(key)
-                compiled = found if isinstance(found, Compiled) else None
+                if isinstance(found, Compiled) and sorted(found.parts) == sorted(source.key):
+                    compiled = found
             knowledge = (source.build() if compiled is None
-                         else DeferredKnowledge(compiled.guidelines, source.build))
+                         else DeferredKnowledge(compiled.guidelines, source.build, source.key))
         self.knowledge = knowledge
         if compiled is None:
             compiled = self._compile()
-            if key is not None:
+            # kept only under the key of what was compiled: files that changed between
+            # naming the knowledge and parsing it make no entry
+            if key is not None and source is not None and sorted(compiled.parts) == sorted(
+                    source.key):
                 plan_cache.write(key, compiled)
         self._adopt(compiled)
 
@@ -130,7 +135,8 @@ class Reasoner:
 
             vector = VectorPlan(plan, specs, contract)
             vector_decisions = VectorDecisions(decisions, specs)
-        return Compiled(list(self.knowledge.guidelines), contract, plan, specs, decisions,
+        return Compiled(tuple(p.content_hash for p in self.knowledge.parts),
+                        list(self.knowledge.guidelines), contract, plan, specs, decisions,
                         vector, vector_decisions)
 
     def _adopt(self, compiled: Compiled) -> None:
@@ -715,6 +721,7 @@ class Compiled:
     """What a reasoner compiles from its knowledge's graphs, as the plan cache keeps it:
     data only (criteria rebuild their tests when unpickled)."""
 
+    parts: tuple[str, ...]  # the content hash of every part it was compiled from
     guidelines: list[GuidelineInfo]
     contract: CaseContract
     plan: Plan
