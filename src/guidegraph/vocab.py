@@ -35,3 +35,6 @@ GRAPH_BASE = BASE + "graph/"
 ONTOLOGY_GRAPH, CASE_GRAPH, AGENT_GRAPH = (GRAPH_BASE + name + "/" for name in (
     "ontology", "case", "agent"))
 LOG_GRAPH, NO_GRAPH = GRAPH_BASE + "log", GRAPH_BASE + "none"
+#: names the graphs the embedded store's default graph copies (guidegraph.store.current)
+COPY_GRAPH = GRAPH_BASE + "default-copy"
+KNOWLEDGE_COPY, COPIES_GRAPH = GG + "KnowledgeCopy", GG + "copiesGraph"

@@ -5,6 +5,7 @@ rewritten consistently; loading is idempotent and atomic. Real stores, the real 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from guidegraph.store import versions
 from guidegraph.store.base import EmbeddedStore
 from guidegraph.store.hashing import content_hash, ntriples_hash
 from guidegraph.store.log import (
@@ -24,7 +26,8 @@ from guidegraph.store.log import (
     logged_update,
     read_log,
 )
-from guidegraph.vocab import RUN_BASE
+from guidegraph.store.sparql import QueryRefused
+from guidegraph.vocab import COPY_GRAPH, RUN_BASE, SKOS, SNAPSHOT_BASE
 
 from .conftest import cli
 
@@ -129,20 +132,44 @@ def test_a_graph_deleted_outside_the_log(store_path: Path) -> None:
 DATA = '<https://example.org/s> <https://example.org/p> "o"'
 
 
-@pytest.mark.parametrize(("update", "name"), [
-    (f"INSERT DATA {{ GRAPH <https://example.org/extra> {{ {DATA} }} }}",
-     "graph <https://example.org/extra>"),
-    (f"INSERT DATA {{ {DATA} }}", "the default graph"),
-])
-def test_a_graph_added_outside_the_log(store_path: Path, update: str, name: str) -> None:
+def test_a_graph_added_outside_the_log(store_path: Path) -> None:
     store = EmbeddedStore(store_path)
-    store.update(update)
+    store.update(f"INSERT DATA {{ GRAPH <https://example.org/extra> {{ {DATA} }} }}")
     store.close()
     res = verify_cli(store_path, "--format", "json")
     assert res.returncode == 1
     doc = json.loads(res.stdout)
-    assert doc["problems"] == [f"{name} was added outside the log: no entry wrote it"]
+    assert doc["problems"] == [
+        "graph <https://example.org/extra> was added outside the log: no entry wrote it"]
     assert doc["notes"] == [] and doc["head"].startswith(f"{doc['entries']}:sha256:")
+
+
+@pytest.mark.parametrize(("update", "added", "missing"), [
+    (f"INSERT DATA {{ {DATA} }}", 1, 0),
+    (f"DELETE WHERE {{ ?s <{SKOS}notation> ?id }}", 0, None),
+])
+def test_the_default_graph_changed_outside_guidegraph(
+        store_path: Path, update: str, added: int, missing: int | None) -> None:
+    """The default graph is the store's copy of the current knowledge: an edit to it is
+    found by comparing it with the graphs it copies, and the next load rewrites it."""
+    store = EmbeddedStore(store_path)
+    copied = store.knowledge_copy()
+    assert copied is not None and len(copied) == 3
+    store.update(update)
+    store.close()
+    res = verify_cli(store_path, "--format", "json")
+    assert res.returncode == 1
+    [problem] = json.loads(res.stdout)["problems"]
+    gone = re.search(r"and (\d+) of theirs are missing", problem)
+    assert gone is not None and ((missing is None and int(gone.group(1)) > 0)
+                                 or int(gone.group(1)) == missing)
+    assert problem == (
+        "the default graph is not the copy of the current knowledge it should be (of the 3 "
+        f"graphs named in <{COPY_GRAPH}>): {added} triple(s) it holds are in none of them and "
+        f"{gone.group(1)} of theirs are missing; it was changed outside guidegraph, and the "
+        "next `guidegraph load` rewrites it")
+    assert cli("load", "--store", str(store_path)).returncode == 0
+    assert verify_cli(store_path).returncode == 0
 
 
 def test_a_log_entry_edited_to_match_an_edited_run(store_path: Path) -> None:
@@ -235,7 +262,7 @@ def test_entries_before_content_hashes_are_named_not_passed_silently(
     entries = read_log(store)
     rewrite_log(store, entries, legacy=True)
     count = len(entries)
-    graphs = len([g for g in store.graph_names() if g != LOG_GRAPH])
+    graphs = len([g for g in store.graph_names() if g not in (LOG_GRAPH, COPY_GRAPH)])
     store.close()
     res = verify_cli(store_path)
     assert res.returncode == 0
@@ -367,13 +394,54 @@ def test_a_failed_load_writes_nothing(tmp_path: Path, store_path: Path, fresh: b
         assert snapshot_of(path) == before
 
 
-def test_an_update_of_the_default_graph_is_logged_under_its_name(store_path: Path) -> None:
+def test_an_update_of_the_default_graph_is_refused_where_it_is_the_copy(
+        store_path: Path) -> None:
     store = EmbeddedStore(store_path)
+    before = read_log(store)
+    with pytest.raises(QueryRefused) as refused:
+        logged_update(store, f"PREFIX ex: <https://example.org/> INSERT DATA {{ GRAPH ex:g "
+                             f"{{ {DATA} }} }} ; DELETE DATA {{ {DATA} }}", "alice")
+    assert str(refused.value) == (
+        "update refused: operation 2 (DELETE DATA) would write the default graph, which holds "
+        "the store's copy of the current guideline versions and ontology (kept by guidegraph, "
+        "rewritten on every load); write into a named graph instead (GRAPH <iri> { … } or "
+        "WITH <iri>), and change guidelines with `guidegraph load`")
+    assert read_log(store) == before  # nothing ran, nothing was logged
+    assert not store.ox.contains_named_graph(ox.NamedNode("https://example.org/g"))
+
+
+def test_an_update_of_a_copied_graph_rewrites_the_copy(store_path: Path) -> None:
+    store = EmbeddedStore(store_path)
+    [guideline] = [g for g in store.knowledge_copy() if g.startswith(SNAPSHOT_BASE)][:1]
+    subject = ox.NamedNode("https://example.org/s")
+    assert not list(store.ox.quads_for_pattern(subject, None, None, ox.DefaultGraph()))
+    logged_update(store, f"INSERT DATA {{ GRAPH <{guideline}> {{ {DATA} }} }}", "alice")
+    [quad] = store.ox.quads_for_pattern(subject, None, None, ox.DefaultGraph())
+    assert quad.object == ox.Literal("o")
+    assert store.knowledge_copy() == frozenset(versions.current_dataset(store))
+    assert check(store).problems == []
+
+
+def test_an_update_of_the_default_graph_is_logged_under_its_name(store_path: Path) -> None:
+    """A store whose default graph holds no copy (an older store's) takes updates of it;
+    the log names it, a load keeps what it holds, and queries list the current graphs."""
+    store = EmbeddedStore(store_path)
+    store.update(f"DROP GRAPH <{COPY_GRAPH}> ; DROP DEFAULT")  # as stores were before copies
     logged_update(store, f"INSERT DATA {{ {DATA} }}", "alice")
     [state] = read_log(store)[-1].states
     assert (state.graph, state.before) == ("default graph", ABSENT)
-    assert state.after == content_hash(q.triple for q in store.ox.quads_for_pattern(
-        None, None, None, ox.DefaultGraph()))
+    default = [q.triple for q in store.ox.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+    assert state.after == content_hash(default) and len(default) == 1
+    store.close()
+    assert cli("load", "--store", str(store_path)).returncode == 0
+    store = EmbeddedStore(store_path)
+    assert store.knowledge_copy() is None
+    assert [q.triple for q in store.ox.quads_for_pattern(
+        None, None, None, ox.DefaultGraph())] == default
+    rows = store.query("SELECT ?o WHERE { ?s ?p ?o }", bindings={
+        "s": ox.NamedNode("https://example.org/s")},
+        default_graphs=versions.current_dataset(store)).table.rows
+    assert rows == []  # the current knowledge, not the default graph's own data
     assert check(store).problems == []
 
 

@@ -159,3 +159,26 @@ def test_an_update_through_a_server_on_a_remote_engine_is_logged(tmp_path: Path)
     finally:
         engine.terminate()
         engine.wait()
+
+
+def test_an_update_of_the_default_graph_is_refused_by_the_endpoint(
+        named_server: Server) -> None:
+    """The endpoint's default graph is the store's copy of the current knowledge: an update
+    that would write it is answered 400 with the reason, and nothing runs or is logged."""
+    text = ('INSERT DATA { GRAPH <https://example.org/g> { <https://example.org/s> '
+            '<https://example.org/p> "o" } } ; DELETE WHERE { ?s ?p ?o }')
+    status, _, body = http(named_server.url + "/update", data={"update": text},
+                           headers={"Authorization": f"Bearer {SECRET}"})
+    assert status == 400
+    assert body.decode().startswith("update refused: operation 2 (DELETE WHERE) would write "
+                                    "the default graph, which holds the store's copy")
+    status, _, body = get(named_server, "ASK { GRAPH <https://example.org/g> { ?s ?p ?o } }",
+                          accept="application/sparql-results+json")
+    assert status == 200 and json.loads(body)["boolean"] is False
+    status, _, body = get(named_server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                          accept="application/sparql-results+json")
+    assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 1000
+    stop_server(named_server)
+    store = EmbeddedStore(named_server.store)
+    assert all(e.action != "update" for e in read_log(store))
+    assert check(store).problems == []

@@ -36,8 +36,12 @@ from guidegraph.errors import GuidegraphError
 from guidegraph.store.hashing import ABSENT, DEFAULT_GRAPH, as_quads, ntriples_hash
 from guidegraph.store.sparql import HIDDEN_TOKENS, QuerySyntaxError, query_form, refuse_unsafe
 from guidegraph.vocab import (
+    COPIES_GRAPH,
+    COPY_GRAPH,
+    KNOWLEDGE_COPY,
     LOG_GRAPH,
     NO_GRAPH,
+    RDF_TYPE,
     SD,
     XSD,
 )
@@ -188,6 +192,9 @@ class Store(ABC):
 
     location: str
     created: bool = False  # opened by creating it (an embedded store at a new path)
+    #: whether the store's own default graph can hold a copy of the current knowledge
+    #: (:mod:`guidegraph.store.current`); a remote engine's default graph is its own
+    keeps_knowledge_copy: bool = False
 
     @abstractmethod
     def _select(self, text: str, bindings: dict, default_graphs: list[str] | None,
@@ -233,6 +240,20 @@ class Store(ABC):
                             False)
         return sorted(r["g"].value for r in rows)
 
+    def knowledge_copy(self) -> frozenset[str] | None:
+        """The graphs the store's default graph holds a copy of, as :data:`COPY_GRAPH` names
+        them (None: it holds no copy)."""
+        rows = self._select(f"""SELECT ?kind ?g WHERE {{ GRAPH <{COPY_GRAPH}> {{
+            {{ <{COPY_GRAPH}> <{RDF_TYPE}> ?kind }} UNION {{ <{COPY_GRAPH}> <{COPIES_GRAPH}> ?g }}
+            }} }}""", {}, None, False)
+        kinds, graphs = set(), set()
+        for row in rows:
+            if row["kind"] is not None:
+                kinds.add(row["kind"].value)
+            if row["g"] is not None:
+                graphs.add(row["g"].value)
+        return frozenset(graphs) if KNOWLEDGE_COPY in kinds else None
+
     # -- content hashes (the audit log's account of each graph) ----------------------
     def graph_ntriples(self, graph: str) -> bytes:
         """One named graph as N-Triples."""
@@ -252,6 +273,8 @@ class Store(ABC):
         triples would have it."""
         hashes = {}
         for g in self.graph_names():
+            if g == COPY_GRAPH:
+                continue  # derived from the graphs it names: checked against them instead
             if include_log or g != LOG_GRAPH:
                 data = self.graph_ntriples(g)
                 if data.strip():
@@ -374,10 +397,17 @@ class EmbeddedStore(Store):
     """pyoxigraph on disk (RocksDB) or in memory (``path=None``, for tests).
 
     ``read_only`` opens without RocksDB's lock, beside a process that holds the store
-    read-write (a running server); it sees the store as it was when opened."""
+    read-write (a running server); it sees the store as it was when opened.
+
+    Its default graph holds a copy of the current knowledge (:mod:`guidegraph.store.current`),
+    which a query whose default graph is those graphs reads instead of listing them."""
+
+    keeps_knowledge_copy = True
+    _UNREAD: Any = object()
 
     def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
         self.location = str(path) if path is not None else "(in memory)"
+        self._copy: frozenset[str] | None = self._UNREAD
         try:
             if path is None:
                 self.ox = ox.Store()
@@ -401,7 +431,10 @@ class EmbeddedStore(Store):
         text = bind_values(text, bindings)
         kwargs: dict[str, Any] = {}
         if default_graphs is not None:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+            if self.knowledge_copy() != frozenset(default_graphs):
+                kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+            # else the default graph is their copy: the same triples, without the cost of a
+            # listed default graph, which grows with everything stored
         elif union:
             kwargs["use_default_graph_as_union"] = True
         try:
@@ -411,10 +444,17 @@ class EmbeddedStore(Store):
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}") from None
 
+    def knowledge_copy(self) -> frozenset[str] | None:
+        """As :meth:`Store.knowledge_copy`, read once and again after each write."""
+        if self._copy is self._UNREAD:
+            self._copy = super().knowledge_copy()
+        return self._copy
+
     def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True,
                    append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
         """As :meth:`Store.add_graphs`; additions go through one ``extend`` transaction,
         several times faster than parsing an INSERT DATA request for large graphs."""
+        self._copy = self._UNREAD
         if replace and any(self.ox.contains_named_graph(ox.NamedNode(g)) for g in graphs):
             # Replacing needs DROP and INSERT in one transaction: only an update does that.
             super().add_graphs(graphs, replace=True, append=append)
@@ -440,6 +480,7 @@ class EmbeddedStore(Store):
         entries or links and ``audit --verify-log`` reports each one as written outside the
         log. Saving the same runs again replaces and logs them. Nothing the store held
         before is touched."""
+        self._copy = self._UNREAD
         new = {g: t for g, t in texts.items() if not self.ox.contains_named_graph(
             ox.NamedNode(g))}
         if new:
@@ -465,6 +506,7 @@ class EmbeddedStore(Store):
                 "again logs them)") from None
 
     def update(self, text: str) -> None:
+        self._copy = self._UNREAD
         try:
             self.ox.update(text)
         except SyntaxError as exc:
@@ -486,10 +528,13 @@ class EmbeddedStore(Store):
         return self.ox.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=name)
 
     def graph_hashes(self, *, include_log: bool = False) -> dict[str, str]:
-        """As :meth:`Store.graph_hashes`, and the default graph when it holds anything
-        (guidegraph writes nothing there, but an update could; a remote engine's default
-        graph may be the union of all graphs, so only here is it hashed)."""
+        """As :meth:`Store.graph_hashes`, and the default graph when it holds anything but
+        the copy of the current knowledge (an older store's, written by an update; a remote
+        engine's default graph may be the union of all graphs, so only here is it hashed).
+        The copy is derived, and checked against what it copies instead."""
         hashes = super().graph_hashes(include_log=include_log)
+        if self.knowledge_copy() is not None:
+            return hashes
         data = self.graph_ntriples(DEFAULT_GRAPH)
         if data:
             hashes[DEFAULT_GRAPH] = ntriples_hash(data, normalised=True)

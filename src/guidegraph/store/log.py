@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from guidegraph.clock import timestamp
+from guidegraph.store.base import EmbeddedStore
+from guidegraph.store.current import copy_problems, refresh_copy
 from guidegraph.store.hashing import (
     ABSENT,
     DEFAULT_GRAPH,
@@ -35,6 +37,7 @@ from guidegraph.store.hashing import (
     ntriples_hashes,
     ntriples_text,
 )
+from guidegraph.store.sparql import QueryRefused, refuse_default_graph_writes
 from guidegraph.vocab import GG, LOG_ENTRY_BASE, LOG_GRAPH, RDF_TYPE, XSD
 
 if TYPE_CHECKING:
@@ -271,7 +274,20 @@ def logged_update(store: Store, text: str, actor: str, *,
     hashed, the update applied, every graph hashed again, and the entry appended at once. If
     the process dies between the update and the entry, the change stays unlogged and
     ``verify`` reports each graph it touched as changed outside the log. ``stage`` is told
-    "update" before the update and "log" after it (the store worker moves its time limit)."""
+    "update" before the update and "log" after it (the store worker moves its time limit).
+
+    Where the default graph is the store's copy of the current knowledge, an update that
+    would write it is refused before anything runs, and the copy is rewritten after the
+    update (it may have changed a graph the copy holds)."""
+    copy = store.keeps_knowledge_copy and store.knowledge_copy() is not None
+    if copy:
+        try:
+            refuse_default_graph_writes(text)
+        except QueryRefused:
+            # Not valid SPARQL at all: say so in the engine's words (line and column), from
+            # its parse, applied to an empty store of its own
+            EmbeddedStore(None).update(text)
+            raise
     with APPEND_LOCK:
         before = store.graph_hashes(include_log=True)
         stage("update")
@@ -283,6 +299,8 @@ def logged_update(store: Store, text: str, actor: str, *,
         digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
         write_logged(store, [GraphChange(action="update", graph="", subject=text, before="",
                                     after=digest, states=states, stamp=False)], actor=actor)
+        if copy:
+            refresh_copy(store, force=True)
 
 
 # ----------------------------------------------------------------------------------------
@@ -356,6 +374,7 @@ def check(store: Store, expect_head: tuple[int, str] | None = None) -> LogReport
     if expect_head is not None:
         problems += _check_head(entries, *expect_head)
     _check_contents(store, entries, problems, notes)
+    problems += copy_problems(store)
     return LogReport(entries, problems, notes)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from guidegraph.errors import GuidegraphError
@@ -216,7 +217,12 @@ def refuse_unsafe(text: str) -> None:
 
 
 def _forbidden_in_parse(text: str) -> set[str] | None:
-    """The forbidden keywords the parse tree of a query or update uses (None: no parse).
+    """The forbidden keywords the parse tree of a query or update uses (None: no parse)."""
+    return _on_parser_thread(_parse_forbidden, text)
+
+
+def _on_parser_thread(fn: Callable[[str], Any], text: str) -> Any:
+    """``fn(text)`` on the parser's thread.
 
     The parse runs on a thread of its own: pyparsing keeps the exceptions it raises in
     reference cycles, and a traceback there would hold every caller's frame (an open store,
@@ -224,33 +230,40 @@ def _forbidden_in_parse(text: str) -> set[str] | None:
     caller. One thread also serialises the parser, whose caches are not thread-safe."""
     global _PARSER
     if _PARSER is not None:
-        return _PARSER.submit(_parse_forbidden, text).result()
+        return _PARSER.submit(fn, text).result()
     from concurrent.futures import ThreadPoolExecutor
 
     _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sparql-guard")
     previous = threading.stack_size(_PARSER_STACK)  # read when the first submit starts it
     try:
-        future = _PARSER.submit(_parse_forbidden, text)
+        future = _PARSER.submit(fn, text)
     finally:
         threading.stack_size(previous)
     return future.result()
 
 
-def _parse_forbidden(text: str) -> set[str] | None:
-    from pyparsing import ParseBaseException, ParserElement, ParseResults
+def _parse(text: str, forms: tuple[str, ...] = ("query", "update")) -> Any:
+    """rdflib's parse tree of the text as the first of ``forms`` that parses (None: none)."""
+    from pyparsing import ParseBaseException, ParserElement
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-    from rdflib.plugins.sparql.parserutils import CompValue
 
-    tree = None
+    parsers = {"query": parseQuery, "update": parseUpdate}
     try:
-        for parse in (parseQuery, parseUpdate):
+        for form in forms:
             try:
-                tree = parse(text)
-                break
+                return parsers[form](text)
             except (ParseBaseException, RecursionError, ValueError, TypeError):
                 continue
     finally:
         ParserElement.reset_cache()  # the packrat cache would keep every text parsed
+    return None
+
+
+def _parse_forbidden(text: str) -> set[str] | None:
+    from pyparsing import ParseResults
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    tree = _parse(text)
     if tree is None:
         return None
     found: set[str] = set()
@@ -264,3 +277,71 @@ def _parse_forbidden(text: str) -> set[str] | None:
         elif isinstance(node, list | tuple | ParseResults):
             todo.extend(node)
     return found
+
+
+# ----------------------------------------------------------------------------------------
+# Updates that write the default graph
+# ----------------------------------------------------------------------------------------
+def refuse_default_graph_writes(text: str) -> None:
+    """Refuse an update that could add to, delete from or clear the default graph, which in
+    the embedded store is a copy of the current knowledge (:mod:`guidegraph.store.current`)
+    that guidegraph rewrites: what an update wrote there would be lost.
+
+    Decided from the update's parse tree (rdflib's SPARQL 1.1 grammar), before anything runs:
+    a triple outside ``GRAPH`` in ``INSERT DATA``, ``DELETE DATA`` or ``DELETE WHERE``, or in
+    an ``INSERT``/``DELETE`` template without ``WITH``; ``CLEAR``/``DROP`` of ``DEFAULT`` or
+    ``ALL``; ``ADD``/``COPY``/``MOVE`` to ``DEFAULT``, and ``MOVE`` from it. An update the
+    grammar cannot read is refused too (fail closed)."""
+    check_nesting(text)
+    found = _on_parser_thread(_default_graph_writes, text)
+    if found is None:
+        raise QueryRefused("update refused: the check for writes to the default graph could "
+                           "not parse it as SPARQL 1.1 Update; check its syntax")
+    if found:
+        raise QueryRefused(
+            f"update refused: {found[0]} would write the default graph, which holds the "
+            "store's copy of the current guideline versions and ontology (kept by guidegraph, "
+            "rewritten on every load); write into a named graph instead (GRAPH <iri> { … } or "
+            "WITH <iri>), and change guidelines with `guidegraph load`")
+
+
+def _default_graph_writes(text: str) -> list[str] | None:
+    """What in the update would write the default graph (None: it does not parse)."""
+    tree = _parse(text, ("update",))
+    if tree is None:
+        return None
+    found = []
+    for n, op in enumerate(tree.request, 1):
+        what = f"operation {n} ({_OPERATION_NAMES.get(op.name, op.name)})"
+        if op.name in ("InsertData", "DeleteData", "DeleteWhere"):
+            if _default_triples(_field(op, "quads")):
+                found.append(what)
+        elif op.name == "Modify":
+            templates = [_field(op, "delete"), _field(op, "insert")]
+            if _field(op, "withClause") is None and any(
+                    t is not None and _default_triples(_field(t, "quads")) for t in templates):
+                found.append(what)
+        elif op.name in ("Clear", "Drop"):
+            if str(_field(op, "graphiri")) in ("DEFAULT", "ALL"):
+                found.append(what)
+        elif op.name in ("Add", "Copy", "Move"):
+            source, target = (str(g) for g in op["graph"])
+            if target == "DEFAULT" or (op.name == "Move" and source == "DEFAULT"):
+                found.append(what)
+    return found
+
+
+_OPERATION_NAMES = {"InsertData": "INSERT DATA", "DeleteData": "DELETE DATA",
+                    "DeleteWhere": "DELETE WHERE", "Modify": "DELETE/INSERT", "Clear": "CLEAR",
+                    "Drop": "DROP", "Add": "ADD", "Copy": "COPY", "Move": "MOVE"}
+
+
+def _field(node: Any, key: str) -> Any:
+    """A field of an rdflib parse node, None when absent (its ``get`` answers a missing
+    field with the field's name)."""
+    return dict.get(node, key)
+
+
+def _default_triples(quads: Any) -> bool:
+    """Whether rdflib's ``Quads`` node holds triples outside any ``GRAPH`` block."""
+    return quads is not None and any(len(t) for t in _field(quads, "triples") or [])

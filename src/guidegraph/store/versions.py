@@ -1,7 +1,9 @@
 """Guideline and ontology versions in the store, and the one decision of which to reason with.
 
 A version is a snapshot graph named by its content hash; the current one of each guideline is
-the snapshot loaded last. Loading writes snapshots and their log entries in one transaction.
+the snapshot loaded last. Loading writes snapshots and their log entries in one transaction,
+then rewrites the default graph's copy of the current versions in a second one
+(:mod:`guidegraph.store.current`; a copy that does not name the current graphs is never read).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from guidegraph.knowledge.loading import (
     read_parts,
 )
 from guidegraph.store.base import Store, StoreError
+from guidegraph.store.current import current_dataset as current_dataset
+from guidegraph.store.current import current_snapshots as current_snapshots
+from guidegraph.store.current import refresh_copy
+from guidegraph.store.current import snapshots as snapshots
 from guidegraph.store.hashing import content_hash
 from guidegraph.store.log import GraphChange, write_logged
 from guidegraph.vocab import GG, ONTOLOGY_GRAPH, RDF_TYPE, SKOS_NOTATION, SNAPSHOT_BASE, XSD
@@ -32,43 +38,6 @@ _META_PREDICATES = {GG + "loadedAt", GG + "snapshotKind"}
 
 def _gg(name: str) -> ox.NamedNode:
     return ox.NamedNode(GG + name)
-
-
-def snapshots(store: Store) -> list[dict[str, str]]:
-    """Every loaded ontology and guideline version with when it was last loaded."""
-    rows = store._select(f"""
-        PREFIX gg: <{GG}>
-        SELECT ?g ?kind ?of ?id ?version ?hash (MAX(?t) AS ?loaded) WHERE {{
-          GRAPH ?g {{ ?g gg:loadedAt ?t ; gg:contentHash ?hash ; gg:snapshotKind ?kind .
-            OPTIONAL {{ ?g gg:snapshotOf ?of }} OPTIONAL {{ ?g gg:version ?version }}
-            OPTIONAL {{ ?g <{SKOS_NOTATION}> ?id }} }}
-        }} GROUP BY ?g ?kind ?of ?id ?version ?hash""", {}, None, False)
-    out = []
-    for r in rows:
-        out.append({k: (r[k].value if r[k] is not None else "") for k in
-                    ("g", "kind", "of", "id", "version", "hash", "loaded")})
-    return sorted(out, key=lambda s: (s["kind"], s["id"], s["loaded"]))
-
-
-def current_snapshots(store: Store) -> list[dict[str, str]]:
-    """The ontology and, per guideline, the version loaded last."""
-    latest: dict[tuple[str, str], dict[str, str]] = {}
-    for snap in snapshots(store):
-        key = (snap["kind"], snap["of"])
-        if key not in latest or snap["loaded"] > latest[key]["loaded"]:
-            latest[key] = snap
-    return sorted(latest.values(), key=lambda s: (s["kind"], s["id"]))
-
-
-def current_dataset(store: Store) -> list[str]:
-    """Graphs a query sees as its default graph: the current ontology and guideline versions.
-
-    Every stored case, run and superseded version stays a named graph, read with ``GRAPH``.
-    A default graph that listed them would grow with every stored run, and engines look a
-    pattern up in each listed graph (Oxigraph: 282 s for a named query over 1,000 runs,
-    ~1,230x the same query over its union graph); this list grows only with the number of
-    guidelines."""
-    return [s["g"] for s in current_snapshots(store)]
 
 
 def load_parts(store: Store, parts: list[KnowledgePart], *,
@@ -130,6 +99,7 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
         # adds the new gg:loadedAt: they are appended to, never replaced, and the
         # embedded store can then write in bulk.
         write_logged(store, changes, case_graphs, append=snapshot_graphs, actor=actor)
+    refresh_copy(store, force=True)  # the current versions may have changed, or their copy
     return [*names, *case_names.items()]
 
 
