@@ -460,7 +460,7 @@ def load(store_spec: str | None, guidelines: tuple[str, ...], cases: tuple[str, 
     try:
         with progress.bar("preparing cases", found) as each:
             graphs = [(case_graph(c.iri), c.iri, case_triples(reasoner, c)) for c in each]
-        names = versions.load_parts(store, parts, cases=graphs)
+        names = versions.load_parts(store, parts, cases=graphs, rewrite_copy=True)
         for part, (name, written) in zip(parts, names, strict=False):
             what = f"guideline {part.info.id} {part.info.version}" if part.info else "ontology"
             state = "loaded" if written else "already current:"

@@ -42,7 +42,8 @@ def _gg(name: str) -> ox.NamedNode:
 
 def load_parts(store: Store, parts: list[KnowledgePart], *,
                cases: list[tuple[str, str, list[ox.Triple]]] | None = None,
-               actor: str | None = None) -> list[tuple[str, bool]]:
+               actor: str | None = None, rewrite_copy: bool = False
+               ) -> list[tuple[str, bool]]:
     """Store ontology and guideline versions, and ``cases`` (graph, case IRI, triples),
     with their audit-log entries, in one transaction.
 
@@ -50,7 +51,12 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
     (or the current ontology) and a case graph that already holds the same content are
     left alone, with no new ``gg:loadedAt`` and no entry. A superseded version loaded
     again becomes current again (a new ``gg:loadedAt``, logged). Returns the graph name
-    of each part, then of each case graph, with whether it was written."""
+    of each part, then of each case graph, with whether it was written.
+
+    The default graph's copy of the current versions is rewritten when a version was
+    written or ``rewrite_copy`` (the ``load`` command: it also mends a copy edited by hand);
+    else left alone if it copies the current graphs (a rewrite copies every current triple,
+    too much for every `reason --save`)."""
     now = ox.Literal(timestamp(),
                      datatype=ox.NamedNode(XSD + "dateTime"))
     current = {(s["kind"], s["of"]): s["hash"] for s in current_snapshots(store)}
@@ -99,7 +105,8 @@ def load_parts(store: Store, parts: list[KnowledgePart], *,
         # adds the new gg:loadedAt: they are appended to, never replaced, and the
         # embedded store can then write in bulk.
         write_logged(store, changes, case_graphs, append=snapshot_graphs, actor=actor)
-    refresh_copy(store, force=True)  # the current versions may have changed, or their copy
+    refresh_copy(store, force=rewrite_copy or any(
+        written for _name, written in names[:len(parts)]))  # a version written may now be current
     return [*names, *case_names.items()]
 
 
