@@ -68,11 +68,14 @@ def oxigraph_binary() -> str:
     return binary
 
 
-def start_oxigraph(binary: str, location: Path) -> tuple[subprocess.Popen, str]:
-    """An Oxigraph server over ``location``; its base URL (``/query``, ``/update``)."""
+def start_oxigraph(binary: str, location: Path, *options: str
+                   ) -> tuple[subprocess.Popen, str]:
+    """An Oxigraph server over ``location`` with the server's ``options``; its base URL
+    (``/query``, ``/update``)."""
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
+         *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_for(url + "/query?query=ASK%7B%7D", proc, "oxigraph server", seconds=20)

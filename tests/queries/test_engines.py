@@ -1,6 +1,9 @@
 """The named query library gives the same rows on every store: the embedded one, an Oxigraph
 server, Virtuoso, and guidegraph's own ``serve`` (over the embedded store and over an Oxigraph
-server), each read through ``RemoteStore`` as ``guidegraph query --store URL`` does.
+server), each read through ``RemoteStore`` as ``guidegraph query --store URL`` does. The
+Oxigraph server holds the default graph's copy of the current knowledge, as a store loaded by
+``guidegraph load --store URL`` does, so its requests name no dataset (tests/store/
+test_remote_dataset.py has the form that names every graph).
 
 Each remote engine gets an exact copy of the ``saved_store`` graphs (two guideline versions,
 seven saved runs), so run IRIs and timestamps are the same everywhere and every column can be
@@ -35,7 +38,7 @@ from click.testing import CliRunner
 
 from guidegraph import resources
 from guidegraph.cli import main
-from guidegraph.store import versions
+from guidegraph.store import current, versions
 from guidegraph.store.base import EmbeddedStore, RemoteStore, Store, parse_bindings
 from guidegraph.store.named_queries import library
 from tests.engines import (  # noqa: F401 - fixtures
@@ -151,6 +154,10 @@ def engines(request: pytest.FixtureRequest, saved_store: Any,
     try:
         oxigraph = RemoteStore(url + "/query")
         copy_into(saved_store.path, oxigraph)
+        # and the default graph's copy of the current knowledge, as `guidegraph load` writes
+        # it: queries on the current dataset then go with no dataset named
+        assert current.refresh_copy(oxigraph)
+        assert oxigraph.knowledge_copy() == frozenset(versions.current_dataset(oxigraph))
         copy_into(saved_store.path, server.clear())
         serve = start_server(served, tmp / "serve.log")
         serve_oxigraph = start_server(url + "/query", tmp / "serve-oxigraph.log")

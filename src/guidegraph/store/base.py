@@ -242,17 +242,31 @@ class Store(ABC):
 
     def knowledge_copy(self) -> frozenset[str] | None:
         """The graphs the store's default graph holds a copy of, as :data:`COPY_GRAPH` names
-        them (None: it holds no copy)."""
-        rows = self._select(f"""SELECT ?kind ?g WHERE {{ GRAPH <{COPY_GRAPH}> {{
-            {{ <{COPY_GRAPH}> <{RDF_TYPE}> ?kind }} UNION {{ <{COPY_GRAPH}> <{COPIES_GRAPH}> ?g }}
-            }} }}""", {}, None, False)
-        kinds, graphs = set(), set()
+        them (None: it holds no copy).
+
+        Also None, whatever the marker says, when the default graph cannot be that copy:
+        when it is empty (the marker graph was copied from another store without the
+        default graph) or when the marker itself shows in it (an engine whose default graph
+        is the union of its named graphs, as Oxigraph server's ``--union-default-graph``).
+        Both are asked in the same request as the marker."""
+        if not self.keeps_knowledge_copy:
+            return None
+        rows = self._select(f"""SELECT ?kind ?g ?union ?filled WHERE {{
+            {{ GRAPH <{COPY_GRAPH}> {{ {{ <{COPY_GRAPH}> <{RDF_TYPE}> ?kind }}
+                UNION {{ <{COPY_GRAPH}> <{COPIES_GRAPH}> ?g }} }} }}
+            UNION {{ <{COPY_GRAPH}> <{RDF_TYPE}> ?union }}
+            UNION {{ SELECT ?filled WHERE {{ ?filled ?p ?o }} LIMIT 1 }}
+            }}""", {}, None, False)
+        kinds, graphs, seen = set(), set(), set()
         for row in rows:
             if row["kind"] is not None:
                 kinds.add(row["kind"].value)
             if row["g"] is not None:
                 graphs.add(row["g"].value)
-        return frozenset(graphs) if KNOWLEDGE_COPY in kinds else None
+            seen.update(v for v in ("union", "filled") if row[v] is not None)
+        if KNOWLEDGE_COPY not in kinds or seen != {"filled"}:
+            return None
+        return frozenset(graphs)
 
     # -- content hashes (the audit log's account of each graph) ----------------------
     def graph_ntriples(self, graph: str) -> bytes:
@@ -547,6 +561,8 @@ class EmbeddedStore(Store):
 
 #: Engines recognised by the ``Server`` header of their answers, per endpoint URL.
 _ENGINES: dict[str, str] = {}
+#: Virtuoso's graphs of its own, per endpoint URL (:meth:`RemoteStore.own_graphs`).
+_OWN_GRAPHS: dict[str, frozenset[str]] = {}
 #: Graphs every Virtuoso database holds for the server itself (its RDF-view schema and the
 #: LDP vocabulary); with the graph of its own service description (named by its endpoint,
 #: found by its ``sd:Service`` triple) they are not part of guidegraph's dataset.
@@ -566,11 +582,18 @@ class RemoteStore(Store):
     final ``/query`` or ``/sparql`` replaced by ``/update`` (Oxigraph's layout), or to the
     query URL itself on Virtuoso, which takes both at ``/sparql``.
 
-    The dataset of every query is explicit (``default-graph-uri`` and ``named-graph-uri``),
-    so it is the embedded store's whatever the engine's defaults: a Protocol request with
-    only ``default-graph-uri`` has no named graphs, and Virtuoso without any dataset takes
-    the union of all its graphs, its own system graphs among them. The differences of
-    Virtuoso (recognised by its ``Server`` header) handled here:
+    Every query sees the embedded store's dataset whatever the engine's defaults. When the
+    engine's own default graph holds the copy of the current knowledge (as on the embedded
+    store, checked by :meth:`knowledge_copy` in the same round trip that used to list the
+    graphs), a query on that knowledge names no graphs and its size does not grow with the
+    stored runs. Otherwise the dataset is explicit (``default-graph-uri`` and
+    ``named-graph-uri`` for every graph): a Protocol request with only
+    ``default-graph-uri`` has no named graphs, and Virtuoso without any dataset takes the
+    union of all its graphs, its own system graphs among them. The differences of Virtuoso
+    (recognised by its ``Server`` header) handled here:
+
+    * it keeps no copy (its default graph is the union of all graphs) and so names every
+      graph in each request (:meth:`dataset_params` says why no shorter form works);
 
     * its own graphs (:data:`VIRTUOSO_OWN_GRAPHS`, its service description) are left out of
       :meth:`graph_names`, hence out of every dataset;
@@ -643,12 +666,45 @@ class RemoteStore(Store):
         except (urllib.error.URLError, OSError) as exc:
             raise StoreError(f"{url}: cannot reach the SPARQL endpoint: {exc}") from None
 
+    @property
+    def keeps_knowledge_copy(self) -> bool:  # type: ignore[override]
+        """Every engine but Virtuoso, whose default graph without a dataset is the union of
+        all its graphs, not a graph of its own."""
+        return self.engine != "virtuoso"
+
+    def own_graphs(self) -> frozenset[str]:
+        """Virtuoso's graphs for the server itself (:data:`VIRTUOSO_OWN_GRAPHS` and its
+        service description), asked once per endpoint; none on other engines."""
+        if self.engine != "virtuoso":
+            return frozenset()
+        if self.url not in _OWN_GRAPHS:
+            own = f"SELECT ?g WHERE {{ GRAPH ?g {{ ?g a <{_SD_SERVICE}> }} }} GROUP BY ?g"
+            found = {r["g"].value for r in self._run(own, [("query", own)])}
+            _OWN_GRAPHS[self.url] = frozenset(found | VIRTUOSO_OWN_GRAPHS)
+        return _OWN_GRAPHS[self.url]
+
     def dataset_params(self, default_graphs: list[str] | None, union: bool
                        ) -> list[tuple[str, str]]:
-        """Protocol parameters for the embedded store's dataset: the given default graphs
-        (or the union of all graphs, or none) and every graph as a named graph."""
-        if default_graphs is None and not union and self.engine != "virtuoso":
+        """Protocol parameters that give the embedded store's dataset: the given default
+        graphs (or the union of all graphs, or the engine's own default graph) and every
+        stored graph as a named graph.
+
+        With no dataset a request reads the engine's default graph and every graph as a
+        named graph; when that default graph is the copy of the wanted graphs
+        (:meth:`knowledge_copy`, kept on every engine but Virtuoso) that is the dataset asked
+        for, and the request names nothing. Otherwise every graph is named, since the
+        Protocol has no other way to say "and all graphs as named graphs", and the request
+        grows with the store. Virtuoso always needs that: without a dataset its default
+        graph is the union of all its graphs, and a request that names only default graphs
+        (or excludes its own graphs by its pragmas) answers ``GRAPH <iri>`` with nothing,
+        although ``GRAPH ?g`` ranges over every graph there.
+        """
+        virtuoso = self.engine == "virtuoso"
+        if default_graphs is None and not union and not virtuoso:
             return []  # the engine's own default graph and all its graphs as named graphs
+        if default_graphs is not None and not virtuoso and (
+                self.knowledge_copy() == frozenset(default_graphs)):
+            return []
         names = self.graph_names()
         if default_graphs is None and union:
             default_graphs = names  # the standard form of a union, which every engine reads
@@ -685,11 +741,7 @@ class RemoteStore(Store):
         answer, and Virtuoso 7.2 takes seconds for DISTINCT where GROUP BY takes none)."""
         text = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
         names = {r["g"].value for r in self._run(text, [("query", text)])}
-        if self.engine == "virtuoso":
-            own = f"SELECT ?g WHERE {{ GRAPH ?g {{ ?g a <{_SD_SERVICE}> }} }} GROUP BY ?g"
-            names -= {r["g"].value for r in self._run(own, [("query", own)])}
-            names -= VIRTUOSO_OWN_GRAPHS
-        return sorted(names)
+        return sorted(names - self.own_graphs())
 
     def add_graphs(self, graphs: dict[str, Iterable[ox.Triple]], *, replace: bool = True,
                    append: dict[str, Iterable[ox.Triple]] | None = None) -> None:
@@ -707,10 +759,12 @@ class RemoteStore(Store):
         self._post(self.update_url, [("update", text)], "*/*")
 
     def graph_triples(self, graph: str) -> list[ox.Triple]:
-        """The graph's triples; read with SELECT on Virtuoso, which cuts a CONSTRUCT answer at
+        """The graph's triples (:data:`DEFAULT_GRAPH`: the engine's own default graph, read
+        with no dataset); read with SELECT on Virtuoso, which cuts a CONSTRUCT answer at
         its row limit without a sign, but marks a SELECT answer that reached it."""
         if self.engine != "virtuoso":
-            text = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+            pattern = "?s ?p ?o" if graph == DEFAULT_GRAPH else f"GRAPH <{graph}> {{ ?s ?p ?o }}"
+            text = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }}"
             return self._run(text, [("query", text)])
         text = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
         return [ox.Triple(r["s"], r["p"], r["o"]) for r in self._run(text, [("query", text)])]
@@ -749,13 +803,6 @@ def _canonical_results(data: bytes) -> bytes:
                 label = cell["value"].removeprefix("nodeID://")
                 cell["value"] = re.sub(r"[^A-Za-z0-9_]", "_", label)
     return json.dumps(results).encode()
-
-    def graph_ntriples(self, graph: str) -> bytes:
-        """The engine's own N-Triples (hashed after normalising: engines keep literals
-        differently)."""
-        return self._post(self.url, [("query", f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH "
-                                               f"<{graph}> {{ ?s ?p ?o }} }}")],
-                          "application/n-triples")
 
 
 def open_store(spec: str | None = None, *, write: bool = True) -> Store:
