@@ -2,7 +2,7 @@
 
 Run on demand (never in CI):
 
-    python bench/bench_registry.py [--rows api,batch,save,query,sparql,scale]
+    python bench/bench_registry.py [--rows api,batch,save,query,sparql,remote,scale]
         [--cases 3000] [--batch 100000] [--save 10000] [--runs 1000] [--requests 40]
         [--scale 10000] [--write]
 
@@ -23,6 +23,11 @@ Rows (every baseline runs in the same process run, on the same cases, answers co
   (one process, the store opened read-only).
 * ``sparql``: ``/sparql`` p50 of the README's query on ``guidegraph serve``, store with
   ``--runs`` runs against the same server over a store with the knowledge only.
+* ``remote``: the README's query through ``RemoteStore`` on an Oxigraph server (``oxigraph
+  serve``) over a copy of the store with ``--runs`` runs, p50 in process, against the same
+  text posted by hand with no dataset to the same server; beside it the same query with
+  every graph named (the form sent before the default graph's copy was read remotely) and
+  the bytes of each request.
 * ``scale``: a synthetic guideline of ``--scale`` recommendations: the reasoner's start in
   a fresh process (time, peak memory), first with an empty plan cache (parse and compile)
   and then reading the compiled plan (best of three), against pyoxigraph parsing the same
@@ -322,6 +327,82 @@ def row_sparql(args, work: Path) -> dict:
             "baseline_ms": 1000 * e, "ratio": f / e, "target": "within 1.5x"}
 
 
+def _p50(call, requests: int) -> float:
+    """Median seconds of ``call`` over ``requests`` calls, three warm-up calls first."""
+    samples = []
+    for i in range(requests + 3):
+        start = time.perf_counter()
+        call()
+        if i >= 3:
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def row_remote(args, work: Path) -> dict:
+    from guidegraph.store import versions
+    from guidegraph.store.base import RemoteStore
+
+    served = work / f"served-{args.runs}"
+    shutil.rmtree(served, ignore_errors=True)
+    shutil.copytree(_store_with_runs(work, args.runs), served)
+    port = 7893
+    server = subprocess.Popen([shutil.which("oxigraph") or "oxigraph", "serve", "--location",
+                               str(served), "--bind", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/query"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}?query=ASK%7B%7D", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        store = RemoteStore(url)
+        current = versions.current_dataset(store)
+        sent: list[int] = []
+        post = store._post
+
+        def counted(target, data, accept):
+            sent.append(len(urllib.parse.urlencode(data)))
+            return post(target, data, accept)
+
+        store._post = counted  # type: ignore[method-assign]
+        product = store.query(README_QUERY, default_graphs=current).table.rows
+        copy_bytes = sent[-1]
+        listed = [("query", README_QUERY), *(("default-graph-uri", g) for g in current),
+                  *(("named-graph-uri", g) for g in store.graph_names())]
+        listed_rows = store._run(README_QUERY, listed)
+        listed_bytes = sent[-1]
+        body = urllib.parse.urlencode({"query": README_QUERY}).encode()
+
+        def hand():
+            request = urllib.request.Request(url, data=body, headers={
+                "Accept": "application/sparql-results+json",
+                "Content-Type": "application/x-www-form-urlencoded"})
+            return json.loads(urllib.request.urlopen(request, timeout=60).read())
+
+        hand_rows = hand()["results"]["bindings"]
+        assert [r[0].value for r in product] == [b["id"]["value"] for b in hand_rows] == [
+            r["id"].value for r in listed_rows], "answers differ"
+        p_product, p_hand, p_listed = [], [], []
+        for _ in range(2):
+            p_product.append(_p50(lambda: store.query(README_QUERY, default_graphs=current),
+                                  args.requests))
+            p_hand.append(_p50(hand, args.requests))
+            p_listed.append(_p50(lambda: store._run(README_QUERY, listed), args.requests))
+        product_s, hand_s, listed_s = min(p_product), min(p_hand), min(p_listed)
+        return {"row": "remote", "runs": args.runs, "graphs": len(store.graph_names()),
+                "product_ms": 1000 * product_s, "baseline_ms": 1000 * hand_s,
+                "ratio": product_s / hand_s, "listed_ms": 1000 * listed_s,
+                "listed_ratio": listed_s / hand_s, "request_bytes": copy_bytes,
+                "listed_request_bytes": listed_bytes,
+                "target": "/sparql latency does not grow with stored runs"}
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(served, ignore_errors=True)
+
+
 LOAD_PROBE = """
 import json, os, resource, sys, time
 os.environ["GUIDEGRAPH_DATA"] = sys.argv[1]
@@ -403,7 +484,7 @@ def row_scale(args, work: Path) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rows", default="api,batch,save,query,sparql,scale")
+    parser.add_argument("--rows", default="api,batch,save,query,sparql,remote,scale")
     parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--save", type=int, default=10_000)
@@ -422,7 +503,8 @@ def main() -> None:
     wanted = args.rows.split(",")
     runners = {"api": lambda: [row_api(args)], "batch": lambda: [row_batch(args, work)],
                "save": lambda: [row_save(args, work)], "query": lambda: [row_query(args, work)],
-               "sparql": lambda: [row_sparql(args, work)], "scale": lambda: row_scale(args, work)}
+               "sparql": lambda: [row_sparql(args, work)],
+               "remote": lambda: [row_remote(args, work)], "scale": lambda: row_scale(args, work)}
     for name in wanted:
         for row in runners[name]():
             print(json.dumps(row), flush=True)
