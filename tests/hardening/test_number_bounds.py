@@ -108,11 +108,21 @@ def test_cli_exits_2_at_once_with_a_short_message(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ['{"id":"a\\ud800b","evt_passes":1}',
                                   '{"id":"c1","tici":"\\udfff"}',
-                                  '{"id":"c1","\\ud800":1}'])
+                                  '{"id":"c1","\\ud800":1}',
+                                  '{"id":"c1","tici":"x\\uDBFFy"}',
+                                  '[{"id":"c1"},{"id":"c2\\uDC00"}]'])
 def test_a_lone_surrogate_is_refused_not_a_traceback(reasoner: Reasoner, text: str) -> None:
-    error = _refusal(reasoner, text)
+    items = list(reasoner.intake.read_bytes(text.encode(), ".json", source="probe.json"))
+    [error] = [item for item in items if isinstance(item, CaseInputError)]
     assert "holds a lone surrogate, which is not Unicode text" in str(error)
+    assert len(str(error)) <= SHORT
     str(error).encode("utf-8")  # the message itself can be printed
+
+
+@pytest.mark.parametrize("text", ['{"id":"c\\\\ud800"}', '{"id":"c\\u00e9\\ud83d\\ude00"}'])
+def test_an_escaped_backslash_or_a_surrogate_pair_is_text(reasoner: Reasoner, text: str) -> None:
+    [case] = list(reasoner.intake.read_bytes(text.encode(), ".json", source="probe.json"))
+    assert case.id in ("c\\ud800", "c\u00e9\U0001F600")
 
 
 def test_a_literal_too_large_for_the_json_ld_parser_is_refused(reasoner: Reasoner) -> None:

@@ -728,13 +728,23 @@ def _loads(text: str, source: str) -> Any:
     try:
         doc = json.loads(text, parse_float=number, parse_int=integer,
                          parse_constant=refuse_constant, object_pairs_hook=unique)
-        _refuse_surrogates(doc, source)
+        if "\\u" in text or not _utf8(text):  # else no string of doc can hold one
+            _refuse_surrogates(doc, source)
         return doc
     except json.JSONDecodeError as exc:
         raise CaseInputError(f"not valid JSON: {exc.msg} at line {exc.lineno} column "
                              f"{exc.colno}", source=source) from None
     except RecursionError:
         raise CaseInputError("JSON nested too deeply", source=source) from None
+
+
+def _utf8(text: str) -> bool:
+    """Whether the text is Unicode text (no lone surrogate), asked of the whole text at once."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _refuse_surrogates(value: Any, source: str) -> None:

@@ -620,7 +620,7 @@ class Reasoner:
             pending = {(c.guideline, p.id) for c in conclusions for p in c.pending}
             listed = [o for o in others if (o.guideline, o.id) in pending]
             undecided_unlisted, others = len(others) - len(listed), listed
-        missing_all = {m for o in others for m in o.missing}
+        missing_all = set().union(*[o.missing_set for o in others])
         missing_all.update(m for c in conclusions for m in c.missing_facts)
         missing_all.update(m for a in applies.values() for m in a.missing)
         conflicts = conflicts_of(conclusions, self.decisions.direction)
@@ -681,9 +681,9 @@ class Reasoner:
         digest = hashlib.sha256()
         digest.update(self._fingerprint.encode())
         digest.update(case.iri.encode())
-        for key in sorted(case.facts):
-            digest.update(f"\0{key}={case.facts[key]}{'*' if key in case.defaulted else ''}"
-                          .encode())
+        facts, defaulted = case.facts, case.defaulted
+        digest.update("".join([f"\0{key}={facts[key]}{'*' if key in defaulted else ''}"
+                               for key in sorted(facts)]).encode())
         return RUN_BASE + digest.hexdigest()[:32]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring  # json.dumps's own escaping of a str
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,9 +90,13 @@ class RecommendationOutcome:
     json_parts: list[str] | None = field(default=None, repr=False, compare=False)
     #: What a verdict reads of this outcome (status and missing facts), for its cache key.
     signature: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    #: The missing facts as a set, for the union a result takes over its outcomes.
+    missing_set: frozenset[str] = field(default=frozenset(), init=False, repr=False,
+                                        compare=False)
 
     def __post_init__(self) -> None:
         self.signature = (self.status, *self.missing)
+        self.missing_set = frozenset(self.missing)
 
     def json_text(self, escaped: dict[str, str]) -> str:
         """Compact JSON of :meth:`to_json`, from a cached template with fact values filled in.
@@ -326,7 +331,7 @@ class Result:
                            "provenance": self.provenance, **self._unlisted()},
                           ensure_ascii=False, separators=(",", ":"))[1:]
         conclusions = ",".join(c.json_text() for c in self.conclusions)
-        escaped = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in self.facts.items()}
+        escaped = {k: encode_basestring(v)[1:-1] for k, v in self.facts.items()}
         recs = ",".join(
             json.dumps(r.to_json(self.facts, extra), ensure_ascii=False, separators=(",", ":"))
             if (extra := self.conflict_warnings(r)) else r.json_text(escaped)
