@@ -287,27 +287,37 @@ def row_query(args, work: Path) -> dict:
             "target": "100,000 runs <= 1 s"}
 
 
+def _p50(call, requests: int) -> float:
+    """Median seconds of ``call`` over ``requests`` calls, three warm-up calls first."""
+    samples = []
+    for i in range(requests + 3):
+        start = time.perf_counter()
+        call()
+        if i >= 3:
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def _started(cmd: list[str], ready: str) -> subprocess.Popen:
+    """A server started by ``cmd``, once ``ready`` answers."""
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(ready, timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
 def _serve_p50(store: Path, requests: int, port: int) -> float:
-    server = subprocess.Popen([*GG, "serve", "--store", str(store), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = _started([*GG, "serve", "--store", str(store), "--port", str(port)],
+                      f"http://127.0.0.1:{port}/health")
     url = f"http://127.0.0.1:{port}/sparql"
+    body = urllib.parse.urlencode({"query": README_QUERY}).encode()
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        body = urllib.parse.urlencode({"query": README_QUERY}).encode()
-        samples = []
-        for i in range(requests + 3):
-            request = urllib.request.Request(url, data=body,
-                                             headers={"Accept": "text/csv"})
-            start = time.perf_counter()
-            urllib.request.urlopen(request, timeout=60).read()
-            if i >= 3:
-                samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
+        return _p50(lambda: urllib.request.urlopen(urllib.request.Request(
+            url, data=body, headers={"Accept": "text/csv"}), timeout=60).read(), requests)
     finally:
         server.terminate()
         server.wait(10)
@@ -327,17 +337,6 @@ def row_sparql(args, work: Path) -> dict:
             "baseline_ms": 1000 * e, "ratio": f / e, "target": "within 1.5x"}
 
 
-def _p50(call, requests: int) -> float:
-    """Median seconds of ``call`` over ``requests`` calls, three warm-up calls first."""
-    samples = []
-    for i in range(requests + 3):
-        start = time.perf_counter()
-        call()
-        if i >= 3:
-            samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def row_remote(args, work: Path) -> dict:
     from guidegraph.store import versions
     from guidegraph.store.base import RemoteStore
@@ -346,17 +345,10 @@ def row_remote(args, work: Path) -> dict:
     shutil.rmtree(served, ignore_errors=True)
     shutil.copytree(_store_with_runs(work, args.runs), served)
     port = 7893
-    server = subprocess.Popen([shutil.which("oxigraph") or "oxigraph", "serve", "--location",
-                               str(served), "--bind", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/query"
+    server = _started([shutil.which("oxigraph") or "oxigraph", "serve", "--location",
+                       str(served), "--bind", f"127.0.0.1:{port}"], f"{url}?query=ASK%7B%7D")
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{url}?query=ASK%7B%7D", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
         store = RemoteStore(url)
         current = versions.current_dataset(store)
         sent: list[int] = []
