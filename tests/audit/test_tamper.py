@@ -422,6 +422,30 @@ def test_an_update_of_a_copied_graph_rewrites_the_copy(store_path: Path) -> None
     assert check(store).problems == []
 
 
+def test_an_update_that_deletes_the_record_of_the_copy_through_a_variable_rebuilds_it(
+        store_path: Path) -> None:
+    """A GRAPH ?g pattern may reach the copy's record, which the parse-tree check cannot
+    see; the copy was there before the update, so it is rebuilt after it."""
+    store = EmbeddedStore(store_path)
+    logged_update(store, "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { GRAPH ?g { ?s ?p ?o } "
+                         f"FILTER(?g = <{COPY_GRAPH}>) }}", "alice")
+    assert store.knowledge_copy() == frozenset(versions.current_dataset(store))
+    assert check(store).problems == []
+
+
+def test_a_record_of_the_copy_written_by_name_is_refused(store_path: Path) -> None:
+    store = EmbeddedStore(store_path)
+    before = read_log(store)
+    with pytest.raises(QueryRefused) as refused:
+        logged_update(store, f"DROP GRAPH <{COPY_GRAPH}>", "alice")
+    assert str(refused.value) == (
+        f"update refused: operation 1 (DROP) would write <{COPY_GRAPH}>, the record of what "
+        "the default graph copies (kept by guidegraph, rewritten on every load); write into "
+        "another named graph")
+    assert read_log(store) == before
+    assert store.knowledge_copy() == frozenset(versions.current_dataset(store))
+
+
 def test_an_update_of_the_default_graph_is_logged_under_its_name(store_path: Path) -> None:
     """A store whose default graph holds no copy (an older store's) takes updates of it;
     the log names it, a load keeps what it holds, and queries list the current graphs."""

@@ -34,6 +34,23 @@ REFUSED = [
      f"DELETE DATA {{ ex:s ex:p ex:o }}", "operation 2 (DELETE DATA)"),
 ]
 
+C = "<https://w3id.org/guidegraph/graph/default-copy>"
+MARKER = [
+    (f"INSERT DATA {{ GRAPH {C} {{ {T} }} }}", "operation 1 (INSERT DATA)"),
+    (f"DELETE DATA {{ GRAPH {G} {{ {T} }} GRAPH {C} {{ {T} }} }}", "operation 1 (DELETE DATA)"),
+    (f"WITH {C} DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}", "operation 1 (DELETE/INSERT)"),
+    (f"INSERT {{ GRAPH {C} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {G} {{ ?s ?p ?o }} }}",
+     "operation 1 (DELETE/INSERT)"),
+    (f"DROP SILENT GRAPH {C}", "operation 1 (DROP)"),
+    (f"CLEAR GRAPH {C}", "operation 1 (CLEAR)"),
+    (f"ADD {G} TO {C}", "operation 1 (ADD)"),
+    (f"MOVE {C} TO {G}", "operation 1 (MOVE)"),
+    ("PREFIX g: <https://w3id.org/guidegraph/graph/>\nINSERT DATA { GRAPH g:default-copy "
+     f"{{ {T} }} }}", "operation 1 (INSERT DATA)"),
+    (f"INSERT DATA {{ GRAPH {G} {{ {T} }} }} ;\nBASE <https://w3id.org/guidegraph/graph/>\n"
+     "DROP GRAPH <default-copy>", "operation 2 (DROP)"),
+]
+
 PASSED = [
     f"INSERT DATA {{ GRAPH {G} {{ {T} }} }}",
     f"DELETE DATA {{ GRAPH {G} {{ {T} }} }}",
@@ -75,3 +92,12 @@ def test_an_update_nested_too_deep_is_refused_before_the_parser() -> None:
     with pytest.raises(QueryRefused) as refused:
         refuse_default_graph_writes("INSERT DATA {" * 200)
     assert str(refused.value).startswith("query refused: it nests 200 levels deep")
+
+
+@pytest.mark.parametrize(("text", "what"), MARKER)
+def test_a_write_to_the_record_of_the_copy_is_refused(text: str, what: str) -> None:
+    with pytest.raises(QueryRefused) as refused:
+        refuse_default_graph_writes(text)
+    assert str(refused.value) == (
+        f"update refused: {what} would write {C}, the record of what the default graph "
+        "copies (kept by guidegraph, rewritten on every load); write into another named graph")

@@ -68,15 +68,16 @@ def _default_graph_holds_data(store: Store) -> bool:
     return bool(store._select("ASK { ?s ?p ?o }", {}, None, False))
 
 
-def refresh_copy(store: Store, *, force: bool = False) -> bool:
+def refresh_copy(store: Store, *, force: bool = False, ours: bool = False) -> bool:
     """Make the default graph a copy of the current graphs, in one transaction; True when it
     was rewritten. Left alone when it already copies them (unless ``force``: a graph it
     copies may have changed), and on a store that does not keep a copy or whose default
-    graph holds other data."""
+    graph holds other data (unless ``ours``: the caller saw the copy there before an update
+    that may have deleted its record through a ``GRAPH ?g`` pattern)."""
     if not store.keeps_knowledge_copy:
         return False
     held = store.knowledge_copy()
-    if held is None and _default_graph_holds_data(store):
+    if held is None and not ours and _default_graph_holds_data(store):
         return False  # someone's data, kept; queries list the graphs instead
     dataset = current_dataset(store)
     if held == frozenset(dataset) and not force:

@@ -37,7 +37,7 @@ from guidegraph.store.hashing import (
     ntriples_hashes,
     ntriples_text,
 )
-from guidegraph.store.sparql import QueryRefused, refuse_default_graph_writes
+from guidegraph.store.sparql import UpdateUnreadable, refuse_default_graph_writes
 from guidegraph.vocab import GG, LOG_ENTRY_BASE, LOG_GRAPH, RDF_TYPE, XSD
 
 if TYPE_CHECKING:
@@ -277,13 +277,14 @@ def logged_update(store: Store, text: str, actor: str, *,
     "update" before the update and "log" after it (the store worker moves its time limit).
 
     Where the default graph is the store's copy of the current knowledge, an update that
-    would write it is refused before anything runs, and the copy is rewritten after the
-    update (it may have changed a graph the copy holds)."""
+    would write it, or the copy's record, is refused before anything runs; the copy is
+    rewritten right after the update (it may have changed a graph the copy holds, or deleted
+    the record through ``GRAPH ?g``), before the graphs are hashed for the entry."""
     copy = store.keeps_knowledge_copy and store.knowledge_copy() is not None
     if copy:
         try:
             refuse_default_graph_writes(text)
-        except QueryRefused:
+        except UpdateUnreadable:
             # Not valid SPARQL at all: say so in the engine's words (line and column), from
             # its parse, applied to an empty store of its own
             EmbeddedStore(None).update(text)
@@ -293,14 +294,14 @@ def logged_update(store: Store, text: str, actor: str, *,
         stage("update")
         (apply or store.update)(text)
         stage("log")
+        if copy:  # before hashing: the copy's record is back, and readers see the new copy
+            refresh_copy(store, force=True, ours=True)
         after = store.graph_hashes(include_log=True)
         states = [GraphState(g, after.get(g, ABSENT), before.get(g, ABSENT))
                   for g in sorted(before.keys() | after.keys()) if before.get(g) != after.get(g)]
         digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
         write_logged(store, [GraphChange(action="update", graph="", subject=text, before="",
                                     after=digest, states=states, stamp=False)], actor=actor)
-        if copy:
-            refresh_copy(store, force=True)
 
 
 # ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from guidegraph.errors import GuidegraphError
+from guidegraph.vocab import COPY_GRAPH
 
 #: Brackets plus unary-operator runs a text may nest; real queries stay far below.
 MAX_NESTING = 128
@@ -33,6 +34,10 @@ class QueryRefused(GuidegraphError):
     """A query uses a construct that would reach the network, or nests too deep to parse."""
 
     exit_code = 2
+
+
+class UpdateUnreadable(QueryRefused):
+    """An update the check for default-graph writes cannot parse (refused: fail closed)."""
 
 
 class QuerySyntaxError(GuidegraphError):
@@ -290,45 +295,78 @@ def refuse_default_graph_writes(text: str) -> None:
     Decided from the update's parse tree (rdflib's SPARQL 1.1 grammar), before anything runs:
     a triple outside ``GRAPH`` in ``INSERT DATA``, ``DELETE DATA`` or ``DELETE WHERE``, or in
     an ``INSERT``/``DELETE`` template without ``WITH``; ``CLEAR``/``DROP`` of ``DEFAULT`` or
-    ``ALL``; ``ADD``/``COPY``/``MOVE`` to ``DEFAULT``, and ``MOVE`` from it. An update the
-    grammar cannot read is refused too (fail closed)."""
+    ``ALL``; ``ADD``/``COPY``/``MOVE`` to ``DEFAULT``, and ``MOVE`` from it. The same forms
+    naming the graph that records what the copy holds (:data:`~guidegraph.vocab.COPY_GRAPH`)
+    are refused too: a marker written by hand could make queries read other data as the
+    knowledge. An update the grammar cannot read is refused too (fail closed)."""
     check_nesting(text)
     found = _on_parser_thread(_default_graph_writes, text)
     if found is None:
-        raise QueryRefused("update refused: the check for writes to the default graph could "
-                           "not parse it as SPARQL 1.1 Update; check its syntax")
+        raise UpdateUnreadable("update refused: the check for writes to the default graph "
+                               "could not parse it as SPARQL 1.1 Update; check its syntax")
+    if found and found[0][1] == COPY_GRAPH:
+        raise QueryRefused(
+            f"update refused: {found[0][0]} would write <{COPY_GRAPH}>, the record of what "
+            "the default graph copies (kept by guidegraph, rewritten on every load); write "
+            "into another named graph")
     if found:
         raise QueryRefused(
-            f"update refused: {found[0]} would write the default graph, which holds the "
+            f"update refused: {found[0][0]} would write the default graph, which holds the "
             "store's copy of the current guideline versions and ontology (kept by guidegraph, "
             "rewritten on every load); write into a named graph instead (GRAPH <iri> { … } or "
             "WITH <iri>), and change guidelines with `guidegraph load`")
 
 
-def _default_graph_writes(text: str) -> list[str] | None:
-    """What in the update would write the default graph (None: it does not parse)."""
+def _default_graph_writes(text: str) -> list[tuple[str, str]] | None:
+    """What in the update would write the default graph (``DEFAULT``) or the copy's record
+    (its IRI), as (operation, graph) in order (None: it does not parse)."""
+    from rdflib.plugins.sparql.algebra import translatePrologue
+
     tree = _parse(text, ("update",))
     if tree is None:
         return None
     found = []
-    for n, op in enumerate(tree.request, 1):
+    prologue = None
+    for n, (declared, op) in enumerate(zip(tree.prologue, tree.request, strict=False), 1):
+        prologue = translatePrologue(declared, None, None, prologue)  # PREFIX and BASE
+
+        def iri(term: Any, prologue: Any = prologue) -> str:
+            return term if isinstance(term, str) and term in ("DEFAULT", "ALL", "NAMED") \
+                else str(prologue.absolutize(term))
+
         what = f"operation {n} ({_OPERATION_NAMES.get(op.name, op.name)})"
+        targets: list[str] = []
         if op.name in ("InsertData", "DeleteData", "DeleteWhere"):
-            if _default_triples(_field(op, "quads")):
-                found.append(what)
+            targets = _quad_targets(_field(op, "quads"), iri)
         elif op.name == "Modify":
-            templates = [_field(op, "delete"), _field(op, "insert")]
-            if _field(op, "withClause") is None and any(
-                    t is not None and _default_triples(_field(t, "quads")) for t in templates):
-                found.append(what)
+            with_graph = _field(op, "withClause")
+            for template in (_field(op, "delete"), _field(op, "insert")):
+                if template is not None:
+                    targets += [iri(with_graph) if g == "DEFAULT" and with_graph is not None
+                                else g for g in _quad_targets(_field(template, "quads"), iri)]
         elif op.name in ("Clear", "Drop"):
-            if str(_field(op, "graphiri")) in ("DEFAULT", "ALL"):
-                found.append(what)
+            graph = iri(_field(op, "graphiri"))
+            targets = ["DEFAULT", COPY_GRAPH] if graph == "ALL" else [graph]
         elif op.name in ("Add", "Copy", "Move"):
-            source, target = (str(g) for g in op["graph"])
-            if target == "DEFAULT" or (op.name == "Move" and source == "DEFAULT"):
-                found.append(what)
+            source, target = (iri(g) for g in op["graph"])
+            targets = [target, source] if op.name == "Move" else [target]
+        found += [(what, g) for g in targets if g in ("DEFAULT", COPY_GRAPH)]
     return found
+
+
+def _quad_targets(quads: Any, iri: Callable[[Any], str]) -> list[str]:
+    """The graphs an rdflib ``Quads`` node writes: ``DEFAULT`` for triples outside any
+    ``GRAPH`` block, the IRI of each ``GRAPH <iri>`` block (a variable graph is left out)."""
+    from rdflib.term import Variable
+
+    if quads is None:
+        return []
+    out = ["DEFAULT"] if _default_triples(quads) else []
+    for block in _field(quads, "quadsNotTriples") or []:
+        term = _field(block, "term")
+        if term is not None and not isinstance(term, Variable):
+            out.append(iri(term))
+    return out
 
 
 _OPERATION_NAMES = {"InsertData": "INSERT DATA", "DeleteData": "DELETE DATA",
