@@ -24,14 +24,35 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pyoxigraph as ox
 import pytest
 
 from guidegraph.store.base import RemoteStore
 
 REQUIRE_VIRTUOSO = "GUIDEGRAPH_REQUIRE_VIRTUOSO"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+NUMBERS = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long")}
 GRANT_UPDATE = 'GRANT SPARQL_UPDATE TO "SPARQL";'
+
+
+def value(term: Any) -> Any:
+    """A term as engines can be compared on it: numbers by value (engines keep their own
+    canonical forms: ``1`` and ``1.0``), blank nodes as blank nodes (labels differ)."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return ("iri", term.value)
+    if isinstance(term, ox.BlankNode):
+        return ("blank",)
+    if term.language:
+        return ("literal", term.value, "@" + term.language)
+    if term.datatype.value in NUMBERS:
+        return ("number", Decimal(term.value))
+    return ("literal", term.value, term.datatype.value)
 
 
 def free_port() -> int:

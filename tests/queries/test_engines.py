@@ -28,11 +28,9 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
@@ -46,13 +44,12 @@ from tests.engines import (  # noqa: F401 - fixtures
     oxigraph_binary,
     start_oxigraph,
     stop,
+    value,
     virtuoso,
 )
 from tests.queries.test_named_queries import EXPECTED
 from tests.server.conftest import start_server, stop_server
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
-NUMBERS = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long")}
 GRAPH_QUERIES = ["loaded-guideline-versions", "runs-for-case", "runs-per-guideline-version"]
 REMOTES = ["oxigraph", "virtuoso", "serve", "serve-oxigraph"]
 
@@ -100,20 +97,6 @@ def every_query() -> list[Any]:
         for bind in {tuple(b): b for b in binds}.values():
             out.append(pytest.param(name, bind, id=f"{name}[{','.join(bind) or 'unbound'}]"))
     return out
-
-
-def value(term: Any) -> Any:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return ("iri", term.value)
-    if isinstance(term, ox.BlankNode):
-        return ("blank",)
-    if term.language:
-        return ("literal", term.value, "@" + term.language)
-    if term.datatype.value in NUMBERS:
-        return ("number", Decimal(term.value))
-    return ("literal", term.value, term.datatype.value)
 
 
 def rows(store: Store, name: str, bind: list[str]) -> tuple[list[str], list[tuple], bool]:

@@ -699,11 +699,9 @@ class RemoteStore(Store):
         (or excludes its own graphs by its pragmas) answers ``GRAPH <iri>`` with nothing,
         although ``GRAPH ?g`` ranges over every graph there.
         """
-        virtuoso = self.engine == "virtuoso"
-        if default_graphs is None and not union and not virtuoso:
+        if default_graphs is None and not union and self.engine != "virtuoso":
             return []  # the engine's own default graph and all its graphs as named graphs
-        if default_graphs is not None and not virtuoso and (
-                self.knowledge_copy() == frozenset(default_graphs)):
+        if default_graphs is not None and self.knowledge_copy() == frozenset(default_graphs):
             return []
         names = self.graph_names()
         if default_graphs is None and union:

@@ -95,7 +95,7 @@ def refresh_copy(store: Store, *, force: bool = False, ours: bool = False) -> bo
 def copy_problems(store: Store) -> list[str]:
     """How the default graph differs from the graphs it claims to copy (empty: it is their
     copy, or there is no copy)."""
-    held = store.knowledge_copy() if store.keeps_knowledge_copy else None
+    held = store.knowledge_copy()
     if held is None:
         return []
     have = set(store.graph_ntriples(DEFAULT_GRAPH).splitlines())

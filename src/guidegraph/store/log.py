@@ -280,7 +280,7 @@ def logged_update(store: Store, text: str, actor: str, *,
     would write it, or the copy's record, is refused before anything runs; the copy is
     rewritten right after the update (it may have changed a graph the copy holds, or deleted
     the record through ``GRAPH ?g``), before the graphs are hashed for the entry."""
-    copy = store.keeps_knowledge_copy and store.knowledge_copy() is not None
+    copy = store.knowledge_copy() is not None
     if copy:
         try:
             refuse_default_graph_writes(text)
