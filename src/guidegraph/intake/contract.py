@@ -127,8 +127,9 @@ class CaseContract:
     #: of a group only with one value.
     equivalents: tuple[tuple[str, ...], ...] = ()
 
-    @property
+    @cached_property
     def by_iri(self) -> dict[str, FactSpec]:
+        """Specs by property IRI (made once: a compile looks one up per criterion)."""
         return {spec.iri: spec for spec in self.facts.values()}
 
     def keys(self) -> list[str]:

@@ -90,12 +90,15 @@ def content_hash(files: list[Path] | tuple[Path, ...], root: Path | None = None)
     return "sha256:" + digest.hexdigest()
 
 
-def load_file(store: ox.Store, path: Path) -> None:
-    """Parse one RDF file strictly into the store's default graph (no network, no imports).
+def parse_file(path: Path) -> list[Statement]:
+    """One RDF file's statements, parsed strictly (no network, no imports): its triples as
+    quads of the default graph, blank nodes named apart from every other file's (as a
+    store's load names them); a JSON-LD file's named graphs are merged into the default one.
 
     RDF/XML with a DOCTYPE and ``owl:imports`` of a non-local IRI are refused
-    (:func:`refuse_doctype`, :func:`refuse_imports`); on refusal the store may hold part of
-    the file, so load into a scratch store first, as :func:`read_parts` does.
+    (:func:`refuse_doctype`, :func:`refuse_imports`). Statements are read as Python objects
+    once, without a scratch store: inserting into a store is the costly step, and the
+    knowledge's store then receives each statement only once.
     """
     fmt = BY_SUFFIX[path.suffix].ox if path.suffix in KNOWLEDGE_SUFFIXES else None
     if fmt is None:
@@ -105,14 +108,24 @@ def load_file(store: ox.Store, path: Path) -> None:
         if fmt == ox.RdfFormat.RDF_XML:
             data = path.read_bytes()
             refuse_doctype(data, path)
-            store.load(data, format=fmt)
+            quads = list(ox.parse(data, format=fmt, rename_blank_nodes=True))
         else:
-            store.load(path=str(path), format=fmt)
+            quads = list(ox.parse(path=str(path), format=fmt, rename_blank_nodes=True))
     except FileNotFoundError:
         raise GraphLoadError(path, "file not found") from None
     except (SyntaxError, ValueError, OSError) as exc:
         raise GraphLoadError(path, f"not valid RDF: {exc}") from None
-    refuse_imports((q.object for q in store.quads_for_pattern(None, OWL_IMPORTS, None)), path)
+    if fmt == ox.RdfFormat.JSON_LD:
+        quads = [q if isinstance(q.graph_name, ox.DefaultGraph)
+                 else ox.Quad(q.subject, q.predicate, q.object) for q in quads]
+    refuse_imports((q.object for q in quads if q.predicate == OWL_IMPORTS), path)
+    return quads
+
+
+def load_file(store: ox.Store, path: Path) -> None:
+    """Parse one RDF file (:func:`parse_file`) into the store's default graph; on refusal
+    nothing of it is added."""
+    store.extend(parse_file(path))
 
 
 def refuse_doctype(data: bytes, path: Path | str) -> None:
@@ -137,13 +150,19 @@ def refuse_imports(objects: Iterable[object], path: Path | str) -> None:
                       "imported file beside the guideline and load it with it")
 
 
+#: A statement of the knowledge: a triple, or a quad of the default graph as files are parsed
+#: (both have subject, predicate and object; a store takes a quad as it is).
+Statement = ox.Triple | ox.Quad
+
+
 @dataclass
 class KnowledgePart:
     """One unit of knowledge as stored: the ontology (with case contracts) or one guideline
-    version, with the content hash that names it."""
+    version, with the content hash that names it. ``triples`` may repeat a statement (two
+    files stating it); a store holds it once."""
 
     kind: str  # "ontology" | "guideline"
-    triples: list[ox.Triple]
+    triples: list[Statement]
     content_hash: str
     info: GuidelineInfo | None = None
 
@@ -185,11 +204,8 @@ def file_identity(guideline_paths: list[Path] | None = None
     return out
 
 
-def _parse_files(files: list[Path]) -> list[ox.Triple]:
-    scratch = ox.Store()
-    for path in files:
-        load_file(scratch, path)
-    return [q.triple for q in scratch]
+def _parse_files(files: list[Path]) -> list[Statement]:
+    return [q for path in files for q in parse_file(path)]
 
 
 class Knowledge:
@@ -209,7 +225,9 @@ class Knowledge:
     @classmethod
     def from_parts(cls, parts: list[KnowledgePart]) -> Knowledge:
         store = ox.Store()
-        store.extend(ox.Quad(t.subject, t.predicate, t.object) for p in parts for t in p.triples)
+        for p in parts:
+            store.extend(t if isinstance(t, ox.Quad) else ox.Quad(t.subject, t.predicate, t.object)
+                         for t in p.triples)
         infos = [_with_notices(p.info, p.triples) for p in parts if p.info is not None]
         ids = [i.id for i in infos]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -265,7 +283,7 @@ class DeferredKnowledge(Knowledge):
         return self.loaded().parts
 
 
-def _with_notices(info: GuidelineInfo, triples: list[ox.Triple]) -> GuidelineInfo:
+def _with_notices(info: GuidelineInfo, triples: list[Statement]) -> GuidelineInfo:
     """The info with the guideline's own review status and disclaimer, read from its
     triples (whether the info came from files or from a stored snapshot's metadata)."""
     if info.review_status or info.disclaimer:
@@ -281,18 +299,21 @@ def _with_notices(info: GuidelineInfo, triples: list[ox.Triple]) -> GuidelineInf
                    disclaimer=min(found["disclaimer"], default=""))
 
 
-def _guideline_info(triples: list[ox.Triple], files: tuple[Path, ...], chash: str,
+def _guideline_info(triples: list[Statement], files: tuple[Path, ...], chash: str,
                     where: str) -> GuidelineInfo:
     """The guideline node's identity, read straight from the parsed triples (no second
-    store: loading copies every triple once already)."""
+    store: loading copies every triple once already). A statement made twice counts once,
+    as in a store."""
     nodes = {t.subject for t in triples
              if t.predicate == RDF_TYPE and t.object.value == GG + "Guideline"}
-    values: dict[str, list[str]] = {"id": [], "version": [], "title": []}
+    terms: dict[str, set[ox.Literal | ox.NamedNode | ox.BlankNode]] = {
+        "id": set(), "version": set(), "title": set()}
     wanted = {SKOS + "notation": "id", GG + "version": "version",
               "http://purl.org/dc/terms/title": "title"}
     for t in triples:
         if t.subject in nodes and t.predicate.value in wanted:
-            values[wanted[t.predicate.value]].append(t.object.value)
+            terms[wanted[t.predicate.value]].add(t.object)
+    values = {k: [v.value for v in found] for k, found in terms.items()}
     rows = len(nodes) * max(1, len(values["id"])) * max(1, len(values["version"])) * max(
         1, len(values["title"]))
     if len(nodes) != 1 or rows != 1:

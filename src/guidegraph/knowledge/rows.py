@@ -79,16 +79,25 @@ def _term(cell: str) -> str | Lit | None:
 
 
 def select_rows(solutions: ox.QuerySolutions) -> list[dict[str, str | Lit | None]]:
-    """Rows of a SELECT result as dicts: IRIs as str, literals as Lit, unbound as None."""
+    """Rows of a SELECT result as dicts: IRIs as str, literals as Lit, unbound as None.
+
+    A large result repeats few distinct cells (the same kinds, facts, sections and IRIs in
+    many rows), so each distinct cell is turned into a value once and shared.
+    """
     names = [v.value for v in solutions.variables]
     text = solutions.serialize(format=ox.QueryResultsFormat.TSV).decode("utf-8")
-    lines = text.split("\n")
+    memo: dict[str, str | Lit | None] = {}
     rows = []
-    for line in lines[1:]:
+    for line in text.split("\n")[1:]:
         if not line:
             continue
-        cells = line.split("\t")
-        rows.append({name: _term(cell) for name, cell in zip(names, cells, strict=True)})
+        values = []
+        for cell in line.split("\t"):
+            value = memo.get(cell, memo)
+            if value is memo:
+                value = memo[cell] = _term(cell)
+            values.append(value)
+        rows.append(dict(zip(names, values, strict=True)))
     return rows
 
 

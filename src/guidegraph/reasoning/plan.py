@@ -6,6 +6,7 @@ reasoner, so none of them imports another for a type; the status words are defin
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -67,11 +68,11 @@ class Criterion:
             self._test = self._make_test()
         return self._test
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_test"}
+    def __getstate__(self) -> tuple[Any, ...]:
+        return _criterion_state(self)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(_CRITERION_STATE, state, strict=True):
             setattr(self, name, value)
         if not self.allowed:
             self.allowed = _NONE  # one empty set for the ~10^4 criteria without concepts
@@ -82,6 +83,12 @@ class Criterion:
         if value is None:
             return UNKNOWN
         return MET if self.test(value) else UNMET
+
+
+#: What a pickled criterion holds: its data fields (the test is code, rebuilt on first use),
+#: read by one C-level getter (a plan pickles ~10^4 criteria).
+_CRITERION_STATE = tuple(f.name for f in fields(Criterion) if f.name != "_test")
+_criterion_state = operator.attrgetter(*_CRITERION_STATE)
 
 
 @dataclass(eq=False, slots=True)

@@ -19,7 +19,6 @@ holds data only: criteria rebuild their tests from their fields when unpickled.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import pickle
@@ -34,6 +33,7 @@ from typing import Any, BinaryIO
 
 import guidegraph
 from guidegraph import resources
+from guidegraph.gcpause import collector_paused
 
 ENV_VAR = "GUIDEGRAPH_CACHE_DIR"
 _MAGIC = b"guidegraph-plan 1\n"
@@ -119,15 +119,11 @@ def read(key: str) -> Any | None:
 def _unpickle(entry: BinaryIO) -> Any | None:
     """The plan in an intact, private entry (see the module docstring), read from the file
     rather than from a copy of it in memory; None when the current code cannot read it."""
-    collecting = gc.isenabled()
-    gc.disable()  # unpickling makes ~10^5 objects that all live on: nothing to collect
     try:
-        return pickle.load(entry)
+        with collector_paused():  # unpickling makes ~10^5 objects that all live on
+            return pickle.load(entry)
     except Exception:  # an entry the current code cannot read is only a miss
         return None
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def write(key: str, plan: Any) -> bool:

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from guidegraph import __version__
 from guidegraph.clock import timestamp
 from guidegraph.errors import ConfigurationError
+from guidegraph.gcpause import collector_paused
 from guidegraph.intake.cases import Case, Intake
 from guidegraph.intake.contract import CaseContract, load_contract
 from guidegraph.knowledge.loading import DeferredKnowledge, GuidelineInfo, Knowledge
@@ -105,16 +106,21 @@ class Reasoner:
                 found = plan_cache.read(key)
                 if isinstance(found, Compiled) and sorted(found.parts) == sorted(source.key):
                     compiled = found
-            knowledge = (source.build() if compiled is None
-                         else DeferredKnowledge(compiled.guidelines, source.build, source.key))
-        self.knowledge = knowledge
+            if compiled is not None:
+                knowledge = DeferredKnowledge(compiled.guidelines, source.build, source.key)
         if compiled is None:
-            compiled = self._compile()
-            # kept only under the key of what was compiled: files that changed between
-            # naming the knowledge and parsing it make no entry
-            if key is not None and source is not None and sorted(compiled.parts) == sorted(
-                    source.key):
-                plan_cache.write(key, compiled)
+            with collector_paused():  # (see gcpause: ~10^6 objects that live on)
+                if knowledge is None and source is not None:
+                    knowledge = source.build()
+                self.knowledge = knowledge
+                compiled = self._compile()
+                # kept only under the key of what was compiled: files that changed between
+                # naming the knowledge and parsing it make no entry
+                if key is not None and source is not None and sorted(
+                        compiled.parts) == sorted(source.key):
+                    plan_cache.write(key, compiled)
+        else:
+            self.knowledge = knowledge
         self._adopt(compiled)
 
     def _plan_kind(self) -> str:
