@@ -13,7 +13,7 @@ SRC = Path(__file__).parents[1] / "src"
 
 #: Bottom to top: a module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, ...]] = [
-    ("guidegraph", "errors", "vocab", "resources", "rdf_formats", "clock", "lexical"),
+    ("guidegraph", "errors", "vocab", "resources", "rdf_formats", "clock", "lexical", "gcpause"),
     ("knowledge",),
     ("store",),
     ("intake",),
