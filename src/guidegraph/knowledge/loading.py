@@ -7,8 +7,10 @@ by a content hash so that a result always says exactly which guideline text prod
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pyoxigraph as ox
 
 from guidegraph import resources
 from guidegraph.errors import ConfigurationError, GraphLoadError
+from guidegraph.knowledge.rows import Lit, tsv_rows
 from guidegraph.rdf_formats import BY_SUFFIX, KNOWLEDGE_SUFFIXES
 from guidegraph.vocab import BASE, GG, SKOS
 
@@ -216,6 +219,8 @@ class Knowledge:
         self.store = store
         self.guidelines = guidelines
         self.parts = parts or []
+        #: (folder, name) -> the serialized rows of a named query begun by prefetch
+        self._prefetched: dict[tuple[str, str], Future[bytes]] = {}
 
     @classmethod
     def load(cls, guideline_paths: list[Path] | None = None) -> Knowledge:
@@ -238,9 +243,36 @@ class Knowledge:
     def query(self, name: str, folder: str = "derive", **bindings: ox.NamedNode | ox.Literal
               ) -> ox.QuerySolutions:
         """Run a named query from queries/<folder>/ with parameters bound, never pasted."""
-        text = resources.resource("queries", folder, f"{name}.rq").read_text(encoding="utf-8")
         subs = {ox.Variable(k): v for k, v in bindings.items()}
-        return self.store.query(text, substitutions=subs or None)
+        return self.store.query(_query_text(folder, name), substitutions=subs or None)
+
+    def rows(self, name: str, folder: str = "derive") -> list[dict[str, str | Lit | None]]:
+        """The rows of a named SELECT query without parameters (knowledge.rows), evaluated
+        in the background if :meth:`prefetch` was asked for it."""
+        future = self._prefetched.pop((folder, name), None)
+        return tsv_rows(future.result() if future is not None
+                        else self._serialized(folder, name))
+
+    def prefetch(self, *named: tuple[str, str]) -> None:
+        """Begin evaluating these named queries ((folder, name), in the order they will be
+        read) in worker threads while the caller goes on: the engine evaluates and
+        serializes a result without holding the interpreter lock, so on two cores a
+        compile's queries run beside its Python work instead of before it."""
+        pending = self._prefetched
+        pool = ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
+                                  thread_name_prefix="guidegraph-query")
+        for folder, name in named:
+            if (folder, name) not in pending:
+                pending[(folder, name)] = pool.submit(self._serialized, folder, name)
+        pool.shutdown(wait=False)
+
+    def _serialized(self, folder: str, name: str) -> bytes:
+        return self.store.query(_query_text(folder, name)).serialize(
+            format=ox.QueryResultsFormat.TSV)
+
+
+def _query_text(folder: str, name: str) -> str:
+    return resources.resource("queries", folder, f"{name}.rq").read_text(encoding="utf-8")
 
 
 class DeferredKnowledge(Knowledge):
@@ -261,6 +293,7 @@ class DeferredKnowledge(Knowledge):
         self._hashes = sorted(parts)
         self._loaded: Knowledge | None = None
         self._lock = threading.Lock()
+        self._prefetched = {}
 
     def loaded(self) -> Knowledge:
         """The knowledge with its graphs, read once."""

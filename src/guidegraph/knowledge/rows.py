@@ -79,16 +79,21 @@ def _term(cell: str) -> str | Lit | None:
 
 
 def select_rows(solutions: ox.QuerySolutions) -> list[dict[str, str | Lit | None]]:
-    """Rows of a SELECT result as dicts: IRIs as str, literals as Lit, unbound as None.
+    """Rows of a SELECT result as dicts: IRIs as str, literals as Lit, unbound as None."""
+    return tsv_rows(solutions.serialize(format=ox.QueryResultsFormat.TSV))
+
+
+def tsv_rows(data: bytes) -> list[dict[str, str | Lit | None]]:
+    """Rows of a SELECT result serialized as SPARQL TSV (its header names the variables).
 
     A large result repeats few distinct cells (the same kinds, facts, sections and IRIs in
     many rows), so each distinct cell is turned into a value once and shared.
     """
-    names = [v.value for v in solutions.variables]
-    text = solutions.serialize(format=ox.QueryResultsFormat.TSV).decode("utf-8")
+    header, _, body = data.decode("utf-8").partition("\n")
+    names = [name[1:] for name in header.split("\t")] if header else []
     memo: dict[str, str | Lit | None] = {}
     rows = []
-    for line in text.split("\n")[1:]:
+    for line in body.split("\n"):
         if not line:
             continue
         values = []

@@ -14,7 +14,7 @@ from typing import Any
 from guidegraph.errors import ConfigurationError
 from guidegraph.intake.contract import CaseContract
 from guidegraph.knowledge.loading import Knowledge
-from guidegraph.knowledge.rows import Lit, select_rows, text
+from guidegraph.knowledge.rows import Lit, text
 from guidegraph.lexical import literal_value
 from guidegraph.reasoning.plan import MET, UNKNOWN, UNMET, Condition, Criterion, Group, Plan
 from guidegraph.vocab import GG
@@ -119,14 +119,14 @@ def _describe(comparator: str, threshold: Any, concept: Any, allowed: frozenset[
 def compile_plan(knowledge: Knowledge, contract: CaseContract) -> Plan:
     """Compile every condition in the knowledge graph; fail clearly on malformed ones."""
     ranks = {text(row["concept"]): int(text(row["rank"]))
-             for row in select_rows(knowledge.query("concept-ranks"))}
+             for row in knowledge.rows("concept-ranks")}
     edges: dict[str, list[tuple[str, str]]] = {}
-    for row in select_rows(knowledge.query("condition-links")):
+    for row in knowledge.rows("condition-links"):
         edges.setdefault(row["from"], []).append((text(row["link"]), row["to"]))
     conditions: dict[str, Condition] = {}
     criteria: list[Criterion] = []
     verdict_criteria: list[Criterion] = []
-    for row in select_rows(knowledge.query("conditions")):
+    for row in knowledge.rows("conditions"):
         iri = row["cond"]
         ident = text(row["id"]) or iri.rsplit("/", 1)[-1]
         label = text(row["label"]) or ident

@@ -98,15 +98,15 @@ class DecisionPlan:
         self.rule_definition = {text(r["rule"]): text(r["definition"]) if r["definition"]
                                 else "" for r in rules}
         self.unsupported = frozenset(text(r["rec"]) for r in
-                                     select_rows(knowledge.query("support", "decide")))
+                                     knowledge.rows("support", "decide"))
         #: recommendations the verdict does not wait for (not-awaited.rq): undecided, they
         #: count as not applying
         self.not_awaited = frozenset(text(r["rec"]) for r in
-                                     select_rows(knowledge.query("not-awaited", "decide")))
+                                     knowledge.rows("not-awaited", "decide"))
         compiled = {s.iri for s in specs}
         self.defeaters, self.unordered = reduce_precedence(
             (text(r["winner"]), text(r["loser"]), text(r["rule"]), int(text(r["order"])))
-            for r in select_rows(knowledge.query("precedence", "decide"))
+            for r in knowledge.rows("precedence", "decide")
             if text(r["winner"]) in compiled and text(r["loser"]) in compiled)
         iri_of = {g.id: g.iri for g in knowledge.guidelines}
         self.direction = {(s.guideline, s.id): s.direction for s in specs}

@@ -24,7 +24,7 @@ from guidegraph.gcpause import collector_paused
 from guidegraph.intake.cases import Case, Intake
 from guidegraph.intake.contract import CaseContract, load_contract
 from guidegraph.knowledge.loading import DeferredKnowledge, GuidelineInfo, Knowledge
-from guidegraph.knowledge.rows import select_rows, text
+from guidegraph.knowledge.rows import text
 from guidegraph.reasoning import plan_cache
 from guidegraph.reasoning.criteria import (
     compile_plan,
@@ -67,6 +67,14 @@ if TYPE_CHECKING:
 _CACHE_LIMIT = 200_000
 #: From this many recommendations on, the compiled engine evaluates with numpy arrays.
 VECTOR_MIN_RECOMMENDATIONS = 300
+
+
+#: The named queries a compile reads, (folder, name) in the order it reads them: begun
+#: together, the engine evaluates the later ones while the earlier ones' rows are compiled.
+COMPILE_QUERIES = (("derive", "concept-ranks"), ("derive", "condition-links"),
+                   ("derive", "conditions"), ("derive", "citation-dependencies"),
+                   ("derive", "recommendations"), ("decide", "support"),
+                   ("decide", "not-awaited"), ("decide", "precedence"))
 
 
 class Reasoner:
@@ -129,6 +137,7 @@ class Reasoner:
 
     def _compile(self) -> Compiled:
         """Everything the reasoner derives from its knowledge's graphs."""
+        self.knowledge.prefetch(*COMPILE_QUERIES)
         contract = load_contract(self.knowledge.store)
         plan = compile_plan(self.knowledge, contract)
         specs = self._compile_recommendations(plan)
@@ -201,7 +210,7 @@ class Reasoner:
         """Each recommendation's citations (by IRI): number, status, title, whether cited
         directly and through which evidence."""
         citations: dict[str, dict[str, dict[str, Any]]] = {}
-        for row in select_rows(self.knowledge.query("citation-dependencies")):
+        for row in self.knowledge.rows("citation-dependencies"):
             per_rec = citations.setdefault(text(row["rec"]), {})
             entry = per_rec.setdefault(text(row["citation"]), {
                 "number": int(text(row["number"])), "status": text(row["status"]),
@@ -217,7 +226,7 @@ class Reasoner:
         citations = self._citations()
         ids = {g.iri: g.id for g in self.knowledge.guidelines}  # as the loader names them
         specs = []
-        for row in select_rows(self.knowledge.query("recommendations")):
+        for row in self.knowledge.rows("recommendations"):
             iri = text(row["rec"])
             ident = text(row["id"])
             tops = plan.links.get(iri)

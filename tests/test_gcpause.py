@@ -1,0 +1,60 @@
+"""The collector pause around large builds: off inside, frozen and back on after, and a
+block inside another or begun with the collector off changes nothing of the outer state."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from guidegraph.gcpause import collector_paused
+
+
+@pytest.fixture(autouse=True)
+def _restore_collector() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    gc.unfreeze()
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_the_block_runs_without_the_collector_and_what_it_built_is_frozen() -> None:
+    gc.enable()
+    gc.unfreeze()
+    with collector_paused():
+        assert not gc.isenabled()
+        built = [[i] for i in range(1000)]
+        assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(built)
+
+
+def test_an_inner_block_leaves_the_collector_off_and_freezes_nothing() -> None:
+    gc.enable()
+    gc.unfreeze()
+    with collector_paused():
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+
+
+def test_a_block_begun_with_the_collector_off_leaves_it_off() -> None:
+    gc.disable()
+    gc.unfreeze()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_an_error_in_the_block_still_restores_the_collector() -> None:
+    gc.enable()
+    with pytest.raises(ValueError, match="inside"), collector_paused():
+        raise ValueError("inside")
+    assert gc.isenabled()
