@@ -610,23 +610,19 @@ def decision_search_checks(
 def _reasoner_for(files: list[Path], merged: rdflib.Graph, node: rdflib.term.Node, name: str,
                   ontology: list[KnowledgePart]) -> Reasoner:
     """A reasoner over the ontology and this one guideline, loaded as the reasoner loads it."""
-    import pyoxigraph as ox
-
     from guidegraph.knowledge.loading import (
         GuidelineInfo,
         Knowledge,
         KnowledgePart,
         content_hash,
-        load_file,
+        parse_file,
     )
     from guidegraph.reasoning.reasoner import Reasoner
 
-    scratch = ox.Store()
-    for f in files:
-        load_file(scratch, f)
     info = GuidelineInfo(
         iri=str(node), id=name, version=str(merged.value(node, GG.version) or ""),
         title=str(merged.value(node, rdflib.DCTERMS.title) or ""),
         content_hash=content_hash(files), files=tuple(files))
-    part = KnowledgePart("guideline", [q.triple for q in scratch], info.content_hash, info)
+    part = KnowledgePart("guideline", [q for f in files for q in parse_file(f)],
+                         info.content_hash, info)
     return Reasoner(Knowledge.from_parts([*ontology, part]))
