@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from guidegraph.errors import ConfigurationError
 from guidegraph.knowledge.loading import Knowledge
 from guidegraph.knowledge.rows import select_rows, text
@@ -339,6 +337,8 @@ def reduce_precedence(rows: Iterable[tuple[str, str, str, int]]
 
 def dependency_stages(groups: Sequence[ActionGroup]) -> list[list[ActionGroup]]:
     """Groups in dependency order (parents first); a cycle is an authoring error."""
+    import networkx as nx  # only a compile orders groups: a start from the plan cache skips it
+
     graph = nx.DiGraph()
     by_key = {g.key: g for g in groups}
     for group in groups:
