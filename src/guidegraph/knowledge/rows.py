@@ -91,19 +91,17 @@ def tsv_rows(data: bytes) -> list[dict[str, str | Lit | None]]:
     """
     header, _, body = data.decode("utf-8").partition("\n")
     names = [name[1:] for name in header.split("\t")] if header else []
-    memo: dict[str, str | Lit | None] = {}
-    rows = []
-    for line in body.split("\n"):
-        if not line:
-            continue
-        values = []
-        for cell in line.split("\t"):
-            value = memo.get(cell, memo)
-            if value is memo:
-                value = memo[cell] = _term(cell)
-            values.append(value)
-        rows.append(dict(zip(names, values, strict=True)))
-    return rows
+    value = _Cells().__getitem__
+    return [dict(zip(names, map(value, line.split("\t")), strict=True))
+            for line in body.split("\n") if line]
+
+
+class _Cells(dict):
+    """Each distinct TSV cell's value, made on its first lookup."""
+
+    def __missing__(self, cell: str) -> str | Lit | None:
+        value = self[cell] = _term(cell)
+        return value
 
 
 def text(value: str | Lit | None) -> str | None:
