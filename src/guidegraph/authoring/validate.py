@@ -58,21 +58,11 @@ class _Inputs:
     vocabulary_files: list[Path]  # ontology, then case contracts
     contexts: list[Path]
     loaded_guidelines: list[tuple[Path, rdflib.Graph]]
-    loaded_ontology: list[tuple[Path, rdflib.Graph]]
     shapes: rdflib.Graph
-    data: shacl.PreparedQueryGraph  # ontology + guidelines + case contracts
+    knowledge: rdflib.Graph  # ontology + guidelines
+    data: shacl.PreparedQueryGraph  # knowledge + case contracts
     origins: dict[rdflib.term.Node, str]
     loaded: dict[str, list[str]]
-
-    def knowledge(self) -> rdflib.Graph:
-        """Ontology + guidelines (no case contracts), for the OWL check: made only when it
-        runs, as one more copy of every triple into rdflib takes seconds at registry
-        scale."""
-        knowledge = rdflib.Graph()
-        for _, g in self.loaded_ontology + self.loaded_guidelines:
-            knowledge += g
-        knowledge.namespace_manager = self.data.namespace_manager
-        return knowledge
 
 
 def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True,
@@ -112,7 +102,7 @@ def validate(paths: Sequence[Path | str] | None = None, *, hermit: bool = True,
                                      inputs.vocabulary_files + inputs.guideline_files)
     if hermit:
         _begin(progress, CHECK_FAMILIES[5])
-        owl_results, hermit_s = owl.owl_check(inputs.knowledge())
+        owl_results, hermit_s = owl.owl_check(inputs.knowledge)
         extra += owl_results
         if hermit_s is not None:
             timings["hermit_s"] = hermit_s
@@ -163,14 +153,18 @@ def _load(given: list[Path]) -> _Inputs:
               "contexts": [display_path(p) for p in context_paths],
               "guidelines": [display_path(p) for p in guideline_files]}
 
+    knowledge = rdflib.Graph()
+    for _, g in loaded_ontology + loaded_guidelines:
+        knowledge += g
     data = shacl.PreparedQueryGraph()
-    for _, g in loaded_ontology + loaded_guidelines + loaded_contracts:
+    data += knowledge
+    for _, g in loaded_contracts:
         data += g
     data.namespace_manager = shacl.namespaces(loaded_ontology + loaded_guidelines)
+    knowledge.namespace_manager = data.namespace_manager
     return _Inputs(
         given=given, guideline_files=guideline_files,
         vocabulary_files=ontology_files + contract_files, contexts=context_paths,
-        loaded_guidelines=loaded_guidelines, loaded_ontology=loaded_ontology, shapes=shapes,
-        data=data,
+        loaded_guidelines=loaded_guidelines, shapes=shapes, knowledge=knowledge, data=data,
         origins=shacl.origins(loaded_guidelines + loaded_ontology + loaded_contracts),
         loaded=loaded)
