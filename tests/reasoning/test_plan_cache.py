@@ -248,3 +248,22 @@ def test_a_changed_ontology_file_after_the_plan_was_read_is_refused(
     target.write_text(target.read_text(encoding="utf-8") + "\n# later\n", encoding="utf-8")
     with pytest.raises(ConfigurationError, match="the knowledge files changed"):
         cached.knowledge.parts  # noqa: B018 -- reading the graphs is what is tested
+
+
+def test_the_endpoint_s_reasoner_reads_the_plan_it_kept(plans: Path, tmp_path: Path) -> None:
+    """A server started again over files it compiled before reads their plan (the
+    endpoint's reasoners are kept per knowledge version as the CLI's plan is)."""
+    from guidegraph.serve.backend import knowledge_chooser
+    from guidegraph.store.base import open_store
+
+    store = open_store(str(tmp_path / "store"))
+    source, first = knowledge_chooser(store)()
+    assert not isinstance(first.knowledge, DeferredKnowledge)
+    assert len(_entries(plans)) == 1
+    again, second = knowledge_chooser(store)()  # a new server process's chooser
+    assert again.key == source.key
+    assert isinstance(second.knowledge, DeferredKnowledge)
+    case = next(iter(first.intake.read(CASES[0])))
+    assert second.reason(case).to_json() == first.reason(case).to_json()
+    assert knowledge_chooser(store)()[1] is not second  # one cache per chooser
+    assert len(_entries(plans)) == 1

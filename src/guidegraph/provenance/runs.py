@@ -56,10 +56,6 @@ def case_triples(reasoner: Reasoner, case: Case) -> list[ox.Triple]:
             ox.Triple(ox.NamedNode(case.iri), ox.NamedNode(SKOS_NOTATION), ox.Literal(case.id))]
 
 
-def case_graphs(reasoner: Reasoner, cases: list[Case]) -> dict[str, list[ox.Triple]]:
-    return {case_graph(c.iri): case_triples(reasoner, c) for c in cases}
-
-
 @dataclass(frozen=True)
 class StoredRun:
     """One run as a store keeps it: its case graph and run graph as N-Triples."""

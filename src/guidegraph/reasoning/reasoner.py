@@ -767,10 +767,19 @@ class ReasonerCache:
         self._reasoners: dict[tuple[str, ...], Reasoner] = {}
 
     def get(self, key: tuple[str, ...], build: Callable[[], Knowledge]) -> Reasoner:
+        """The reasoner of the knowledge ``build`` makes, known by ``key``."""
+        return self._get(key, lambda: Reasoner(build()))
+
+    def for_source(self, source: KnowledgeSource) -> Reasoner:
+        """The reasoner of ``source``, its compiled plan read from the plan cache when the
+        same knowledge was compiled before (as the CLI's is)."""
+        return self._get(source.key, lambda: Reasoner(source=source))
+
+    def _get(self, key: tuple[str, ...], make: Callable[[], Reasoner]) -> Reasoner:
         with self._lock:
             if key in self._reasoners:
                 return self._reasoners[key]
-        reasoner = Reasoner(build())  # outside the lock: compiling takes a while
+        reasoner = make()  # outside the lock: compiling takes a while
         with self._lock:
             if len(self._reasoners) >= self.size:
                 self._reasoners.pop(next(iter(self._reasoners)))

@@ -124,6 +124,6 @@ def knowledge_chooser(store: Store) -> Callable[[], tuple[KnowledgeSource, Reaso
 
     def current() -> tuple[KnowledgeSource, Reasoner]:
         source = versions.current_knowledge(store, shipped=shipped)
-        return source, reasoners.get(source.key, source.build)
+        return source, reasoners.for_source(source)
 
     return current
