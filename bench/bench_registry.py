@@ -29,9 +29,11 @@ Rows (every baseline runs in the same process run, on the same cases, answers co
   every graph named (the form sent before the default graph's copy was read remotely) and
   the bytes of each request.
 * ``scale``: a synthetic guideline of ``--scale`` recommendations: the reasoner's start in
-  a fresh process (time, peak memory), first with an empty plan cache (parse and compile;
-  five times, each beside the baseline, median) and then reading the compiled plan (best of
-  three), against pyoxigraph parsing the same Turtle into a store; ``validate`` (no OWL)
+  a fresh process (time, peak memory), built as the CLI builds it (what it made frozen
+  after it), first with an empty plan cache (parse and compile; five times, each beside the
+  baseline, median; beside it the same through the API, which freezes nothing) and then
+  reading the compiled plan (best of three), against pyoxigraph parsing the same Turtle into
+  a store; ``validate`` (no OWL)
   stage by stage without its decision search, and whole at R = ``--whole`` (300): the
   decision search grows with the for/against pairs no rule orders, and there the SHACL
   stage is set against pySHACL over the same data graph (the engine validate used before).
@@ -399,8 +401,10 @@ LOAD_PROBE = """
 import json, os, resource, sys, time
 os.environ["GUIDEGRAPH_DATA"] = sys.argv[1]
 t = time.perf_counter()
+from guidegraph.gcpause import collector_paused
 from guidegraph.reasoning.reasoner import Reasoner
-r = Reasoner(why_not="undecided")
+with collector_paused(freeze=sys.argv[2] == "1"):  # 1: as the CLI builds its reasoner
+    r = Reasoner(why_not="undecided")
 print(json.dumps({"s": time.perf_counter() - t, "mb":
       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
       "recommendations": len(r.recommendations), "kind": type(r.knowledge).__name__}))
@@ -447,17 +451,19 @@ def row_scale(args, work: Path) -> list[dict]:
     plans = work / "plans"  # a plan cache of this run: emptied before each first compile
     env = {**os.environ, "GUIDEGRAPH_CACHE_DIR": str(plans)}
 
-    def probe(code: str, **kw) -> dict:
-        return json.loads(subprocess.run([sys.executable, "-c", code, str(root)], **kw,
+    def probe(code: str, *args: str, **kw) -> dict:
+        return json.loads(subprocess.run([sys.executable, "-c", code, str(root), *args], **kw,
                                          capture_output=True, text=True, check=True).stdout)
 
-    firsts, parses = [], []
+    firsts, parses, api = [], [], []
     for _ in range(5):  # first compile and the parse baseline in turn: pairs share the noise
         shutil.rmtree(plans, ignore_errors=True)
-        firsts.append(probe(LOAD_PROBE, env=env))
+        firsts.append(probe(LOAD_PROBE, "1", env=env))
         parses.append(probe(PARSE_PROBE))
-    cached = min((probe(LOAD_PROBE, env=env) for _ in range(3)), key=lambda r: r["s"])
-    assert {f["kind"] for f in firsts} == {"Knowledge"}, firsts
+        shutil.rmtree(plans, ignore_errors=True)
+        api.append(probe(LOAD_PROBE, "0", env=env))
+    cached = min((probe(LOAD_PROBE, "1", env=env) for _ in range(3)), key=lambda r: r["s"])
+    assert {f["kind"] for f in firsts + api} == {"Knowledge"}, firsts + api
     assert cached["kind"] == "DeferredKnowledge", cached
     parse = {"s": statistics.median(p["s"] for p in parses),
              "mb": statistics.median(p["mb"] for p in parses)}
@@ -467,6 +473,7 @@ def row_scale(args, work: Path) -> list[dict]:
                  "first_compile_range_s": [min(f["s"] for f in firsts),
                                            max(f["s"] for f in firsts)],
                  "first_compile_mb": statistics.median(f["mb"] for f in firsts),
+                 "first_compile_api_s": statistics.median(f["s"] for f in api),
                  "first_compile_ratio": statistics.median(
                      f["s"] / p["s"] for f, p in zip(firsts, parses, strict=True)),
                  "plan_mb": sum(p.stat().st_size for p in plans.glob("*.plan")) / 2**20,

@@ -1,5 +1,6 @@
-"""The collector pause around large builds: off inside, frozen and back on after, and a
-block inside another or begun with the collector off changes nothing of the outer state."""
+"""The collector pause around large builds: off inside, back on after (frozen only when the
+caller asks), and a block inside another or begun with the collector off changes nothing
+of the outer state."""
 
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ def _restore_collector() -> Iterator[None]:
         gc.disable()
 
 
-def test_the_block_runs_without_the_collector_and_what_it_built_is_frozen() -> None:
+def test_the_block_runs_without_the_collector_and_what_it_built_is_frozen_on_request(
+        ) -> None:
     gc.enable()
     gc.unfreeze()
-    with collector_paused():
+    with collector_paused(freeze=True):
         assert not gc.isenabled()
         built = [[i] for i in range(1000)]
         assert gc.get_freeze_count() == 0
@@ -33,11 +35,20 @@ def test_the_block_runs_without_the_collector_and_what_it_built_is_frozen() -> N
     assert gc.get_freeze_count() >= len(built)
 
 
+def test_without_the_request_nothing_is_frozen() -> None:
+    gc.enable()
+    gc.unfreeze()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
 def test_an_inner_block_leaves_the_collector_off_and_freezes_nothing() -> None:
     gc.enable()
     gc.unfreeze()
     with collector_paused():
-        with collector_paused():
+        with collector_paused(freeze=True):
             pass
         assert not gc.isenabled()
         assert gc.get_freeze_count() == 0
@@ -47,7 +58,7 @@ def test_an_inner_block_leaves_the_collector_off_and_freezes_nothing() -> None:
 def test_a_block_begun_with_the_collector_off_leaves_it_off() -> None:
     gc.disable()
     gc.unfreeze()
-    with collector_paused():
+    with collector_paused(freeze=True):
         pass
     assert not gc.isenabled()
     assert gc.get_freeze_count() == 0

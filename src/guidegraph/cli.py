@@ -409,6 +409,7 @@ def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
     """The reasoner over the knowledge :func:`~guidegraph.store.versions.current_knowledge`
     chooses; with ``ensure_loaded`` (runs are to be saved) that knowledge is stored first."""
     from guidegraph.errors import GuidegraphError
+    from guidegraph.gcpause import collector_paused
     from guidegraph.reasoning.reasoner import Reasoner
     from guidegraph.store import versions
 
@@ -416,7 +417,8 @@ def _reasoner_for(store: Store | None, guidelines: tuple[str, ...], engine: str,
         source = versions.current_knowledge(store, guidelines)
         if store is not None and ensure_loaded:
             versions.store_knowledge_of(store, source)
-        return Reasoner(engine=engine, why_not=why_not, source=source)
+        with collector_paused(freeze=True):  # a command builds its reasoner once
+            return Reasoner(engine=engine, why_not=why_not, source=source)
     except GuidegraphError as exc:
         _fail(str(exc), exc.exit_code)
     except FileNotFoundError as exc:

@@ -1,14 +1,20 @@
 """Reading SELECT results as rows: the TSV reading gives what the engine's own terms say,
-for every kind of term, and a prefetched named query gives the rows a direct one gives."""
+for every kind of term; a prefetched named query runs on a worker thread and gives the rows
+a direct one gives; a compile reads exactly the queries it prefetched, and one that fails
+leaves none behind."""
 
 from __future__ import annotations
+
+import threading
 
 import pyoxigraph as ox
 import pytest
 
+from guidegraph.errors import ConfigurationError
 from guidegraph.knowledge.loading import Knowledge
 from guidegraph.knowledge.rows import Lit, select_rows, tsv_rows
-from guidegraph.reasoning.reasoner import COMPILE_QUERIES
+from guidegraph.reasoning import reasoner
+from guidegraph.reasoning.reasoner import COMPILE_QUERIES, Reasoner
 
 EX = "http://example.org/"
 TERMS = [
@@ -69,18 +75,65 @@ def shipped() -> Knowledge:
     return Knowledge.load()
 
 
+@pytest.fixture
+def threads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """(folder, name, thread) of every named query evaluated to rows."""
+    seen: list[tuple[str, str, str]] = []
+    evaluate = Knowledge._serialized
+
+    def recorded(self: Knowledge, folder: str, name: str) -> bytes:
+        seen.append((folder, name, threading.current_thread().name))
+        return evaluate(self, folder, name)
+
+    monkeypatch.setattr(Knowledge, "_serialized", recorded)
+    return seen
+
+
 @pytest.mark.parametrize("folder, name", COMPILE_QUERIES)
-def test_a_prefetched_query_gives_the_rows_of_a_direct_one(shipped: Knowledge, folder: str,
-                                                           name: str) -> None:
+def test_a_prefetched_query_runs_on_a_worker_and_gives_the_rows_of_a_direct_one(
+        shipped: Knowledge, threads: list, folder: str, name: str) -> None:
     direct = select_rows(shipped.query(name, folder))
     assert direct, "a compile query that finds nothing in the shipped knowledge tests little"
     shipped.prefetch((folder, name))
+    assert (folder, name) in shipped._prefetched
     assert shipped.rows(name, folder) == direct
+    assert (folder, name) not in shipped._prefetched
     assert shipped.rows(name, folder) == direct  # read again: evaluated again, not stale
+    assert [t.startswith("guidegraph-query") for *_, t in threads] == [True, False]
 
 
 def test_an_error_in_a_prefetched_query_is_raised_where_its_rows_are_read(
-        shipped: Knowledge) -> None:
+        shipped: Knowledge, threads: list) -> None:
     shipped.prefetch(("derive", "no-such-query"))
     with pytest.raises(FileNotFoundError, match="no-such-query"):
         shipped.rows("no-such-query")
+    assert [t.startswith("guidegraph-query") for *_, t in threads] == [True]
+
+
+def test_a_compile_reads_every_query_it_prefetched_and_no_other(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    knowledge = Knowledge.load()
+    reads: list[tuple[str, str, bool]] = []
+    read = Knowledge.rows
+
+    def recorded(self: Knowledge, name: str, folder: str = "derive") -> list:
+        reads.append((folder, name, (folder, name) in self._prefetched))
+        return read(self, name, folder)
+
+    monkeypatch.setattr(Knowledge, "rows", recorded)
+    Reasoner(knowledge)
+    assert sorted(reads) == sorted((f, n, True) for f, n in COMPILE_QUERIES)
+    assert knowledge._prefetched == {}
+
+
+def test_a_compile_that_fails_leaves_no_prefetched_query(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    knowledge = Knowledge.load()
+
+    def broken(*_args: object) -> None:
+        raise ConfigurationError("criterion x: broken on purpose")
+
+    monkeypatch.setattr(reasoner, "compile_plan", broken)
+    with pytest.raises(ConfigurationError, match="broken on purpose"):
+        Reasoner(knowledge)
+    assert knowledge._prefetched == {}

@@ -266,6 +266,13 @@ class Knowledge:
                 pending[(folder, name)] = pool.submit(self._serialized, folder, name)
         pool.shutdown(wait=False)
 
+    def drop_prefetched(self) -> None:
+        """Forget the prefetched queries not read (a compile that failed part way): the ones
+        not begun are cancelled, the running ones finish and their results are dropped."""
+        for future in self._prefetched.values():
+            future.cancel()
+        self._prefetched.clear()
+
     def _serialized(self, folder: str, name: str) -> bytes:
         return self.store.query(_query_text(folder, name)).serialize(
             format=ox.QueryResultsFormat.TSV)
@@ -334,18 +341,21 @@ def _with_notices(info: GuidelineInfo, triples: list[Statement]) -> GuidelineInf
 
 def _guideline_info(triples: list[Statement], files: tuple[Path, ...], chash: str,
                     where: str) -> GuidelineInfo:
-    """The guideline node's identity, read straight from the parsed triples (no second
-    store: loading copies every triple once already). A statement made twice counts once,
-    as in a store."""
+    """The guideline node's identity, read from the parsed triples (only its own few
+    statements go through a store: loading copies every triple once already). Values are
+    read as a store keeps them: a statement made twice, or a literal written in two forms
+    of one value ("2.10" and "2.1" as xsd:decimal), counts once, in its normal form."""
     nodes = {t.subject for t in triples
              if t.predicate == RDF_TYPE and t.object.value == GG + "Guideline"}
     terms: dict[str, set[ox.Literal | ox.NamedNode | ox.BlankNode]] = {
         "id": set(), "version": set(), "title": set()}
     wanted = {SKOS + "notation": "id", GG + "version": "version",
               "http://purl.org/dc/terms/title": "title"}
-    for t in triples:
-        if t.subject in nodes and t.predicate.value in wanted:
-            terms[wanted[t.predicate.value]].add(t.object)
+    identity = ox.Store()  # the few identity statements, normalised as a store keeps them
+    identity.extend(t if isinstance(t, ox.Quad) else ox.Quad(t.subject, t.predicate, t.object)
+                    for t in triples if t.subject in nodes and t.predicate.value in wanted)
+    for q in identity:
+        terms[wanted[q.predicate.value]].add(q.object)
     values = {k: [v.value for v in found] for k, found in terms.items()}
     rows = len(nodes) * max(1, len(values["id"])) * max(1, len(values["version"])) * max(
         1, len(values["title"]))

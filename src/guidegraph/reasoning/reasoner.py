@@ -138,11 +138,14 @@ class Reasoner:
     def _compile(self) -> Compiled:
         """Everything the reasoner derives from its knowledge's graphs."""
         self.knowledge.prefetch(*COMPILE_QUERIES)
-        contract = load_contract(self.knowledge.store)
-        plan = compile_plan(self.knowledge, contract)
-        specs = self._compile_recommendations(plan)
-        _index_specs(specs)
-        decisions = DecisionPlan(self.knowledge, plan, specs)
+        try:
+            contract = load_contract(self.knowledge.store)
+            plan = compile_plan(self.knowledge, contract)
+            specs = self._compile_recommendations(plan)
+            _index_specs(specs)
+            decisions = DecisionPlan(self.knowledge, plan, specs)
+        finally:  # every prefetched query has been read unless the compile failed
+            self.knowledge.drop_prefetched()
         vector = vector_decisions = None
         if self.engine == "vector" or (self.engine == "compiled" and len(specs)
                                        >= VECTOR_MIN_RECOMMENDATIONS):
