@@ -5,6 +5,7 @@ of the outer state."""
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -69,3 +70,21 @@ def test_an_error_in_the_block_still_restores_the_collector() -> None:
     with pytest.raises(ValueError, match="inside"), collector_paused():
         raise ValueError("inside")
     assert gc.isenabled()
+
+
+def test_a_block_off_the_main_thread_pauses_nothing() -> None:
+    """The switch is the process's: a server's request thread must not stop collection for
+    every other thread while it compiles."""
+    gc.enable()
+    gc.unfreeze()
+    seen: list[tuple[bool, int]] = []
+
+    def build() -> None:
+        with collector_paused(freeze=True):
+            seen.append((gc.isenabled(), gc.get_freeze_count()))
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join()
+    assert seen == [(True, 0)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
