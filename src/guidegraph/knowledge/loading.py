@@ -158,6 +158,13 @@ def refuse_imports(objects: Iterable[object], path: Path | str) -> None:
 Statement = ox.Triple | ox.Quad
 
 
+def _quad(statement: Statement) -> ox.Quad:
+    """The statement as a quad of the default graph, for a store."""
+    if isinstance(statement, ox.Quad):
+        return statement
+    return ox.Quad(statement.subject, statement.predicate, statement.object)
+
+
 @dataclass
 class KnowledgePart:
     """One unit of knowledge as stored: the ontology (with case contracts) or one guideline
@@ -231,8 +238,7 @@ class Knowledge:
     def from_parts(cls, parts: list[KnowledgePart]) -> Knowledge:
         store = ox.Store()
         for p in parts:
-            store.extend(t if isinstance(t, ox.Quad) else ox.Quad(t.subject, t.predicate, t.object)
-                         for t in p.triples)
+            store.extend(map(_quad, p.triples))
         infos = [_with_notices(p.info, p.triples) for p in parts if p.info is not None]
         ids = [i.id for i in infos]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -347,16 +353,14 @@ def _guideline_info(triples: list[Statement], files: tuple[Path, ...], chash: st
     of one value ("2.10" and "2.1" as xsd:decimal), counts once, in its normal form."""
     nodes = {t.subject for t in triples
              if t.predicate == RDF_TYPE and t.object.value == GG + "Guideline"}
-    terms: dict[str, set[ox.Literal | ox.NamedNode | ox.BlankNode]] = {
-        "id": set(), "version": set(), "title": set()}
     wanted = {SKOS + "notation": "id", GG + "version": "version",
               "http://purl.org/dc/terms/title": "title"}
-    identity = ox.Store()  # the few identity statements, normalised as a store keeps them
-    identity.extend(t if isinstance(t, ox.Quad) else ox.Quad(t.subject, t.predicate, t.object)
-                    for t in triples if t.subject in nodes and t.predicate.value in wanted)
+    identity = ox.Store()  # the few identity statements, once each and normalised
+    identity.extend(_quad(t) for t in triples
+                    if t.subject in nodes and t.predicate.value in wanted)
+    values: dict[str, list[str]] = {"id": [], "version": [], "title": []}
     for q in identity:
-        terms[wanted[q.predicate.value]].add(q.object)
-    values = {k: [v.value for v in found] for k, found in terms.items()}
+        values[wanted[q.predicate.value]].append(q.object.value)
     rows = len(nodes) * max(1, len(values["id"])) * max(1, len(values["version"])) * max(
         1, len(values["title"]))
     if len(nodes) != 1 or rows != 1:
